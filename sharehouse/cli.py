@@ -1,0 +1,205 @@
+"""The ``sharehouse`` command line: thin typer commands over library calls."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sharehouse.store import Store, StoreError
+
+app = typer.Typer(
+    name="sharehouse",
+    help=(
+        "sharehouse: a shared-house text adventure, a simulator of synthetic participants, a DuckDB "
+        "session store and an evaluator for personalized response generation (YNTP)."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+scenario_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
+sessions_app = typer.Typer(help="List and read stored sessions.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(sessions_app, name="sessions")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+]
+
+
+def open_store(db: Path | None, *, read_only: bool = False) -> Store:
+    try:
+        return Store(db, read_only=read_only)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@scenario_app.command("validate")
+def scenario_validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario JSON files to check.")],
+) -> None:
+    """Validate scenario files; print every error with its file and JSON path."""
+    from sharehouse.scenario import validate_scenario_file
+
+    bad = 0
+    for f in files:
+        errors = validate_scenario_file(f)
+        if errors:
+            bad += 1
+            for line in errors:
+                err.print(line, markup=False, highlight=False)
+        else:
+            console.print(f"[green]ok[/green] {f}")
+    if bad:
+        raise typer.Exit(1)
+
+
+@sessions_app.command("list")
+def sessions_list(
+    db: DbOpt = None,
+    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source (play, simulate, yntp100, ...).")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language (en, ja, zh).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status (active, complete, failed).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+) -> None:
+    """List stored sessions with their progress."""
+    from sharehouse.views import sessions_table
+
+    with open_store(db) as store:
+        rows = store.list_sessions(run_id=run, source=source, language=language, status=status, limit=limit)
+        console.print(sessions_table(rows, store.turn_counts([r.id for r in rows])))
+
+
+@sessions_app.command("show")
+def sessions_show(
+    session_id: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
+    db: DbOpt = None,
+) -> None:
+    """Print a session as a readable transcript, day by day."""
+    from sharehouse.views import render_transcript
+
+    with open_store(db) as store:
+        rec = store.find_session(session_id)
+        if rec is None:
+            err.print(f"[red]error:[/red] no session {session_id!r} in {store.path}")
+            raise typer.Exit(1)
+        render_transcript(console, rec, store.load_turns(rec.id))
+
+
+@app.command()
+def doctor(
+    db: DbOpt = None,
+    load: Annotated[bool, typer.Option("--load/--no-load", help="Also load each model and generate a few tokens.")] = True,
+    check_db: Annotated[bool, typer.Option("--check-db", help="Run the integrity check on the database.")] = False,
+) -> None:
+    """Check the installation: packages, packaged models (assembled and loadable), the database."""
+    from sharehouse.doctor import run_doctor
+
+    ok = run_doctor(console, db=db, load_models=load, check_db=check_db)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    personas: Annotated[int | None, typer.Option("--personas", "-n", help="How many personas to simulate.")] = None,
+    persona_ids: Annotated[
+        list[str] | None, typer.Option("--persona", help="Persona id to simulate (repeatable).")
+    ] = None,
+    persona_file: Annotated[Path | None, typer.Option("--persona-file", help="Persona JSONL file.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only personas of this language (en, ja, zh).")] = None,
+    model: Annotated[str, typer.Option(help="Model spec: local, local:small, local:/x.gguf, or a litellm model.")] = "local",
+    user_model: Annotated[str | None, typer.Option(help="Model for the simulated users (default: --model).")] = None,
+    api_base: Annotated[str | None, typer.Option(help="API base URL for litellm models.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Sessions played at once.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and persona choice.")] = 0,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run id; the same id resumes that run.")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Resume the run's unfinished sessions.")] = True,
+    retry_failed: Annotated[bool, typer.Option(help="Also retry sessions marked failed.")] = True,
+    days: Annotated[int, typer.Option(help="Play only the first N days (1-5).")] = 5,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario file.")] = None,
+    transcript: Annotated[bool, typer.Option(help="Print the transcript of each finished session.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live progress display.")] = True,
+    db: DbOpt = None,
+) -> None:
+    """Let LLM-simulated users, built from synthetic personas, play the five days (resumable)."""
+    from sharehouse.simulate import SimulateOptions, run_simulate_cli
+
+    opts = SimulateOptions(
+        n_personas=personas,
+        persona_ids=persona_ids or [],
+        persona_file=persona_file,
+        language=language,
+        model=model,
+        user_model=user_model,
+        api_base=api_base,
+        concurrency=concurrency,
+        seed=seed,
+        temperature=temperature,
+        run_id=run_id,
+        resume=resume,
+        retry_failed=retry_failed,
+        days=days,
+        scenario=scenario,
+        print_transcripts=transcript,
+        progress=progress,
+    )
+    with open_store(db) as store:
+        code = asyncio.run(run_simulate_cli(store, opts, console))
+    raise typer.Exit(code)
+
+
+def _mount_optional(module: str, attr: str, name: str | None = None) -> None:
+    """Mount a sub-app or let a module register its commands."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
+            return
+        raise
+    obj = getattr(mod, attr)
+    if isinstance(obj, typer.Typer):
+        app.add_typer(obj, name=name)
+    else:
+        obj(app)
+
+
+def _build() -> None:
+    _mount_optional("sharehouse.cli_personas", "app", "personas")
+    _mount_optional("sharehouse.cli_io", "register")
+    _mount_optional("sharehouse.cli_play", "register")
+    _mount_optional("evaluator.cli_score", "register")
+    _mount_optional("evaluator.cli_evaluate", "register")
+    _mount_optional("evaluator.cli_report", "register")
+    _mount_optional("sharehouse.cli_report", "register")
+
+
+def main() -> None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    _build()
+    try:
+        app()
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; everything committed so far is kept.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

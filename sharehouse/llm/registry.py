@@ -1,0 +1,105 @@
+"""Model specs (``local``, ``local:small``, ``local:/path.gguf``, ``litellm:openai/gpt-4o-mini``)
+turned into ready ChatModels, with retries, loaded once per process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sharehouse.llm.base import ChatModel
+from sharehouse.llm.local import LocalModel
+from sharehouse.llm.models import PACKAGED_MODELS, ensure_model
+from sharehouse.llm.retry import RetryingModel, RetryPolicy
+
+DEFAULT_MODEL = "local"
+
+
+class ModelConfig(BaseModel):
+    """What a session or evaluation records about its model (never an API key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "litellm"]
+    model: str  # packaged key, GGUF path, or litellm model string
+    api_base: str | None = None
+    n_ctx: int = 4096
+    timeout_s: float = 300.0
+    max_attempts: int = 4
+
+    @property
+    def spec(self) -> str:
+        return f"{self.backend}:{self.model}"
+
+
+def parse_spec(spec: str, *, api_base: str | None = None, **overrides: Any) -> ModelConfig:
+    """``local`` → the default packaged model; ``local:small``; ``local:/x.gguf``;
+    ``litellm:MODEL`` or a bare ``provider/model`` → litellm."""
+    spec = spec.strip()
+    if not spec:
+        raise ValueError("empty model spec")
+    if spec == "local":
+        return ModelConfig(backend="local", model="default", **overrides)
+    if spec.startswith("local:"):
+        rest = spec[len("local:") :]
+        if rest in PACKAGED_MODELS or rest.endswith(".gguf"):
+            return ModelConfig(backend="local", model=rest, **overrides)
+        raise ValueError(
+            f"unknown local model {rest!r}: use one of {', '.join(PACKAGED_MODELS)} or a path ending in .gguf"
+        )
+    if spec.startswith("litellm:"):
+        spec = spec[len("litellm:") :]
+    elif spec.endswith(".gguf"):
+        return ModelConfig(backend="local", model=spec, **overrides)
+    overrides.setdefault("timeout_s", 60.0)
+    return ModelConfig(backend="litellm", model=spec, api_base=api_base, **overrides)
+
+
+_LOCK = threading.Lock()
+_LOCAL: dict[tuple[str, int], LocalModel] = {}
+
+
+def local_model_path(cfg: ModelConfig) -> Path:
+    return ensure_model(cfg.model) if cfg.model in PACKAGED_MODELS else Path(cfg.model)
+
+
+def _local(cfg: ModelConfig, ram_cache_bytes: int) -> LocalModel:
+    path = local_model_path(cfg)
+    key = (str(path), cfg.n_ctx)
+    with _LOCK:
+        model = _LOCAL.get(key)
+        if model is None:
+            name = f"local:{cfg.model}" if cfg.model in PACKAGED_MODELS else f"local:{path.name}"
+            model = LocalModel(
+                path, name=name, n_ctx=cfg.n_ctx, timeout_s=cfg.timeout_s, ram_cache_bytes=ram_cache_bytes
+            )
+            _LOCAL[key] = model
+        return model
+
+
+def build_model(cfg: ModelConfig, *, ram_cache_bytes: int = 0, retry: RetryPolicy | None = None) -> RetryingModel:
+    inner: ChatModel
+    if cfg.backend == "local":
+        inner = _local(cfg, ram_cache_bytes)
+    else:
+        from sharehouse.llm.remote import RemoteModel
+
+        inner = RemoteModel(cfg.model, api_base=cfg.api_base, timeout_s=cfg.timeout_s)
+    return RetryingModel(inner, retry or RetryPolicy(max_attempts=cfg.max_attempts))
+
+
+def load_model(spec: str = DEFAULT_MODEL, *, api_base: str | None = None, **overrides: Any) -> RetryingModel:
+    """A ready ChatModel for a spec string. Local models load lazily, once per process."""
+    ram_cache_bytes = int(overrides.pop("ram_cache_bytes", 0))
+    retry = overrides.pop("retry", None)
+    return build_model(parse_spec(spec, api_base=api_base, **overrides), ram_cache_bytes=ram_cache_bytes, retry=retry)
+
+
+def release_local_models() -> None:
+    """Close every cached local model (tests, long-lived apps switching models)."""
+    with _LOCK:
+        for model in _LOCAL.values():
+            model.close()
+        _LOCAL.clear()

@@ -1,0 +1,369 @@
+"""The DuckDB session store: connection, migrations, and the repository functions.
+
+Every write is one short transaction; a turn and the session's new position are committed
+together, so a process that dies loses at most the turn that was being played.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sharehouse.store.records import LLMCallRecord, Position, SessionRecord, TurnRecord
+from sharehouse.store.schema import MIGRATIONS
+
+DB_ENV = "SHAREHOUSE_DB"
+
+
+class StoreError(RuntimeError):
+    """A store problem explained for a person (path, what happened, what to do)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the database."""
+
+
+def default_db_path() -> Path:
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    return Path.cwd() / "sessions" / "sharehouse.duckdb"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+_SESSION_COLS = [
+    "id", "kind", "source", "run_id", "user_id", "persona_id", "language", "scenario_id",
+    "scenario_hash", "llm_config", "status", "failure_reason", "position_day", "position_state",
+    "followups_used", "pending_message", "pending_npc", "origin", "attempts", "created_at", "updated_at",
+]  # fmt: skip
+_TURN_COLS = list(TurnRecord.model_fields)
+
+
+class Store:
+    """One DuckDB file. Thread-safe within a process (calls are serialised by a lock)."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, wait_s: float = 10.0):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._in_tx = 0
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory for the database {self.path}: {exc}") from exc
+        elif not self.path.exists():
+            raise StoreError(f"no database at {self.path}")
+        self.conn = self._connect(wait_s)
+        if not read_only:
+            self.migrate()
+
+    # -- connection -------------------------------------------------------------------------
+    def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + wait_s
+        delay = 0.1
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.IOException as exc:
+                msg = str(exc)
+                if "lock" in msg.lower():
+                    if time.monotonic() < deadline:
+                        time.sleep(delay)
+                        delay = min(delay * 2, 1.0)
+                        continue
+                    raise StoreBusyError(
+                        f"the database {self.path} is in use by another sharehouse process "
+                        f"(waited {wait_s:.0f} s). Close it, or use another --db. ({msg.splitlines()[0]})"
+                    ) from exc
+                if "read-only" in msg.lower() or "permission" in msg.lower():
+                    raise StoreError(f"cannot open the database {self.path} for writing: {msg}") from exc
+                raise StoreError(f"cannot open the database {self.path}: {msg}") from exc
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction; nested use joins the outer one."""
+        with self._lock:
+            if self._in_tx:
+                self._in_tx += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._in_tx -= 1
+                return
+            self.conn.execute("BEGIN TRANSACTION")
+            self._in_tx = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self._in_tx = 0
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self._in_tx = 0
+                try:
+                    self.conn.execute("COMMIT")
+                except duckdb.Error as exc:
+                    raise StoreError(f"could not commit to {self.path}: {exc}") from exc
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self.conn.execute(sql, params or [])
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.conn.execute(sql, params or []).fetchall()
+
+    def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self.conn.execute(sql, params or []).fetchone()
+
+    # -- migrations -------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self._lock:
+            exists = self.conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+            ).fetchone()
+            if not exists or not exists[0]:
+                return 0
+            row = self.conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            return int(row[0]) if row else 0
+
+    def migrate(self) -> list[int]:
+        """Apply every migration not yet applied. Returns the versions applied."""
+        applied: list[int] = []
+        with self._lock:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT, applied_at TIMESTAMP DEFAULT current_timestamp)"
+            )
+            current = self.schema_version()
+            known = max(m.version for m in MIGRATIONS)
+            if current > known:
+                raise StoreError(
+                    f"the database {self.path} has schema version {current}, newer than this sharehouse "
+                    f"knows ({known}); upgrade sharehouse"
+                )
+            for mig in sorted(MIGRATIONS, key=lambda m: m.version):
+                if mig.version <= current:
+                    continue
+                with self.transaction() as conn:
+                    for stmt in mig.statements:
+                        conn.execute(stmt)
+                    conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name])
+                applied.append(mig.version)
+        return applied
+
+    # -- runs -------------------------------------------------------------------------------
+    def upsert_run(self, run_id: str, kind: str, config: dict[str, Any] | None = None) -> None:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM runs WHERE id = ?", [run_id]).fetchone()
+            if row:
+                conn.execute(
+                    "UPDATE runs SET status = 'running', updated_at = current_timestamp WHERE id = ?", [run_id]
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO runs (id, kind, config) VALUES (?, ?, ?)",
+                    [run_id, kind, json.dumps(config or {}, ensure_ascii=False)],
+                )
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, updated_at = current_timestamp WHERE id = ?", [status, run_id]
+            )
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self.fetchone("SELECT id, kind, config, status, created_at, updated_at FROM runs WHERE id = ?", [run_id])
+        if not row:
+            return None
+        return {
+            "id": row[0], "kind": row[1], "config": json.loads(row[2]) if row[2] else {},
+            "status": row[3], "created_at": row[4], "updated_at": row[5],
+        }  # fmt: skip
+
+    # -- sessions ---------------------------------------------------------------------------
+    def create_session(self, rec: SessionRecord) -> SessionRecord:
+        values = rec.model_dump()
+        values["llm_config"] = json.dumps(rec.llm_config, ensure_ascii=False) if rec.llm_config is not None else None
+        cols = [c for c in _SESSION_COLS if c not in ("created_at", "updated_at")]
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO sessions ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                [values[c] for c in cols],
+            )
+        got = self.get_session(rec.id)
+        assert got is not None
+        return got
+
+    def _row_to_session(self, row: tuple[Any, ...]) -> SessionRecord:
+        data = dict(zip(_SESSION_COLS, row, strict=True))
+        if data["llm_config"] is not None:
+            data["llm_config"] = json.loads(data["llm_config"])
+        return SessionRecord(**data)
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        row = self.fetchone(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE id = ?", [session_id])
+        return self._row_to_session(row) if row else None
+
+    def find_session(self, prefix: str) -> SessionRecord | None:
+        """A session by full id or unique id prefix."""
+        exact = self.get_session(prefix)
+        if exact:
+            return exact
+        rows = self.fetchall(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE id LIKE ? LIMIT 2", [prefix + "%"])
+        return self._row_to_session(rows[0]) if len(rows) == 1 else None
+
+    def list_sessions(
+        self,
+        *,
+        run_id: str | None = None,
+        source: str | None = None,
+        language: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        user_id: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[SessionRecord]:
+        where, params = [], []
+        for col, val in (
+            ("run_id", run_id), ("source", source), ("language", language),
+            ("status", status), ("kind", kind), ("user_id", user_id),
+        ):  # fmt: skip
+            if val is not None:
+                where.append(f"{col} = ?")
+                params.append(val)
+        if ids:
+            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            params.extend(ids)
+        sql = f"SELECT {', '.join(_SESSION_COLS)} FROM sessions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [self._row_to_session(r) for r in self.fetchall(sql, params)]
+
+    def turn_counts(self, session_ids: Sequence[str] | None = None) -> dict[str, int]:
+        sql = "SELECT session_id, count(*) FROM turns"
+        params: list[Any] = []
+        if session_ids is not None:
+            if not session_ids:
+                return {}
+            sql += f" WHERE session_id IN ({', '.join('?' for _ in session_ids)})"
+            params = list(session_ids)
+        sql += " GROUP BY session_id"
+        return {r[0]: int(r[1]) for r in self.fetchall(sql, params)}
+
+    def set_pending(self, session_id: str, npc: str, message: str) -> None:
+        """Remember the NPC line being shown, so a resumed session shows the same line."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET pending_npc = ?, pending_message = ?, updated_at = current_timestamp "
+                "WHERE id = ?",
+                [npc, message, session_id],
+            )
+
+    def set_position(self, session_id: str, pos: Position) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET position_day = ?, position_state = ?, followups_used = ?, "
+                "updated_at = current_timestamp WHERE id = ?",
+                [pos.day, pos.state, pos.followups_used, session_id],
+            )
+
+    def append_turn(self, turn: TurnRecord, position: Position | None = None, *, complete: bool = False) -> None:
+        """Commit one turn together with the session's new position (one transaction)."""
+        values = turn.model_dump()
+        cols = [c for c in _TURN_COLS if c != "created_at" or values[c] is not None]
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO turns ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                [values[c] for c in cols],
+            )
+            if position is not None:
+                conn.execute(
+                    "UPDATE sessions SET position_day = ?, position_state = ?, followups_used = ?, "
+                    "pending_message = NULL, pending_npc = NULL, updated_at = current_timestamp"
+                    + (", status = 'complete'" if complete else "")
+                    + " WHERE id = ?",
+                    [position.day, position.state, position.followups_used, turn.session_id],
+                )
+
+    def set_status(self, session_id: str, status: str, reason: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET status = ?, failure_reason = ?, updated_at = current_timestamp WHERE id = ?",
+                [status, reason, session_id],
+            )
+
+    def bump_attempts(self, session_id: str) -> int:
+        with self.transaction() as conn:
+            conn.execute("UPDATE sessions SET attempts = attempts + 1 WHERE id = ?", [session_id])
+            row = conn.execute("SELECT attempts FROM sessions WHERE id = ?", [session_id]).fetchone()
+        return int(row[0]) if row else 0
+
+    def load_turns(self, session_id: str) -> list[TurnRecord]:
+        rows = self.fetchall(
+            f"SELECT {', '.join(_TURN_COLS)} FROM turns WHERE session_id = ? ORDER BY day, idx", [session_id]
+        )
+        return [TurnRecord(**dict(zip(_TURN_COLS, r, strict=True))) for r in rows]
+
+    def log_llm_call(self, rec: LLMCallRecord) -> None:
+        values = rec.model_dump()
+        cols = list(values)
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO llm_calls ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                [values[c] for c in cols],
+            )
+
+    # -- user views -------------------------------------------------------------------------
+    def user_history(self, user_id: str, *, days: Sequence[int] = (1, 2, 3, 4)) -> list[TurnRecord]:
+        """A user's turns on the given days, over their most recent session that has them."""
+        rows = self.fetchall(
+            "SELECT id FROM sessions WHERE user_id = ? ORDER BY (status = 'complete') DESC, updated_at DESC",
+            [user_id],
+        )
+        for (sid,) in rows:
+            turns = [t for t in self.load_turns(sid) if t.day in days]
+            if turns:
+                return turns
+        return []
+
+    def history_replies(self, user_id: str) -> list[str] | None:
+        """The user's day 1-4 replies, or None when the user is not in the store."""
+        turns = self.user_history(user_id)
+        return [t.response for t in turns] if turns else None
+
+    def delete_session(self, session_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
+            conn.execute("DELETE FROM llm_calls WHERE session_id = ?", [session_id])
+            conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])

@@ -1,0 +1,132 @@
+"""Text hygiene shared by the engine, the simulator and the evaluator.
+
+- :func:`sanitize_input`: what a person or a file typed, made safe to store and display
+  (ANSI escapes and control characters removed, newlines kept).
+- :func:`clean_generated`: what a model wrote, reduced to the spoken line (no role labels,
+  quotes, reasoning blocks or continued dialogue).
+- :func:`script_matches`: whether a text is written in the script of a language.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+_FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
+_QUOTE_PAIRS = [('"', '"'), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"), ("‘", "’")]
+_LABEL = re.compile(
+    r"^\s*(?:\*\*)?(?:[A-Z][\w .'-]{0,30}|[\u3040-\u30ff\u4e00-\u9fff\w]{1,12}|A|B|Q|User|Assistant|Player|"
+    r"Reply|Response|Answer|Me|You|回答|返答|返信|答复|回复|我|私)(?:\*\*)?\s*[:：]\s*"
+)
+
+_SAYS = re.compile(r"^\s*(?:\w+\s+){0,2}(?:could|might|would|will)\s+(?:say|reply|respond)\s*[:：]\s*", re.I)
+
+MAX_INPUT_CHARS = 20_000
+
+
+def sanitize_input(text: str, *, max_chars: int = MAX_INPUT_CHARS) -> str:
+    """Remove terminal escapes and control characters; normalise newlines; cap the length."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    return text.strip()[:max_chars]
+
+
+def is_substantive(text: str) -> bool:
+    """At least two characters that are letters or digits (any script)."""
+    n = sum(1 for ch in text if ch.isalnum())
+    return n >= 2
+
+
+def _strip_quotes(text: str) -> str:
+    for _ in range(2):
+        t = text.strip()
+        for a, b in _QUOTE_PAIRS:
+            balanced = t.count(a) == 2 if a == b else (t.count(a) == 1 and t.count(b) == 1)
+            if len(t) >= 2 and t.startswith(a) and t.endswith(b) and balanced:
+                t = t[len(a) : -len(b)].strip()
+        text = t
+    return text
+
+
+def clean_generated(
+    text: str,
+    *,
+    names: Iterable[str] = (),
+    stop_names: Iterable[str] = (),
+    max_chars: int = 800,
+) -> str:
+    """Reduce model output to one spoken line.
+
+    ``names``: labels the speaker may have prefixed (its own name). ``stop_names``: other speakers;
+    output is cut where the model starts writing their lines.
+    """
+    text = _THINK.sub("", text)
+    text = _FENCE.sub("", text)
+    text = text.replace("<|im_end|>", "").replace("<|endoftext|>", "")
+    stops = [n for n in stop_names if n]
+    lines = text.strip().split("\n")
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip().lstrip("*").strip()
+        if i > 0 and any(re.match(rf"^{re.escape(n)}\s*[:：]", stripped) for n in stops):
+            break
+        if i > 0 and re.match(r"^(Player|User|Me|You|プレイヤー|玩家|用户)\s*[:：]", stripped):
+            break
+        kept.append(line)
+    text = "\n".join(kept).strip()
+    for _ in range(2):
+        text = _strip_quotes(text)
+        for name in list(names) + ["Player", "User", "Assistant"]:
+            if name:
+                text = re.sub(rf"^\s*(\*\*)?{re.escape(name)}(\*\*)?\s*[:：]\s*", "", text)
+                text = re.sub(rf"^\s*{re.escape(name)}\s+(could|might|would|will)?\s*(say|says|said)\s*[:：,]\s*", "", text)
+        text = _SAYS.sub("", text)
+        text = re.sub(r"^\s*(\(|（)[^)）]{0,40}(\)|）)\s*", "", text)  # stage directions like "(smiles)"
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if len(text) > max_chars:
+        cut = text[:max_chars]
+        m = max(cut.rfind(p) for p in (". ", "! ", "? ", "。", "！", "？", "\n"))
+        text = cut[: m + 1].strip() if m > max_chars // 3 else cut.strip()
+    return text
+
+
+def strip_label(text: str) -> str:
+    """Drop one generic leading role label ("A:", "Reply:", "回答：", ...)."""
+    return _LABEL.sub("", text, count=1) if re.match(r"^\s*\S{1,14}\s*[:：]", text) else text
+
+
+def _counts(text: str) -> tuple[int, int, int, int]:
+    kana = han = latin = hangul = 0
+    for ch in text:
+        o = ord(ch)
+        if 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF:
+            kana += 1
+        elif 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF:
+            han += 1
+        elif ch.isascii() and ch.isalpha():
+            latin += 1
+        elif 0xAC00 <= o <= 0xD7AF:
+            hangul += 1
+    return kana, han, latin, hangul
+
+
+def script_matches(text: str, lang: str) -> bool:
+    """True when the text is mostly in the script of ``lang`` (en: Latin; ja: kana present; zh: Han, no kana)."""
+    kana, han, latin, hangul = _counts(text)
+    letters = kana + han + latin + hangul
+    if letters == 0:
+        return True  # emoji or punctuation only: nothing to judge
+    if lang == "en":
+        return latin / letters >= 0.8
+    if lang == "ja":
+        return (kana + han) / letters >= 0.6 and (kana > 0 or han <= 2)
+    if lang == "zh":
+        return han / letters >= 0.6 and kana <= max(1, han // 20)
+    return True

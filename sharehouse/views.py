@@ -1,0 +1,58 @@
+"""Rich renderings of stored sessions for the terminal (used by the CLI and ``make run``)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.rule import Rule
+from rich.table import Table
+
+from sharehouse.store import SessionRecord, TurnRecord
+
+STATUS_STYLE = {"complete": "green", "active": "yellow", "failed": "red"}
+
+
+def sessions_table(rows: list[SessionRecord], turn_counts: dict[str, int]) -> Table:
+    table = Table(title=f"{len(rows)} session(s)", header_style="bold")
+    for col in ("id", "kind", "source", "user", "lang", "status", "day", "turns", "run", "updated"):
+        table.add_column(col, no_wrap=col in ("id", "updated"))
+    for r in rows:
+        style = STATUS_STYLE.get(r.status, "")
+        table.add_row(
+            r.id,
+            r.kind,
+            r.source,
+            escape(r.user_id),
+            r.language,
+            f"[{style}]{r.status}[/{style}]" + (f" ({escape(r.failure_reason[:40])})" if r.failure_reason else ""),
+            str(r.position_day or "-"),
+            str(turn_counts.get(r.id, 0)),
+            r.run_id or "-",
+            r.updated_at.strftime("%Y-%m-%d %H:%M") if r.updated_at else "-",
+        )
+    return table
+
+
+def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnRecord]) -> None:
+    console.print(
+        f"[bold]{rec.id}[/bold]  {rec.kind} · {rec.source} · user {escape(rec.user_id)} · {rec.language} · "
+        f"[{STATUS_STYLE.get(rec.status, '')}]{rec.status}[/]"
+    )
+    day = None
+    for t in turns:
+        if t.day != day:
+            day = t.day
+            console.print(Rule(f"Day {day}", style="cyan"))
+        tag = []
+        if t.mbti and t.mbti != "none":
+            tag.append(t.mbti)
+        if t.verdict and t.verdict not in ("advance", "imported"):
+            tag.append(t.verdict)
+        suffix = f"  [dim]({', '.join(tag)})[/dim]" if tag else ""
+        console.print(f"[bold magenta]{escape(t.npc)}[/bold magenta]: {escape(t.message)}")
+        console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {escape(t.response)}{suffix}")
+    if rec.pending_message:
+        console.print(f"[bold magenta]{escape(rec.pending_npc or '')}[/bold magenta]: {escape(rec.pending_message)}")
+        console.print("[dim]  (waiting for a reply)[/dim]")
+    if rec.status == "failed" and rec.failure_reason:
+        console.print(f"[red]failed:[/red] {escape(rec.failure_reason)}")
