@@ -1,0 +1,230 @@
+"""``sharehouse import yntp`` and ``sharehouse export``: thin commands over :mod:`sharehouse.io`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sharehouse.io import (
+    SALT_ENV,
+    ExportError,
+    ExportFilters,
+    ExportFormat,
+    ImportReport,
+    YntpImportError,
+    export_sessions,
+    import_yntp,
+)
+from sharehouse.io.export import ExportReport
+from sharehouse.store import Store, StoreError, default_db_path
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+]
+
+
+def _consoles() -> tuple[Console, Console]:
+    return Console(), Console(stderr=True)
+
+
+def _open(db: Path | None, err: Console, *, read_only: bool) -> Store:
+    try:
+        return Store(db or default_db_path(), read_only=read_only)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _import_summary(report: ImportReport) -> Table:
+    table = Table(title=f"YNTP import from {report.directory} (source {report.source})", title_justify="left")
+    table.add_column("result")
+    table.add_column("files", justify="right")
+    table.add_column("turns", justify="right")
+    for label, items, style in (
+        ("imported", report.imported, "green"),
+        ("replaced (content changed)", report.replaced, "yellow"),
+        ("skipped (unchanged)", report.skipped, "dim"),
+    ):
+        table.add_row(f"[{style}]{label}[/{style}]", str(len(items)), str(sum(i.turns for i in items)))
+    table.add_row("[red]failed[/red]", str(len(report.failed)), "-")
+    return table
+
+
+def _export_summary(report: ExportReport) -> Table:
+    table = Table(title=f"Export ({report.format}) to {report.out}", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("sessions", str(report.sessions))
+    table.add_row("turns", str(report.turns))
+    table.add_row("files", str(report.files))
+    table.add_row("anonymised", "yes" if report.anonymized else "no")
+    if report.replacements is not None:
+        r = report.replacements
+        table.add_row(escape("[EMAIL]") + " replaced", str(r.email))
+        table.add_row(escape("[PHONE]") + " replaced", str(r.phone))
+        table.add_row(escape("[URL]") + " replaced", str(r.url))
+        table.add_row(escape("[NAME]") + " replaced", str(r.name))
+    return table
+
+
+def _persona_names(files: list[Path], err: Console) -> list[str]:
+    from sharehouse.personas.io import PersonaFileError, load_personas
+
+    names: list[str] = []
+    for path in files:
+        try:
+            names.extend(p.name for p in load_personas(path))
+        except PersonaFileError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from exc
+    return names
+
+
+def _default_persona_files() -> list[Path]:
+    from sharehouse.personas.io import default_personas_path
+
+    path = default_personas_path()
+    return [path] if path.is_file() else []
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``import`` (with ``import yntp``) and ``export`` to ``app``."""
+    import_app = typer.Typer(
+        help="Import conversation datasets into the session store.", no_args_is_help=True
+    )
+
+    @import_app.command("yntp")
+    def import_yntp_cmd(
+        directory: Annotated[
+            Path,
+            typer.Argument(help="Dataset folder in the YNTP-100 layout: {en,cn,jp}/{lang}_N.json."),
+        ],
+        db: DbOpt = None,
+        source: Annotated[
+            str, typer.Option("--source", help="Source name stored with each session (part of its id).")
+        ] = "yntp100",
+    ) -> None:
+        """Import YNTP-100 files as completed human sessions (one per file).
+
+        Files already imported are skipped when unchanged and replaced when their content changed.
+        Bad files are reported with the JSON path of each problem; the good ones still import.
+        Exit code 1 when any file failed.
+        """
+        out, err = _consoles()
+        with _open(db, err, read_only=False) as store:
+            try:
+                report = import_yntp(store, directory, source=source)
+            except YntpImportError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                raise typer.Exit(2) from exc
+        out.print(_import_summary(report))
+        for line in report.error_lines():
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        if not report.imported and not report.replaced and not report.skipped and not report.failed:
+            err.print(f"no {{lang}}/*.json files found under {directory}", markup=False, highlight=False)
+            raise typer.Exit(1)
+        if report.failed:
+            raise typer.Exit(1)
+
+    app.add_typer(import_app, name="import")
+
+    @app.command("export")
+    def export_cmd(
+        out: Annotated[
+            Path, typer.Argument(help="Target: a folder for --format yntp, a file for jsonl and parquet.")
+        ],
+        fmt: Annotated[
+            ExportFormat,
+            typer.Option(
+                "--format", "-f", help="yntp (YNTP-100 folder), jsonl or parquet (one row per turn)."
+            ),
+        ],
+        db: DbOpt = None,
+        run: Annotated[str | None, typer.Option("--run", help="Only sessions of this run id.")] = None,
+        source: Annotated[
+            str | None, typer.Option("--source", help="Only this source (play, simulate, yntp100, ...).")
+        ] = None,
+        language: Annotated[
+            str | None,
+            typer.Option("--language", help="Only this language (en, ja, zh; cn and jp also work)."),
+        ] = None,
+        status: Annotated[
+            str | None, typer.Option("--status", help="Only this status (active, complete, failed).")
+        ] = None,
+        session: Annotated[
+            list[str] | None, typer.Option("--session", help="Only this session id (repeatable).")
+        ] = None,
+        anonymize: Annotated[
+            bool,
+            typer.Option(
+                "--anonymize",
+                help="Pseudonymise ids and replace e-mails, phone numbers, URLs and names with [EMAIL], "
+                "[PHONE], [URL], [NAME].",
+            ),
+        ] = False,
+        salt: Annotated[
+            str | None,
+            typer.Option(
+                "--salt",
+                help=f"Secret for the id pseudonyms (default: ${SALT_ENV}; else random, used for this export "
+                "only). The same salt gives the same pseudonyms in every export.",
+            ),
+        ] = None,
+        personas: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--personas",
+                help="Persona JSONL file whose names are also anonymised (repeatable; default: the shipped "
+                "personas/default.jsonl when it exists).",
+            ),
+        ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace the target if it exists.")] = False,
+    ) -> None:
+        """Export stored sessions as YNTP-100 files, JSON Lines or Parquet (optionally anonymised).
+
+        The export is written to a temporary file or folder and renamed into place when complete.
+        The store is only read; model settings and API keys are never exported.
+        """
+        console, err = _consoles()
+        names = _persona_names(personas if personas else _default_persona_files(), err) if anonymize else []
+        filters = ExportFilters(
+            run_id=run, source=source, language=language, status=status, session_ids=session or []
+        )
+        with _open(db, err, read_only=True) as store:
+            try:
+                report = export_sessions(
+                    store,
+                    out,
+                    fmt,
+                    filters=filters,
+                    anonymize=anonymize,
+                    salt=salt,
+                    names=names,
+                    overwrite=force,
+                )
+            except (ExportError, OSError) as exc:
+                err.print(f"[red]error:[/red] export failed, nothing was written: {exc}", highlight=False)
+                raise typer.Exit(1) from exc
+        console.print(_export_summary(report))
+        if report.missing_session_ids:
+            err.print(
+                "[yellow]warning:[/yellow] no such session(s): " + ", ".join(report.missing_session_ids),
+                highlight=False,
+            )
+        if report.sessions == 0:
+            err.print(
+                "[yellow]warning:[/yellow] no session matched the filters; the export is empty",
+                highlight=False,
+            )
+        if report.salt_source == "random":
+            err.print(
+                f"[yellow]note:[/yellow] no --salt or ${SALT_ENV} given: a random salt was used, so these "
+                "pseudonyms match no other export.",
+                highlight=False,
+            )

@@ -1,0 +1,240 @@
+"""Exporting stored sessions: YNTP-100 files, JSON Lines or Parquet, optionally anonymised.
+
+Everything is written to a temporary file or folder next to the target and renamed into place
+at the end, so a failed export leaves nothing half-written. The store is only read. Session
+settings (``llm_config``) are never exported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, field_validator
+
+from sharehouse.io.anonymize import Anonymizer, ReplacementCounts, SaltSource, resolve_salt
+from sharehouse.io.tabular import Row, turn_row, write_jsonl, write_parquet
+from sharehouse.io.yntp import LANGUAGE_DIRS, write_yntp_file, yntp_document, yntp_relative_path
+from sharehouse.store.bulk import load_turns_for
+from sharehouse.store.db import Store
+from sharehouse.store.records import SessionRecord, TurnRecord
+
+ExportFormat = Literal["yntp", "jsonl", "parquet"]
+FORMATS: tuple[str, ...] = ("yntp", "jsonl", "parquet")
+_LANGUAGE_ALIASES = {"cn": "zh", "jp": "ja"}
+
+
+class ExportError(RuntimeError):
+    """The export could not be written (the message says why and what to do)."""
+
+
+class ExportFilters(BaseModel):
+    """Which sessions to export; every given filter must match (no filter: all sessions)."""
+
+    run_id: str | None = None
+    source: str | None = None
+    language: str | None = None
+    status: str | None = None
+    session_ids: list[str] = []
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return _LANGUAGE_ALIASES.get(value, value) if value else value
+
+
+class ExportReport(BaseModel):
+    format: ExportFormat
+    out: str
+    sessions: int
+    turns: int
+    files: int
+    anonymized: bool
+    salt_source: SaltSource | None = None
+    replacements: ReplacementCounts | None = None
+    missing_session_ids: list[str] = []
+
+
+def select_sessions(store: Store, filters: ExportFilters) -> tuple[list[SessionRecord], list[str]]:
+    """The sessions matching ``filters`` and the requested session ids that were not found."""
+    sessions = store.list_sessions(
+        run_id=filters.run_id,
+        source=filters.source,
+        language=filters.language,
+        status=filters.status,
+        ids=filters.session_ids or None,
+    )
+    missing: list[str] = []
+    if filters.session_ids:
+        found = {s.id for s in sessions}
+        missing = [
+            sid
+            for sid in dict.fromkeys(filters.session_ids)
+            if sid not in found and store.get_session(sid) is None
+        ]
+    return sessions, missing
+
+
+def _anonymized(
+    anon: Anonymizer, session: SessionRecord, turns: list[TurnRecord]
+) -> tuple[SessionRecord, list[TurnRecord]]:
+    new_id = anon.session_id(session.id)
+    sess = session.model_copy(
+        update={
+            "id": new_id,
+            "user_id": anon.user_id(session.user_id),
+            "persona_id": anon.persona_id(session.persona_id),
+            "origin": None,
+            "pending_message": None,
+            "pending_npc": None,
+            "llm_config": None,
+            "failure_reason": None,
+        }
+    )
+    new_turns = [
+        t.model_copy(
+            update={"session_id": new_id, "message": anon.text(t.message), "response": anon.text(t.response)}
+        )
+        for t in turns
+    ]
+    return sess, new_turns
+
+
+def export_sessions(
+    store: Store,
+    out: str | Path,
+    fmt: ExportFormat,
+    *,
+    filters: ExportFilters | None = None,
+    anonymize: bool = False,
+    salt: str | None = None,
+    names: tuple[str, ...] | list[str] = (),
+    overwrite: bool = False,
+) -> ExportReport:
+    """Export the sessions matching ``filters`` to ``out`` as ``yntp`` (a folder), ``jsonl`` or ``parquet`` (a file).
+
+    With ``anonymize``, ids become HMAC pseudonyms keyed by ``salt`` (else ``$SHAREHOUSE_ANON_SALT``,
+    else a random salt for this export only) and personal data in messages and replies is replaced;
+    ``names`` adds personal names to look for (e.g. the personas' names). ``overwrite`` replaces an
+    existing ``out``; without it an existing target is an error.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    filters = filters or ExportFilters()
+    target = Path(out)
+    if target.exists() and not overwrite and not _is_empty_dir(target, fmt):
+        raise ExportError(f"{target} already exists; choose another path or allow overwriting")
+    sessions, missing = select_sessions(store, filters)
+    if fmt == "yntp":
+        unknown = sorted({s.language for s in sessions if s.language not in LANGUAGE_DIRS})
+        if unknown:
+            raise ExportError(
+                f"the YNTP layout has no folder for language(s) {', '.join(unknown)}; filter them out with --language"
+            )
+    turns_by_session = load_turns_for(store, [s.id for s in sessions])
+
+    anon: Anonymizer | None = None
+    salt_source: SaltSource | None = None
+    if anonymize:
+        key, salt_source = resolve_salt(salt)
+        anon = Anonymizer(key, names)
+
+    def items() -> Iterator[tuple[SessionRecord, list[TurnRecord]]]:
+        for session in sessions:
+            turns = turns_by_session[session.id]
+            yield _anonymized(anon, session, turns) if anon is not None else (session, turns)
+
+    if fmt == "yntp":
+        with _atomic_dir(target, overwrite=overwrite) as tmp:
+            n_turns, n_files = _write_yntp(tmp, items())
+    else:
+        with _atomic_file(target, overwrite=overwrite) as tmp:
+            rows = _rows(items())
+            n_turns = write_jsonl(tmp, rows) if fmt == "jsonl" else write_parquet(tmp, rows)
+        n_files = 1
+    return ExportReport(
+        format=fmt,
+        out=str(target),
+        sessions=len(sessions),
+        turns=n_turns,
+        files=n_files,
+        anonymized=anonymize,
+        salt_source=salt_source,
+        replacements=anon.counts if anon is not None else None,
+        missing_session_ids=missing,
+    )
+
+
+def _rows(items: Iterator[tuple[SessionRecord, list[TurnRecord]]]) -> Iterator[Row]:
+    for session, turns in items:
+        for turn in turns:
+            yield turn_row(session, turn)
+
+
+def _write_yntp(root: Path, items: Iterator[tuple[SessionRecord, list[TurnRecord]]]) -> tuple[int, int]:
+    taken: set[str] = set()
+    n_turns = n_files = 0
+    for folder in sorted(set(LANGUAGE_DIRS.values())):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for session, turns in items:
+        rel = yntp_relative_path(session.language, session.user_id, taken)
+        write_yntp_file(root / rel, yntp_document(turns))
+        n_turns += len(turns)
+        n_files += 1
+    return n_turns, n_files
+
+
+@contextmanager
+def _atomic_file(target: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one rename."""
+    if target.is_dir():
+        raise ExportError(f"{target} is a folder; give a file name for this format")
+    _make_parent(target)
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        yield tmp
+        if target.exists() and not overwrite:
+            raise ExportError(f"{target} appeared while exporting; nothing was written")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic_dir(target: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success it takes ``target``'s place."""
+    if target.exists() and not target.is_dir():
+        raise ExportError(f"{target} is a file; the yntp format writes a folder")
+    _make_parent(target)
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    old: Path | None = None
+    try:
+        yield tmp
+        if target.exists():
+            if not overwrite and any(target.iterdir()):
+                raise ExportError(f"{target} appeared while exporting; nothing was written")
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _is_empty_dir(target: Path, fmt: str) -> bool:
+    return fmt == "yntp" and target.is_dir() and not any(target.iterdir())
+
+
+def _make_parent(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create the folder {target.parent}: {exc.strerror or exc}") from exc

@@ -1,0 +1,113 @@
+"""One row per turn: the JSON Lines and Parquet export formats.
+
+Columns (in this order): see :data:`COLUMNS`. ``split`` is ``train`` for days 1–4 (the person's
+history) and ``test`` for day 5 and later. Parquet files carry the explicit :func:`parquet_schema`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from sharehouse.store.records import SessionRecord, TurnRecord
+
+COLUMNS: tuple[str, ...] = (
+    "session_id", "user_id", "persona_id", "kind", "source", "run_id", "language", "day", "idx", "npc",
+    "state_id", "mbti", "message", "response", "verdict", "is_followup", "split",
+)  # fmt: skip
+TRAIN_DAYS: tuple[int, ...] = (1, 2, 3, 4)
+_ROW_GROUP = 10_000
+
+Row = dict[str, Any]
+
+
+def split_for_day(day: int) -> Literal["train", "test"]:
+    return "train" if day in TRAIN_DAYS else "test"
+
+
+def turn_row(session: SessionRecord, turn: TurnRecord) -> Row:
+    """The export row of one turn (ids and text as given: anonymise before calling)."""
+    return {
+        "session_id": session.id,
+        "user_id": session.user_id,
+        "persona_id": session.persona_id,
+        "kind": session.kind,
+        "source": session.source,
+        "run_id": session.run_id,
+        "language": session.language,
+        "day": turn.day,
+        "idx": turn.idx,
+        "npc": turn.npc,
+        "state_id": turn.state_id,
+        "mbti": turn.mbti,
+        "message": turn.message,
+        "response": turn.response,
+        "verdict": turn.verdict,
+        "is_followup": turn.is_followup,
+        "split": split_for_day(turn.day),
+    }
+
+
+def jsonl_line(row: Row) -> str:
+    """One JSON object on one line. U+2028/U+2029 are escaped so no line splitter breaks a row."""
+    text = json.dumps({c: row[c] for c in COLUMNS}, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def write_jsonl(path: Path, rows: Iterable[Row]) -> int:
+    """Write rows as UTF-8 JSON Lines; returns the number of rows."""
+    n = 0
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for row in rows:
+            fh.write(jsonl_line(row))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+def parquet_schema() -> Any:
+    """The explicit Arrow schema of the Parquet export (pyarrow is imported when needed)."""
+    import pyarrow as pa
+
+    nullable_text = {"persona_id", "run_id", "state_id", "mbti", "verdict"}
+    fields = []
+    for name in COLUMNS:
+        if name in ("day", "idx"):
+            fields.append(pa.field(name, pa.int32(), nullable=False))
+        elif name == "is_followup":
+            fields.append(pa.field(name, pa.bool_(), nullable=False))
+        else:
+            fields.append(pa.field(name, pa.string(), nullable=name in nullable_text))
+    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"1"})
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_parquet(path: Path, rows: Iterable[Row]) -> int:
+    """Write rows as one Parquet file (zstd, row groups of up to 10,000 turns); returns the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema()
+    n = 0
+    with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
+        wrote = False
+        for batch in _batches(rows, _ROW_GROUP):
+            table = pa.Table.from_pylist([{c: r[c] for c in COLUMNS} for r in batch], schema=schema)
+            writer.write_table(table)
+            n += len(batch)
+            wrote = True
+        if not wrote:
+            writer.write_table(schema.empty_table())
+    return n
