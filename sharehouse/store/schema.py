@@ -1,0 +1,116 @@
+"""The database schema as an ordered list of migrations. The only place that defines tables.
+
+A migration is applied once, in one transaction, and recorded in ``schema_migrations``.
+Add a new migration at the end of :data:`MIGRATIONS`; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+CORE = Migration(
+    1,
+    "core",
+    (
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,              -- simulate | evaluate | play | import
+            config JSON,
+            status TEXT NOT NULL DEFAULT 'running',
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+        """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,              -- human | simulated
+            source TEXT NOT NULL,            -- play | simulate | yntp100 | import:<name>
+            run_id TEXT,
+            user_id TEXT NOT NULL,           -- who answered: participant id, persona id or dataset user
+            persona_id TEXT,
+            language TEXT NOT NULL,          -- en | ja | zh
+            scenario_id TEXT,
+            scenario_hash TEXT,
+            llm_config JSON,                 -- backend/model settings (never API keys)
+            status TEXT NOT NULL DEFAULT 'active',   -- active | complete | failed
+            failure_reason TEXT,
+            position_day INTEGER,
+            position_state TEXT,
+            followups_used INTEGER NOT NULL DEFAULT 0,
+            pending_message TEXT,            -- NPC line shown but not yet answered
+            pending_npc TEXT,
+            origin TEXT,                     -- original file name for imports
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+        """
+        CREATE TABLE turns (
+            session_id TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            idx INTEGER NOT NULL,            -- 0-based index within the day
+            state_id TEXT,
+            npc TEXT NOT NULL,               -- speaker name as shown
+            mbti TEXT,
+            message TEXT NOT NULL,
+            response TEXT NOT NULL,
+            verdict TEXT,                    -- advance | follow_up | forced | imported
+            is_followup BOOLEAN NOT NULL DEFAULT FALSE,
+            model TEXT,
+            npc_latency_s DOUBLE,
+            user_latency_s DOUBLE,
+            check_latency_s DOUBLE,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (session_id, day, idx)
+        )
+        """,
+        """
+        CREATE TABLE llm_calls (
+            session_id TEXT,
+            day INTEGER,
+            purpose TEXT NOT NULL,           -- npc | user | check | method:<name> | ...
+            model TEXT,
+            prompt_tokens INTEGER,
+            evaluated_prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            latency_s DOUBLE,
+            attempts INTEGER,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+        "CREATE INDEX sessions_run ON sessions(run_id)",
+        "CREATE INDEX sessions_user ON sessions(user_id)",
+    ),
+)
+
+EMBEDDING_CACHE = Migration(
+    2,
+    "embedding_cache",
+    (
+        """
+        CREATE TABLE embeddings (
+            model TEXT NOT NULL,             -- encoder name, e.g. all-mpnet-base-v2
+            text_sha256 TEXT NOT NULL,       -- sha256 of the UTF-8 text, hex
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,            -- float32 little-endian, dim values
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (model, text_sha256)
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE]
