@@ -1,0 +1,316 @@
+"""Turning raw model output into a reply the persona could have typed.
+
+Small models add role labels, quotes, copies of the question or of the instructions, run on for
+too long or drift out of the persona's habits. Everything here is deterministic.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import re
+from collections.abc import Sequence
+
+from sharehouse.personas.models import Persona
+
+EMOJI_RE = re.compile(
+    "["
+    "\U0001f000-\U0001faff"  # pictographs, emoticons, transport, symbols & pictographs extended
+    "\U0001f1e6-\U0001f1ff"  # regional indicators (flags)
+    "\u2600-\u27bf"  # misc symbols, dingbats
+    "\u2b00-\u2bff"  # arrows, stars
+    "\u2300-\u23ff"  # technical (watch, hourglass)
+    "\ufe0f\u200d\u20e3"  # variation selector, zero-width joiner, keycap
+    "]+"
+)
+_SPECIAL_TOKENS_RE = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]")
+_GENERIC_LABELS = (
+    "me",
+    "user",
+    "assistant",
+    "a",
+    "b",
+    "you",
+    "reply",
+    "response",
+    "answer",
+    "human",
+    "ai",
+    "bot",
+    "persona",
+    "housemate",
+    "私",
+    "我",
+    "自分",
+    "あなた",
+    "返信",
+    "返事",
+    "回答",
+    "回复",
+    "用户",
+    "ユーザー",
+)
+_LABEL_RE = re.compile(r"^\s*(?:\*\*)?([^\n:：*]{1,30}?)(?:\*\*)?\s*[:：]\s*")
+_DAY_MARK_RE = re.compile(
+    r"^\s*[\[(（【]\s*(?:day\s*\d+|\d+\s*日目|第\s*\d+\s*天)\s*[\])）】]\s*", re.IGNORECASE
+)
+_INSTRUCTION_HINTS = (
+    "reply as",
+    "words",
+    "lower case",
+    "として",
+    "文字",
+    "返信",
+    "身份",
+    "回复",
+    "个字",
+    "字左右",
+)
+_GUIDANCE_RE = re.compile(r"\d+\s*[-〜~～]\s*\d+\s*(?:words|文字|个字|字)", re.IGNORECASE)
+_BULLET_RE = re.compile(r"^\s*(?:[-*•・]|\d+[.)])\s+")
+_PAREN_RE = re.compile(r"[(（][^()（）\n]{0,80}[)）]")
+_QUOTE_PAIRS = (('"', '"'), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"), ("‘", "’"))
+_AI_TELLS = (
+    "as an ai",
+    "language model",
+    "i'm an ai",
+    "i am an ai",
+    "ai assistant",
+    "aiとして",
+    "aiアシスタント",
+    "言語モデル",
+    "作为一个ai",
+    "作为ai",
+    "ai助手",
+    "人工智能助手",
+    "语言模型",
+)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？…])\s*|\n")
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+
+def strip_emoji(text: str) -> str:
+    return re.sub(r"[ \t]{2,}", " ", EMOJI_RE.sub("", text)).strip()
+
+
+def _known_labels(persona: Persona, npc_names: Sequence[str]) -> set[str]:
+    labels = {label.lower() for label in _GENERIC_LABELS}
+    labels |= {persona.name.lower(), persona.first_name.lower()}
+    labels |= {name.lower() for name in npc_names if name}
+    return labels
+
+
+def _strip_labels(text: str, labels: set[str]) -> str:
+    for _ in range(4):
+        text = _DAY_MARK_RE.sub("", text)
+        match = _LABEL_RE.match(text)
+        if not match or match.group(1).strip().lower() not in labels:
+            break
+        text = text[match.end() :]
+    return text
+
+
+def _cut_at_other_speaker(text: str, labels: set[str], npc_names: Sequence[str]) -> str:
+    """Drop everything from the point where a new speaker label starts (model writing both sides)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        match = _LABEL_RE.match(line)
+        if (match and match.group(1).strip().lower() in labels) or _DAY_MARK_RE.match(line):
+            lines = lines[:i]
+            break
+    text = "\n".join(lines)
+    for name in npc_names:
+        if not name:
+            continue
+        found = re.search(rf"\s{re.escape(name)}\s*[:：]", text)
+        if found and found.start() > 0:
+            text = text[: found.start()]
+    return text
+
+
+def _strip_echoes(text: str, echoes: Sequence[str], npc_message: str | None) -> str:
+    for echo in echoes:
+        if echo and echo in text:
+            text = text.replace(echo, " ")
+    if npc_message and len(npc_message.strip()) >= 8:
+        question, body = npc_message.strip(), text.lstrip()
+        if body.startswith(question):
+            text = body[len(question) :]
+        elif body.startswith(question[:24]):
+            text = body.split("\n", 1)[1] if "\n" in body else ""
+    text = _PAREN_RE.sub(
+        lambda m: "" if any(h in m.group(0).lower() for h in _INSTRUCTION_HINTS) else m.group(0), text
+    )
+    sources = [src for src in (npc_message, *echoes) if src]
+    segments = re.split(r"(?<=[.!?。！？…\n])", text)
+    return "".join(seg for seg in segments if not _is_echo(seg, sources))
+
+
+def _is_echo(segment: str, sources: Sequence[str]) -> bool:
+    """A piece of the reply that repeats the length guidance or someone else's words from the prompt."""
+    bare = segment.strip()
+    if not bare:
+        return False
+    if _GUIDANCE_RE.search(bare):
+        return True
+    if len(bare) < 6:
+        return False
+    for source in sources:
+        for part in re.split(r"(?<=[.!?。！？…\n])", source):
+            part = part.strip()
+            if len(part) >= 6 and difflib.SequenceMatcher(None, bare, part).ratio() >= 0.75:
+                return True
+    return False
+
+
+def _strip_quotes(text: str) -> str:
+    """Remove quotes wrapping the whole reply, and a dangling opening or closing quote."""
+    for _ in range(2):
+        text = text.strip()
+        for left, right in _QUOTE_PAIRS:
+            inner = text[len(left) : -len(right)]
+            wrapped = len(text) >= 2 and text.startswith(left) and text.endswith(right)
+            if wrapped and left not in inner and right not in inner:
+                text = inner
+                break
+            if left != right and text.endswith(right) and left not in text:
+                text = text[: -len(right)]
+                break
+            if left != right and text.startswith(left) and right not in text:
+                text = text[len(left) :]
+                break
+            if left == right and text.count(left) == 1 and (text.startswith(left) or text.endswith(left)):
+                text = text.replace(left, "")
+                break
+    return text.strip()
+
+
+def measure(text: str, lang: str) -> int:
+    """Length in the persona's unit: words for English, non-space characters otherwise."""
+    if lang == "en":
+        return len(text.split())
+    return len(re.sub(r"\s", "", text))
+
+
+def truncate(text: str, lang: str, limit: int) -> str:
+    """Shorten to at most ``limit`` words/characters, preferring to end on a whole sentence."""
+    if measure(text, lang) <= limit:
+        return text
+    pieces = [p for p in re.split(r"(?<=[.!?。！？…\n])", text) if p]
+    out = ""
+    for piece in pieces:
+        if measure(out + piece, lang) > limit:
+            break
+        out += piece
+    if out.strip():
+        return out.strip()
+    if lang == "en":
+        return " ".join(text.split()[:limit])
+    kept, count = [], 0
+    for ch in text:
+        if not ch.isspace():
+            count += 1
+            if count > limit:
+                break
+        kept.append(ch)
+    return "".join(kept).strip()
+
+
+def enforce_style(text: str, persona: Persona) -> str:
+    """Apply the habits that can be enforced mechanically (casing, emoji, line breaks, final stops)."""
+    s = persona.style
+    lang = persona.language
+    if s.emoji_rate == 0:
+        text = strip_emoji(text)
+    if s.line_breaks == "never":
+        text = re.sub(r"\s*\n\s*", " ", text)
+    else:
+        text = re.sub(r"\n{2,}", "\n", text)
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    if s.casing == "lower":
+        text = text.lower()
+    if s.punctuation in ("none", "minimal"):
+        text = re.sub(r"(?<![.。])[.。]$", "", text) if not text.endswith("...") else text
+    if s.punctuation == "none":
+        text = re.sub(r"(?<![.。])[.。](\s|$)", r"\1", text) if lang == "en" else text
+    return text.strip()
+
+
+def clean_reply(
+    text: str,
+    persona: Persona,
+    *,
+    npc_names: Sequence[str] = (),
+    echoes: Sequence[str] = (),
+    npc_message: str | None = None,
+) -> str:
+    """The model's raw text reduced to what the persona would send ('' when nothing is left)."""
+    labels = _known_labels(persona, npc_names)
+    text = _SPECIAL_TOKENS_RE.sub("", text).replace("\r\n", "\n").strip()
+    text = _strip_labels(text, labels)
+    text = _cut_at_other_speaker(text, labels, npc_names)
+    text = _strip_echoes(text, echoes, npc_message)
+    text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
+    text = _strip_labels(text.strip(), labels)
+    text = _strip_quotes(text)
+    text = enforce_style(text, persona)
+    limit = max(persona.style.reply_length.max * 2, 8)
+    return truncate(text, persona.language, limit)
+
+
+def is_usable(text: str, lang: str) -> bool:
+    """A non-empty reply with real words, in the right script, that is not an AI disclaimer."""
+    bare = text.strip()
+    if not bare or not any(ch.isalnum() for ch in bare):
+        return False
+    low = bare.lower()
+    if any(tell in low for tell in _AI_TELLS):
+        return False
+    kana, cjk, latin = len(_KANA_RE.findall(bare)), len(_CJK_RE.findall(bare)), len(_LATIN_RE.findall(bare))
+    if lang == "en":
+        return latin > 0 and latin >= 2 * (kana + cjk)
+    if lang == "ja":
+        return kana > 0 or (0 < cjk <= 4 and latin == 0)
+    return cjk > 0 and kana <= max(1, cjk // 10) and cjk + kana >= latin
+
+
+def _normalise(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def is_repeat(text: str, previous: Sequence[str], threshold: float = 0.9) -> bool:
+    """True when the reply (ignoring case, spaces, punctuation) copies one of ``previous``.
+
+    Very short replies ("ok", "はい") are never counted as copies: people do repeat those.
+    """
+    norm = _normalise(text)
+    if len(norm) < 4:
+        return False
+    for prev in previous:
+        other = _normalise(prev)
+        if other and (norm == other or difflib.SequenceMatcher(None, norm, other).ratio() >= threshold):
+            return True
+    return False
+
+
+def add_typos(text: str, rate: float, rng: random.Random) -> str:
+    """Swap two neighbouring letters in roughly ``rate`` of the longer words (English only)."""
+    if rate <= 0:
+        return text
+    out = []
+    for word in text.split(" "):
+        if len(word) >= 4 and word.isalpha() and rng.random() < rate:
+            i = rng.randrange(1, len(word) - 2)
+            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        out.append(word)
+    return " ".join(out)
+
+
+def fallback_reply(persona: Persona, index: int) -> str:
+    """A short reply in the persona's voice taken from its sample replies (rotating with ``index``)."""
+    samples = sorted(persona.style.sample_replies, key=len)
+    sample = samples[index % len(samples)]
+    first = next((p.strip() for p in _SENTENCE_END_RE.split(sample) if p and p.strip()), sample.strip())
+    return first if is_usable(first, persona.language) else sample.strip()
