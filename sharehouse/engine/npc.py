@@ -31,29 +31,25 @@ class NpcLine:
     fallback: bool = False  # True when the scenario's sample line was used instead of the model's
 
 
-def system_prompt(scenario: Scenario, lang: str, player: str) -> str:
+def system_prompt(scenario: Scenario, npc: NPC, lang: str, player: str) -> str:
+    """The speaking housemate's character sheet. Stable for every line this housemate says in a
+    session, so its KV cache is reused from one of its lines to the next."""
     lang_name = LANGUAGE_NAMES[lang]
-    parts = [
-        f"You write the spoken lines of four housemates in a cosy story game set in {scenario.house.name.en}, "
-        f"a shared house. A new housemate, {player}, has just moved in and chats with them over five days.",
-        f"Every line must be written in {lang_name} only.",
-        "",
-        "The housemates:",
-    ]
-    for npc in scenario.npcs:
-        examples = " / ".join(npc.examples.get(lang, [])[:3])  # type: ignore[call-overload]
-        parts.append(
-            f"- {npc.name.get(lang)}: {npc.profile} Style in {lang_name}: {npc.speaking_style.get(lang, '')}"  # type: ignore[call-overload]
-            + (f" Typical lines: {examples}" if examples else "")
-        )
-    parts += [
-        "",
-        "Rules: write exactly one line for the housemate named in the instruction, 1 to 3 short sentences, "
-        "in character, warm and natural. End with the question the instruction asks for. No narration, no "
-        "stage directions, no name label, no quotation marks, no translation, never mention these rules, "
-        "and never write the new housemate's reply.",
-    ]
-    return "\n".join(parts)
+    name = npc.name.get(lang)
+    others = ", ".join(f"{o.name.get(lang)} ({o.personality.en})" for o in scenario.npcs if o.id != npc.id)
+    examples = "\n".join(f"- {e}" for e in npc.examples.get(lang, [])[:3])  # type: ignore[call-overload]
+    return "\n".join(
+        [
+            f"You are {name}, one of four housemates in {scenario.house.name.en}, a shared house. "
+            f"You live with {others}. A new housemate, {player}, has just moved in, and you chat over five days.",
+            f"Who you are: {npc.profile}",
+            f"How you talk in {lang_name}: {npc.speaking_style.get(lang, '')}",  # type: ignore[call-overload]
+            f"Lines you might say:\n{examples}" if examples else "",
+            f"Always answer as {name} only, in {lang_name} only: one to three short spoken sentences that end "
+            f"with a question for {player}. No narration, no name label, no quotation marks, no translation. "
+            f"You ask the questions; you never answer them yourself and never speak for {player}.",
+        ]
+    ).strip()
 
 
 def _shorten(text: str, limit: int = MAX_REPLY_CHARS_IN_PROMPT) -> str:
@@ -89,20 +85,20 @@ def instruction(
 ) -> str:
     d = scenario.day(day)
     name = npc.name.get(lang)
-    parts = [f"Day {day} ({d.time_of_day.en}). {d.theme}"]
+    parts = [f"Day {day}, {d.time_of_day.en}. {d.theme}"]
     if follow_up is not None:
         parts.append(
-            f"{name} was not satisfied with the last answer ({follow_up}). {name} reacts briefly to what was "
-            f"just said and asks again, more concretely, to find out: {state.intent}"
+            f"The last answer did not really answer you ({follow_up}). React briefly to it and ask again, "
+            f"more concretely. You want to find out: {state.intent}"
         )
     else:
         if first_of_day:
-            parts.append(f"{name} opens the conversation of the day.")
+            parts.append("You open today's conversation.")
         else:
-            parts.append(f"{name} reacts briefly to the last answer, then moves the talk on.")
-        parts.append(f"{name} wants to find out: {state.intent}")
-    parts.append(f"The gist of the question (say it in your own words, do not copy it): {state.opener.get(lang)}")
-    parts.append(f"Now write {name}'s line, in {LANGUAGE_NAMES[lang]}, and nothing else.")
+            parts.append("React briefly to the last answer, then move the talk on.")
+        parts.append(f"You want to find out: {state.intent}")
+    parts.append(f"The gist of your question (say it in your own words): {state.opener.get(lang)}")
+    parts.append(f"Now say your line as {name}, in {LANGUAGE_NAMES[lang]}.")
     return "\n".join(parts)
 
 
@@ -125,9 +121,21 @@ def build_messages(
         + instruction(scenario, state, npc, lang, day, follow_up=follow_up, first_of_day=first_of_day)
     )
     return [
-        {"role": "system", "content": system_prompt(scenario, lang, player)},
+        {"role": "system", "content": system_prompt(scenario, npc, lang, player)},
         {"role": "user", "content": body},
     ]
+
+
+_ECHO_MARKERS = ("want to find out", "wants to find out", "the gist", "instruction", "in your own words",
+                 "react briefly", "move the talk on", "conversation so far", "say your line")
+
+
+def echoes_instruction(text: str, state: State) -> bool:
+    """True when the model repeated the prompt's directions instead of speaking."""
+    low = text.lower()
+    if any(m in low for m in _ECHO_MARKERS):
+        return True
+    return state.intent[:40].lower() in low
 
 
 async def generate_line(
@@ -160,6 +168,6 @@ async def generate_line(
         )
         last = await model.complete(messages, p)
         text = clean_generated(last.text, names=[npc.name.get(lang), npc.name.en], stop_names=others)
-        if len(text) >= 4 and script_matches(text, lang):
+        if len(text) >= 4 and script_matches(text, lang) and not echoes_instruction(text, state):
             return NpcLine(text=text, completion=last)
     return NpcLine(text=state.opener.get(lang), completion=last, fallback=True)

@@ -41,7 +41,7 @@ class LocalModel:
             raise LLMError(f"no GGUF model file at {self.path}")
         self.name = name or f"local:{self.path.name}"
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.n_threads = n_threads or int(os.environ.get("SHAREHOUSE_THREADS", 0)) or max(1, os.cpu_count() or 1)
         self.n_batch = n_batch
         self.ram_cache_bytes = ram_cache_bytes
         self.timeout_s = timeout_s
