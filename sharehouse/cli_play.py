@@ -1,0 +1,88 @@
+"""``sharehouse play``: the Textual game for a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+LANGUAGES = ("en", "ja", "zh")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``play`` command to the main CLI."""
+
+    @app.command()
+    def play(
+        db: Annotated[
+            Path | None,
+            typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+        ] = None,
+        model: Annotated[
+            str,
+            typer.Option(
+                "--model", help="Model spec: local, local:small, local:/x.gguf, or a litellm model."
+            ),
+        ] = "local",
+        api_base: Annotated[
+            str | None, typer.Option("--api-base", help="API base URL for litellm models.")
+        ] = None,
+        language: Annotated[
+            str | None, typer.Option("--language", help="Interface and housemate language: en, ja or zh.")
+        ] = None,
+        researcher: Annotated[
+            bool, typer.Option("--researcher", help="Show each question's state id and MBTI dimension.")
+        ] = False,
+        scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario file.")] = None,
+    ) -> None:
+        """Play the five days in the shared house yourself (quit any time; continue later)."""
+        run_play(
+            db=db, model=model, api_base=api_base, language=language, researcher=researcher, scenario=scenario
+        )
+
+
+def run_play(
+    *,
+    db: Path | None,
+    model: str,
+    api_base: str | None,
+    language: str | None,
+    researcher: bool,
+    scenario: Path | None,
+) -> None:
+    from sharehouse.llm import parse_spec
+    from sharehouse.scenario import ScenarioError, default_scenario_path, load_scenario
+    from sharehouse.store import Store, StoreError
+
+    err = Console(stderr=True)
+    if language is not None and language not in LANGUAGES:
+        err.print(f"[red]error:[/red] --language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        raise typer.Exit(2)
+    try:
+        parse_spec(model, api_base=api_base)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] --model: {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from exc
+    try:
+        loaded = load_scenario(scenario or default_scenario_path())
+    except ScenarioError as exc:
+        for line in exc.lines():
+            err.print(line, markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+    try:
+        store = Store(db)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+
+    from sharehouse.tui.app import SharehouseApp
+
+    with store:
+        app = SharehouseApp(
+            store, loaded, researcher=researcher, language=language, model_spec=model, api_base=api_base
+        )
+        app.run()
+    if app.return_code:
+        raise typer.Exit(app.return_code)
