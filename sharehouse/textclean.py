@@ -14,7 +14,8 @@ import unicodedata
 from collections.abc import Iterable
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Zero-width joiner and non-joiner (U+200C, U+200D) stay: emoji sequences and several scripts need them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
 _QUOTE_PAIRS = [('"', '"'), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"), ("‘", "’")]
@@ -34,7 +35,8 @@ def sanitize_input(text: str, *, max_chars: int = MAX_INPUT_CHARS) -> str:
     text = _ANSI.sub("", text)
     text = _CONTROL.sub("", text)
     text = unicodedata.normalize("NFC", text)
-    return text.strip()[:max_chars]
+    # Strip again after the cut, so that sanitising twice changes nothing.
+    return text.strip()[:max_chars].rstrip()
 
 
 def is_substantive(text: str) -> bool:
@@ -66,6 +68,8 @@ def clean_generated(
     ``names``: labels the speaker may have prefixed (its own name). ``stop_names``: other speakers;
     output is cut where the model starts writing their lines.
     """
+    # Model output is as untrusted as typed input: no terminal escapes or control characters.
+    text = _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     text = _THINK.sub("", text)
     text = _FENCE.sub("", text)
     text = text.replace("<|im_end|>", "").replace("<|endoftext|>", "")
@@ -80,7 +84,8 @@ def clean_generated(
             break
         kept.append(line)
     text = "\n".join(kept).strip()
-    for _ in range(2):
+    for _ in range(20):  # until nothing changes, so that cleaning twice changes nothing
+        before = text
         text = _strip_quotes(text)
         for name in list(names) + ["Player", "User", "Assistant"]:
             if name:
@@ -88,6 +93,8 @@ def clean_generated(
                 text = re.sub(rf"^\s*{re.escape(name)}\s+(could|might|would|will)?\s*(say|says|said)\s*[:：,]\s*", "", text)
         text = _SAYS.sub("", text)
         text = re.sub(r"^\s*(\(|（)[^)）]{0,40}(\)|）)\s*", "", text)  # stage directions like "(smiles)"
+        if text == before:
+            break
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     if len(text) > max_chars:

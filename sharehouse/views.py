@@ -8,6 +8,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from sharehouse.store import SessionRecord, TurnRecord
+from sharehouse.textclean import sanitize_input
 
 STATUS_STYLE = {"complete": "green", "active": "yellow", "failed": "red"}
 
@@ -22,9 +23,9 @@ def sessions_table(rows: list[SessionRecord], turn_counts: dict[str, int]) -> Ta
             r.id,
             r.kind,
             r.source,
-            escape(r.user_id),
+            _safe(r.user_id),
             r.language,
-            f"[{style}]{r.status}[/{style}]" + (f" ({escape(r.failure_reason[:40])})" if r.failure_reason else ""),
+            f"[{style}]{r.status}[/{style}]" + (f" ({_safe(r.failure_reason[:40])})" if r.failure_reason else ""),
             str(r.position_day or "-"),
             str(turn_counts.get(r.id, 0)),
             r.run_id or "-",
@@ -33,9 +34,15 @@ def sessions_table(rows: list[SessionRecord], turn_counts: dict[str, int]) -> Ta
     return table
 
 
+def _safe(text: str) -> str:
+    """Stored text as printable markup: terminal escapes and control characters removed (whatever
+    wrote the row), Rich markup escaped."""
+    return escape(sanitize_input(text))
+
+
 def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnRecord]) -> None:
     console.print(
-        f"[bold]{rec.id}[/bold]  {rec.kind} · {rec.source} · user {escape(rec.user_id)} · {rec.language} · "
+        f"[bold]{rec.id}[/bold]  {rec.kind} · {rec.source} · user {_safe(rec.user_id)} · {rec.language} · "
         f"[{STATUS_STYLE.get(rec.status, '')}]{rec.status}[/]"
     )
     day = None
@@ -49,10 +56,10 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
         if t.verdict and t.verdict not in ("advance", "imported"):
             tag.append(t.verdict)
         suffix = f"  [dim]({', '.join(tag)})[/dim]" if tag else ""
-        console.print(f"[bold magenta]{escape(t.npc)}[/bold magenta]: {escape(t.message)}")
-        console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {escape(t.response)}{suffix}")
+        console.print(f"[bold magenta]{_safe(t.npc)}[/bold magenta]: {_safe(t.message)}")
+        console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {_safe(t.response)}{suffix}")
     if rec.pending_message:
-        console.print(f"[bold magenta]{escape(rec.pending_npc or '')}[/bold magenta]: {escape(rec.pending_message)}")
+        console.print(f"[bold magenta]{_safe(rec.pending_npc or '')}[/bold magenta]: {_safe(rec.pending_message)}")
         console.print("[dim]  (waiting for a reply)[/dim]")
     if rec.status == "failed" and rec.failure_reason:
-        console.print(f"[red]failed:[/red] {escape(rec.failure_reason)}")
+        console.print(f"[red]failed:[/red] {_safe(rec.failure_reason)}")

@@ -51,6 +51,11 @@ def rule_check(state: State, reply: str) -> CheckResult | None:
     return None
 
 
+def _quoted(reply: str) -> str:
+    """The reply as it sits between <<< and >>>: it cannot close the quote early."""
+    return reply.replace("<<<", "‹‹‹").replace(">>>", "›››")
+
+
 async def check_reply(
     model: ChatModel | None,
     state: State,
@@ -68,7 +73,7 @@ async def check_reply(
         f"What the housemate wants to find out: {state.intent}\n"
         f"What counts as an answer: {state.check.criterion}\n"
         f"The housemate said: {question[:600]}\n"
-        f"The player replied: <<<{reply[:1200]}>>>\n"
+        f"The player replied: <<<{_quoted(reply[:1200])}>>>\n"
         'Return {"answered": true or false, "reason": "a few words"}.'
     )
     messages = [{"role": "system", "content": _CHECK_SYSTEM}, {"role": "user", "content": user}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -23,13 +24,23 @@ def _import_litellm() -> Any:
 
 
 def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    # litellm keeps the provider's headers in ``litellm_response_headers``; its ``response`` is a
+    # stand-in without them. Look in every place, first hit wins.
+    candidates = (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(exc, "headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    )
+    for headers in candidates:
+        if not headers:
+            continue
+        try:
+            value = headers.get("retry-after") or headers.get("Retry-After")
+            if value is not None:
+                return float(value)
+        except (AttributeError, TypeError, ValueError):
+            continue
+    return None
 
 
 class RemoteModel:
@@ -143,6 +154,19 @@ class RemoteModel:
         return None
 
 
+_SECRET_NAME = re.compile(r"(API_KEY|_KEY|TOKEN|SECRET|PASSWORD)$", re.I)
+_KEY_SHAPE = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}")
+
+
+def redact_secrets(text: str) -> str:
+    """Hide API keys an error message may quote (a server echoing the key it was sent): the values
+    of secret-looking environment variables, and anything shaped like ``sk-...``."""
+    for name, value in os.environ.items():
+        if len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, "[redacted]")
+    return _KEY_SHAPE.sub("[redacted]", text)
+
+
 def _short(exc: Exception, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
+    text = redact_secrets(" ".join(str(exc).split()))
     return text if len(text) <= limit else text[:limit] + "..."
