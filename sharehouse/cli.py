@@ -178,7 +178,15 @@ def _mount_optional(module: str, attr: str, name: str | None = None) -> None:
         obj(app)
 
 
-def _build() -> None:
+_BUILT = False
+
+
+def _build() -> typer.Typer:
+    """Mount every command group once; returns the app (tests drive it with CliRunner)."""
+    global _BUILT
+    if _BUILT:
+        return app
+    _BUILT = True
     _mount_optional("sharehouse.cli_personas", "app", "personas")
     _mount_optional("sharehouse.cli_io", "register")
     _mount_optional("sharehouse.cli_play", "register")
@@ -186,6 +194,7 @@ def _build() -> None:
     _mount_optional("evaluator.cli_evaluate", "register")
     _mount_optional("evaluator.cli_report", "register")
     _mount_optional("sharehouse.cli_report", "register")
+    return app
 
 
 def main() -> None:
