@@ -22,7 +22,7 @@ def _encoded(name: str) -> int:
 
 def test_migration_and_cache_roundtrip(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() >= 2
         vecs = {
             text_sha256("a"): np.arange(4, dtype=np.float32),
             text_sha256("b"): np.ones(4, dtype=np.float32),
@@ -35,7 +35,7 @@ def test_migration_and_cache_roundtrip(tmp_path: Path) -> None:
         assert get_embeddings(store, "other", [text_sha256("a")]) == {}
         assert count_embeddings(store, "enc") == 2
     with Store(tmp_path / "s.duckdb") as again:  # reopening does not migrate twice
-        assert again.schema_version() == 2 and count_embeddings(again) == 2
+        assert again.schema_version() >= 2 and count_embeddings(again) == 2
 
 
 def test_embed_hits_store_cache_on_second_run(tmp_path: Path) -> None:

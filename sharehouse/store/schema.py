@@ -113,4 +113,89 @@ EMBEDDING_CACHE = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE]
+EVALUATION = Migration(
+    3,
+    "evaluation",
+    (
+        """
+        CREATE TABLE eval_predictions (
+            eval_run TEXT NOT NULL,          -- runs.id of the evaluation
+            method TEXT NOT NULL,
+            model TEXT NOT NULL,             -- model spec as given (local:small, openai/gpt-4o-mini, ...)
+            user_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            npc TEXT,
+            message TEXT NOT NULL,
+            reference TEXT NOT NULL,         -- the user's real reply
+            prediction TEXT NOT NULL,        -- cleaned text that is scored
+            raw TEXT NOT NULL,               -- what the model returned
+            flags VARCHAR[] NOT NULL,        -- leaked_reasoning | refusal | empty | wrong_language | ...
+            prompt_sha256 TEXT,
+            params JSON,
+            latency_s DOUBLE,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            llm_calls INTEGER,
+            cached_calls INTEGER,
+            cost_usd DOUBLE,                 -- NULL when unknown (local models, unpriced APIs)
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (eval_run, method, model, session_id, day, idx)
+        )
+        """,
+        """
+        CREATE TABLE eval_scores (
+            eval_run TEXT NOT NULL,
+            method TEXT NOT NULL,
+            model TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            m1 DOUBLE, m2 DOUBLE, m3 DOUBLE, m4 DOUBLE, m5 DOUBLE, m6 DOUBLE,
+            judge_content INTEGER,
+            judge_style INTEGER,
+            m1_vectors TEXT,
+            m2_encoder TEXT,
+            m4_unit TEXT,
+            m6_encoder TEXT,
+            scored_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (eval_run, method, model, session_id, day, idx)
+        )
+        """,
+        """
+        CREATE TABLE eval_users (
+            eval_run TEXT NOT NULL,
+            method TEXT NOT NULL,
+            model TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            status TEXT NOT NULL,            -- ok | failed
+            error TEXT,                      -- the first error of a failed user
+            fit_info JSON,                   -- what fit produced (profile, inferred labels, ...)
+            fit_latency_s DOUBLE,
+            fit_prompt_tokens INTEGER,
+            fit_completion_tokens INTEGER,
+            fit_cost_usd DOUBLE,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (eval_run, method, model, session_id)
+        )
+        """,
+        """
+        CREATE TABLE llm_cache (
+            key TEXT PRIMARY KEY,            -- sha256 of model spec + messages + generation params
+            model TEXT NOT NULL,
+            text TEXT NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            latency_s DOUBLE,
+            cost_usd DOUBLE,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION]

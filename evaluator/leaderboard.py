@@ -1,0 +1,161 @@
+"""Per-language leaderboards of a stored evaluation run, laid out like the paper's tables.
+
+Per-turn scores → user means → per language: z-scores over every user row of that language
+(all methods and models together), mean z per method × model, Substance = z1+z2+z3, Style =
+z4+z5+z6, Overall = their mean, and the K-means type. The raw table gives the macro means of
+M1–M6; the z table adds prediction flags and failed users, so silent problems stay visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evaluator.methods.clean import FLAGS
+from evaluator.metrics.aggregate import (
+    METRICS,
+    Z_METRICS,
+    assign_types,
+    language_means,
+    method_scores,
+    user_means,
+    zscore_users,
+)
+from sharehouse.store import Store
+from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_user_status
+
+LANGUAGE_ORDER = {"en": 0, "ja": 1, "zh": 2}
+LANGUAGE_TITLES = {"en": "English", "ja": "Japanese", "zh": "Chinese"}
+_HEAD = {"m1": "M1 WMD↓", "m2": "M2 Sent", "m3": "M3 BLEU", "m4": "M4 Len", "m5": "M5 TTR", "m6": "M6 Hist"}
+_FLAG_SHORT = {
+    "leaked_reasoning": "leak",
+    "refusal": "refuse",
+    "meta_text": "meta",
+    "echoed_message": "echo",
+    "empty": "empty",
+    "wrong_language": "lang",
+}
+
+
+def leaderboard_rows(
+    turns: Sequence[dict[str, Any]],
+    *,
+    flags: dict[tuple[str, str, str], dict[str, int]] | None = None,
+    failed_users: dict[tuple[str, str, str], int] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per method × model × language with raw means, mean z, Substance/Style/Overall, type,
+    flag counts and failed users; sorted by language, then Overall (best first)."""
+    users = user_means(turns)
+    raw = {(r["method"], r["model"], r["language"]): r for r in language_means(users)}
+    turn_counts: dict[tuple[str, str, str], int] = {}
+    for t in turns:
+        key = (t["method"], t["model"], t["language"])
+        turn_counts[key] = turn_counts.get(key, 0) + 1
+    rows: list[dict[str, Any]] = []
+    for lang in sorted({u["language"] for u in users}, key=lambda x: LANGUAGE_ORDER.get(x, 9)):
+        z_users = zscore_users([u for u in users if u["language"] == lang])
+        rows.extend(method_scores(z_users))
+    rows = assign_types(rows, by="language")
+    for row in rows:
+        key = (row["method"], row["model"], row["language"])
+        for m in METRICS:
+            row[m] = raw[key][m]
+        row["turns"] = turn_counts.get(key, 0)
+        counts = (flags or {}).get(key, {})
+        for f in FLAGS:
+            row[f] = counts.get(f, 0)
+        row["predictions"] = counts.get("predictions", row["turns"])
+        row["failed_users"] = (failed_users or {}).get(key, 0)
+    rows.sort(
+        key=lambda r: (
+            LANGUAGE_ORDER.get(r["language"], 9),
+            -(r["overall"] if r["overall"] is not None else float("-inf")),
+            r["method"],
+            r["model"],
+        )
+    )
+    return rows
+
+
+def run_leaderboard(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """:func:`leaderboard_rows` of a stored run."""
+    failed: dict[tuple[str, str, str], int] = {}
+    for st in load_user_status(store, run_id):
+        if st.status != "ok":
+            key = (st.method, st.model, st.language)
+            failed[key] = failed.get(key, 0) + 1
+    return leaderboard_rows(
+        load_scored_turns(store, run_id), flags=flag_counts(store, run_id), failed_users=failed
+    )
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def leaderboard_tables(rows: Sequence[dict[str, Any]], *, title: str = "") -> list[Table]:
+    """Two tables per language: raw macro means (M1–M6), and z-scores with Substance/Style/Overall."""
+    tables: list[Table] = []
+    langs = sorted({r["language"] for r in rows}, key=lambda x: LANGUAGE_ORDER.get(x, 9))
+    for lang in langs:
+        mine = [r for r in rows if r["language"] == lang]
+        n_users = max((r["users"] for r in mine), default=0)
+        name = LANGUAGE_TITLES.get(lang, lang)
+        raw = Table(title=f"{title}{name} ({n_users} users): raw scores, macro mean over users")
+        raw.add_column("Method")
+        raw.add_column("Model")
+        raw.add_column("users", justify="right")
+        raw.add_column("turns", justify="right")
+        for m in METRICS:
+            raw.add_column(_HEAD[m], justify="right")
+        for r in mine:
+            raw.add_row(
+                r["method"], r["model"], str(r["users"]), str(r["turns"]), *(_f(r[m], 4) for m in METRICS)
+            )
+        tables.append(raw)
+
+        z = Table(
+            title=f"{title}{name}: z-scores (higher is better), Substance = z1+z2+z3, Style = z4+z5+z6",
+            caption="flags: leak = leaked reasoning, refuse = refusal, meta = talk about the reply, echo = copies "
+            "the message, empty, lang = wrong language; "
+            "failed = users whose fit or a prediction failed",
+        )
+        z.add_column("Method")
+        z.add_column("Model")
+        for m in Z_METRICS:
+            z.add_column(m, justify="right")
+        z.add_column("Substance", justify="right")
+        z.add_column("Style", justify="right")
+        z.add_column("Overall", justify="right", style="bold")
+        z.add_column("Type")
+        z.add_column("flags")
+        z.add_column("failed", justify="right")
+        for r in mine:
+            flagged = ", ".join(f"{_FLAG_SHORT[f]} {r[f]}" for f in FLAGS if r.get(f))
+            z.add_row(
+                r["method"],
+                r["model"],
+                *(_f(r[m]) for m in Z_METRICS),
+                _f(r["substance"]),
+                _f(r["style"]),
+                _f(r["overall"]),
+                r["type"] or "–",
+                flagged or "–",
+                str(r["failed_users"]) if r["failed_users"] else "–",
+            )
+        tables.append(z)
+    return tables
+
+
+def print_leaderboard(console: Console, store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Print the leaderboards of a run; returns the rows (empty when nothing is scored yet)."""
+    rows = run_leaderboard(store, run_id)
+    if not rows:
+        console.print(f"run {run_id}: no scored predictions yet")
+        return rows
+    for table in leaderboard_tables(rows, title=f"{run_id} · "):
+        console.print(table)
+    return rows

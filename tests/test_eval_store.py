@@ -1,0 +1,180 @@
+"""Evaluation tables, the LLM call cache and the leaderboard arithmetic (real DuckDB, no model)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from evaluator.cached_model import CachingModel, cache_key, totals
+from evaluator.leaderboard import leaderboard_rows, leaderboard_tables, run_leaderboard
+from evaluator.methods.style import describe_style, style_stats
+from sharehouse.llm.base import Completion, GenParams, Message
+from sharehouse.store import Store
+from sharehouse.store.evaluation import (
+    PredictionRecord,
+    ScoreRecord,
+    UserStatusRecord,
+    cache_size,
+    flag_counts,
+    insert_prediction,
+    load_predictions,
+    load_scored_turns,
+    load_user_status,
+    prediction_keys,
+    put_scores,
+    put_user_status,
+)
+
+
+def _pred(run: str, method: str, user: str, idx: int, flags: list[str] | None = None) -> PredictionRecord:
+    return PredictionRecord(
+        eval_run=run, method=method, model="local:small", user_id=user, language="en", session_id=f"s-{user}",
+        day=5, idx=idx, npc="DaVinci", message="How about pizza?", reference="Sure.", prediction="Pizza, yes!",
+        raw="A: Pizza, yes!", flags=flags or [], prompt_sha256="ab" * 32, params={"temperature": 0.7},
+        latency_s=1.5, prompt_tokens=100, completion_tokens=5, llm_calls=1, cached_calls=0,
+    )  # fmt: skip
+
+
+def test_migration_and_prediction_roundtrip(tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    with Store(db) as store:
+        assert store.schema_version() >= 3
+        store.upsert_run("ev-1", "evaluate", {"methods": ["zero-shot"]})
+        assert insert_prediction(store, _pred("ev-1", "zero-shot", "u1", 0, ["refusal"]))
+        assert not insert_prediction(
+            store, _pred("ev-1", "zero-shot", "u1", 0)
+        )  # the key is taken: kept as is
+        assert insert_prediction(store, _pred("ev-1", "zero-shot", "u1", 1))
+        assert insert_prediction(store, _pred("ev-1", "few-shot", "u1", 0))
+    with Store(db) as store:  # survives reopening
+        assert prediction_keys(store, "ev-1") == {
+            ("zero-shot", "local:small", "s-u1", 5, 0),
+            ("zero-shot", "local:small", "s-u1", 5, 1),
+            ("few-shot", "local:small", "s-u1", 5, 0),
+        }
+        preds = load_predictions(store, "ev-1", method="zero-shot")
+        assert [p.idx for p in preds] == [0, 1]
+        assert preds[0].flags == ["refusal"] and preds[0].params == {"temperature": 0.7}
+        assert preds[0].created_at is not None
+        assert len(load_predictions(store, "ev-1", unscored_only=True)) == 3
+        put_scores(
+            store,
+            [ScoreRecord(eval_run="ev-1", method="zero-shot", model="local:small", session_id="s-u1", day=5, idx=0,
+                         m1=0.5, m2=0.4, m3=0.1, m4=0.8, m5=0.9, m6=0.3)],
+        )  # fmt: skip
+        assert len(load_predictions(store, "ev-1", unscored_only=True)) == 2
+        rows = load_scored_turns(store, "ev-1")
+        assert len(rows) == 1 and rows[0]["user"] == "u1" and rows[0]["m1"] == 0.5
+        counts = flag_counts(store, "ev-1")
+        assert counts[("zero-shot", "local:small", "en")] == {"predictions": 2, "refusal": 1}
+        assert counts[("few-shot", "local:small", "en")] == {"predictions": 1}
+        put_user_status(
+            store,
+            UserStatusRecord(eval_run="ev-1", method="few-shot", model="local:small", session_id="s-u1",
+                             user_id="u1", language="en", status="failed", error="boom", fit_info={"k": 1}),
+        )  # fmt: skip
+        put_user_status(
+            store,
+            UserStatusRecord(eval_run="ev-1", method="few-shot", model="local:small", session_id="s-u1",
+                             user_id="u1", language="en", status="ok", fit_info={"k": 2}),
+        )  # fmt: skip
+        st = load_user_status(store, "ev-1")
+        assert len(st) == 1 and st[0].status == "ok" and st[0].fit_info == {"k": 2}
+
+
+class _Counting:
+    """A deterministic stand-in backend that counts calls (the cache must avoid them)."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+        self.calls += 1
+        return Completion(text=f"reply {self.calls}", model="counting", prompt_tokens=10, completion_tokens=2,
+                          latency_s=0.5)  # fmt: skip
+
+    def close(self) -> None:
+        return None
+
+
+def test_llm_cache_only_for_reproducible_calls(store: Store) -> None:
+    inner = _Counting()
+    msgs: list[Message] = [{"role": "user", "content": "hello"}]
+
+    async def go() -> list[str]:
+        a = CachingModel(inner, "local:small", store=store)
+        out = [(await a.complete(msgs, GenParams(seed=0))).text]
+        out.append(
+            (await CachingModel(inner, "local:small", store=store).complete(msgs, GenParams(seed=0))).text
+        )
+        out.append((await a.complete(msgs, GenParams(seed=1))).text)  # another seed: another key
+        out.append((await a.complete(msgs, GenParams(seed=None, temperature=0.7))).text)  # not reproducible
+        out.append((await a.complete(msgs, GenParams(seed=None, temperature=0.7))).text)
+        out.append((await CachingModel(inner, "local", store=store).complete(msgs, GenParams(seed=0))).text)
+        rec = a.calls
+        assert [r.cached for r in rec] == [False, False, False, False]
+        return out
+
+    out = asyncio.run(go())
+    assert out == ["reply 1", "reply 1", "reply 2", "reply 3", "reply 4", "reply 5"]
+    assert inner.calls == 5
+    assert cache_size(store) == 3
+    assert cache_key("m", msgs, GenParams(seed=0)) != cache_key("m", msgs, GenParams(seed=0, max_tokens=5))
+
+
+def test_call_totals_and_cached_latency(store: Store) -> None:
+    inner = _Counting()
+    msgs: list[Message] = [{"role": "user", "content": "hi"}]
+
+    async def go() -> CachingModel:
+        m = CachingModel(inner, "x", store=store)
+        await m.complete(msgs, GenParams(seed=0))
+        await m.complete(msgs, GenParams(seed=0))
+        return m
+
+    m = asyncio.run(go())
+    t = totals(m.calls)
+    assert (t.calls, t.cached, t.prompt_tokens, t.completion_tokens) == (2, 1, 20, 4)
+    assert t.latency_s == pytest.approx(0.5)
+    assert t.cost_usd is None  # a local model has no price
+
+
+def _turn(method: str, user: str, m: float, flags: list[str] | None = None) -> dict:
+    return {"method": method, "model": "local:small", "language": "en", "user": user,
+            "m1": 1.0 - m, "m2": m, "m3": m / 10, "m4": m, "m5": 0.9, "m6": m / 2, "flags": flags or []}  # fmt: skip
+
+
+def test_leaderboard_rows_rank_the_better_method_first() -> None:
+    turns = [_turn("good", u, 0.8) for u in ("a", "b")] + [_turn("bad", u, 0.2) for u in ("a", "b")]
+    turns += [_turn("good", "c", 0.6), _turn("bad", "c", 0.4)]
+    rows = leaderboard_rows(turns, flags={("bad", "local:small", "en"): {"predictions": 3, "refusal": 2}})
+    assert [r["method"] for r in rows] == ["good", "bad"]
+    good, bad = rows
+    assert good["overall"] > 0 > bad["overall"]
+    assert good["substance"] == pytest.approx(good["z1"] + good["z2"] + good["z3"])
+    assert good["overall"] == pytest.approx((good["substance"] + good["style"]) / 2)
+    assert good["z1"] > 0  # lower WMD is better
+    assert bad["refusal"] == 2 and good["refusal"] == 0
+    assert good["users"] == 3 and good["turns"] == 3
+    assert good["m2"] == pytest.approx((0.8 + 0.8 + 0.6) / 3)
+    tables = leaderboard_tables(rows)
+    assert len(tables) == 2 and "English" in str(tables[0].title)
+
+
+def test_run_leaderboard_empty(store: Store) -> None:
+    assert run_leaderboard(store, "nope") == []
+
+
+def test_style_stats_are_stated() -> None:
+    en = style_stats(["i think so...", "yeah lol, sounds fun!", "ok"], "en")
+    assert en.mean_length == pytest.approx((3 + 4 + 1) / 3)
+    assert en.lowercase_start_share == 1.0
+    assert dict(en.pronouns) == {"i": 1}
+    text = describe_style(en)
+    assert "about 3 words" in text and "casual" in text and "lowercase" in text
+    ja = describe_style(style_stats(["僕はいいと思います。", "僕も行きます！"], "ja"))
+    assert "'僕' (2x)" in ja and "desu/masu" in ja and "characters" in ja
