@@ -140,7 +140,8 @@ async def run_simulate(
     user_spec = opts.user_model or opts.model
     ram = opts.ram_cache_bytes
     if ram is None:
-        ram = (2 << 30) if cfg.backend == "local" and opts.concurrency > 1 else 0
+        # NPC, simulated-user and check prompts alternate even within one session: keep their KV states.
+        ram = ((2 << 30) if opts.concurrency > 1 else (1 << 30)) if cfg.backend == "local" else 0
     npc_model = npc_model or load_model(opts.model, api_base=opts.api_base, ram_cache_bytes=ram)
     if user_model is None:
         user_model = npc_model if user_spec == opts.model else load_model(user_spec, api_base=opts.api_base)
