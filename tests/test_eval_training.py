@@ -1,0 +1,241 @@
+"""The parameter-updating methods (LoRA, DPO, Aligner) on the real 0.5B model and YNTP-100 users.
+
+One quick LoRA smoke test runs by default (``model``); the end-to-end runs of each method are
+``slow``. Training uses a handful of steps and short generations. Torch runs on one thread here:
+on the shared 2-core machine two threads contend with other jobs and run several times slower.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluator.methods import base as mb
+from evaluator.methods.base import HistoryTurn, MethodContext, UserTask, get_method
+from sharehouse.textclean import clean_generated
+
+QUICK = {"max_steps": 2, "max_new_tokens": 16, "threads": 1, "lr": 1e-3}
+
+
+def yntp_user(path: Path, n_tests: int = 2) -> UserTask:
+    """Days 1-4 as history, the first ``n_tests`` day-5 turns as test items."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    uid = path.stem
+    history = [
+        HistoryTurn(day=d, npc=t["speaker"], message=t["message"], response=t["response"])
+        for d in range(1, 5)
+        for t in data[f"day_{d}"]
+    ]
+    tests: list[mb.TestItem] = []
+    earlier: list[HistoryTurn] = []
+    for i, t in enumerate(data["day_5"][:n_tests]):
+        tests.append(
+            mb.TestItem(
+                session_id=uid,
+                day=5,
+                idx=i,
+                npc=t["speaker"],
+                message=t["message"],
+                reference=t["response"],
+                context=tuple(earlier),
+            )
+        )
+        earlier.append(HistoryTurn(day=5, npc=t["speaker"], message=t["message"], response=t["response"]))
+    return UserTask(user_id=uid, language="en", session_id=uid, history=history, tests=tests)
+
+
+@pytest.fixture(scope="module")
+def user_a(yntp_dir: Path) -> UserTask:
+    return yntp_user(yntp_dir / "en" / "en_1.json")
+
+
+@pytest.fixture(scope="module")
+def user_b(yntp_dir: Path) -> UserTask:
+    return yntp_user(yntp_dir / "en" / "en_2.json")
+
+
+def context(**extra: Any) -> MethodContext:
+    return MethodContext(model=None, model_spec="local:small", seed=0, temperature=0.7, extra=extra)  # type: ignore[arg-type]
+
+
+def q_proj_sum(base: Any) -> float:
+    layer = base.model.model.layers[0].self_attn.q_proj
+    weight = layer.base_layer.weight if hasattr(layer, "base_layer") else layer.weight
+    return float(weight.float().abs().sum())
+
+
+def lora_b_norm(state: dict[str, Any]) -> float:
+    return sum(float(v.float().norm()) for k, v in state.items() if "lora_B" in k)
+
+
+def assert_clean_prediction(pred: Any, names: list[str]) -> None:
+    assert pred.text.strip(), f"empty prediction (raw: {pred.raw!r})"
+    assert pred.text == clean_generated(pred.raw, stop_names=names)
+    assert "<|im_end|>" not in pred.text and "<|im_start|>" not in pred.text
+    assert not pred.flags
+
+
+# -- no model needed ---------------------------------------------------------------------------
+
+
+def test_training_methods_registered() -> None:
+    for name in ("lora", "dpo", "aligner"):
+        method = get_method(name)
+        assert method.name == name and method.trains is True
+
+
+def test_settings_from_extra_ignore_other_keys_and_validate() -> None:
+    from pydantic import ValidationError
+
+    from evaluator.methods.lora import TrainSettings
+
+    s = TrainSettings.from_extra({"max_steps": 3, "lora_r": 4, "few_shot_k": 5})
+    assert (s.max_steps, s.lora_r, s.epochs, s.train_model) == (3, 4, 3, "small")
+    assert s.lora().as_dict()["targets"] == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    with pytest.raises(ValidationError):
+        TrainSettings.from_extra({"train_model": "huge"})
+    with pytest.raises(ValidationError):
+        TrainSettings.from_extra({"lr": -1})
+
+
+def test_day_contexts_stay_within_a_day(user_a: UserTask) -> None:
+    from evaluator.methods.lora import chat_messages, day_contexts
+
+    pairs = day_contexts(user_a.history, keep=2)
+    assert len(pairs) == 12
+    for turn, ctx in pairs:
+        assert len(ctx) <= 2 and all(t.day == turn.day for t in ctx)
+        assert turn not in ctx
+    first_of_day2 = [ctx for turn, ctx in pairs if turn.day == 2][0]
+    assert first_of_day2 == ()
+    turn, ctx = pairs[2]
+    msgs = chat_messages("sys", ctx, turn.npc, turn.message)
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert msgs[-1]["content"] == f"{turn.npc}: {turn.message}"
+    assert msgs[2]["content"] == ctx[0].response
+
+
+# -- the real model ------------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_examples_put_the_loss_on_the_reply_only(user_a: UserTask) -> None:
+    from evaluator.methods.lora import TrainSettings, sft_examples
+
+    settings = TrainSettings.from_extra(QUICK)
+    base = settings.load()
+    examples = sft_examples(base, user_a, settings)
+    assert len(examples) == len(user_a.history)
+    tok = base.tokenizer
+    for ex, turn in zip(examples, user_a.history, strict=True):
+        assert tok.decode(ex.target) == turn.response.strip() + "<|im_end|>"
+        prompt = tok.decode(ex.prompt)
+        assert prompt.endswith("<|im_start|>assistant\n")
+        assert f"{turn.npc}: {turn.message}<|im_end|>" in prompt
+
+
+@pytest.mark.model
+async def test_lora_smoke(user_a: UserTask) -> None:
+    """Two training steps and one short reply: the adapter moves, the base model is left as it was."""
+    from evaluator.methods.hf_model import adapter_free, is_converted
+    from evaluator.methods.lora import TrainSettings
+
+    base = TrainSettings.from_extra(QUICK).load()
+    before = q_proj_sum(base)
+    predictor = await get_method("lora").fit(user_a, context(**QUICK))
+    assert is_converted("small")
+    assert lora_b_norm(predictor.state) > 0  # LoRA B starts at zero: any change is training
+    assert adapter_free(base) and q_proj_sum(base) == before
+    assert predictor.params["steps"] == 2 and predictor.params["lr"] == 1e-3
+    assert predictor.params["lora"]["r"] == 8
+
+    pred = await predictor.predict(user_a.tests[0])
+    assert_clean_prediction(pred, predictor.names)
+    assert pred.completions[0].raw["params"]["method"] == "lora"
+    assert 0 < pred.completions[0].completion_tokens <= 16
+    assert adapter_free(base) and q_proj_sum(base) == before
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_lora_learns_and_users_do_not_share_adapters(user_a: UserTask, user_b: UserTask) -> None:
+    from evaluator.methods.hf_model import adapter_free
+    from evaluator.methods.lora import TrainSettings, mean_loss, sft_examples, sft_loss
+
+    extra = {"max_steps": 4, "max_new_tokens": 24, "threads": 1, "lr": 1e-3, "eval_loss": True}
+    settings = TrainSettings.from_extra(extra)
+    base = settings.load()
+    method = get_method("lora")
+
+    pa = await method.fit(user_a, context(**extra))
+    assert pa.params["loss_after"] < pa.params["loss_before"]
+    first = [await pa.predict(item) for item in user_a.tests]
+    for pred in first:
+        assert_clean_prediction(pred, pa.names)
+
+    # User B's fresh adapter starts exactly at the base model, not at user A's adapter.
+    base_loss_b = mean_loss(base.model, sft_examples(base, user_b, settings), sft_loss)
+    pb = await method.fit(user_b, context(**extra))
+    assert pb.params["loss_before"] == pytest.approx(base_loss_b, abs=1e-3)
+    assert pb.params["loss_after"] < pb.params["loss_before"]
+    assert adapter_free(base)
+    key = next(k for k in pa.state if "lora_B" in k)
+    assert not pa.state[key].equal(pb.state[key])
+
+    # A's predictions do not change after B was trained (same seed, A's own adapter).
+    again = [await pa.predict(item) for item in user_a.tests]
+    assert [p.raw for p in again] == [p.raw for p in first]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_dpo_prefers_the_real_reply(user_a: UserTask) -> None:
+    from evaluator.methods.hf_model import adapter_free
+
+    extra = {
+        "max_steps": 3,
+        "max_new_tokens": 24,
+        "base_max_tokens": 16,
+        "threads": 1,
+        "lr": 5e-4,
+        "eval_loss": True,
+    }
+    predictor = await get_method("dpo").fit(user_a, context(**extra))
+    params = predictor.params
+    assert params["dpo_beta"] == 0.1 and params["examples"] >= 10
+    # A fresh adapter equals the reference, so the loss starts at log 2 and must go below it.
+    assert params["loss_before"] == pytest.approx(math.log(2), abs=1e-3)
+    assert params["loss_after"] < params["loss_before"]
+    assert lora_b_norm(predictor.state) > 0
+    for item in user_a.tests:
+        assert_clean_prediction(await predictor.predict(item), predictor.names)
+    assert adapter_free(predictor.base)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_aligner_rewrites_the_base_draft(user_a: UserTask) -> None:
+    from evaluator.methods.hf_model import adapter_free
+
+    extra = {
+        "max_steps": 3,
+        "max_new_tokens": 24,
+        "base_max_tokens": 16,
+        "threads": 1,
+        "lr": 1e-3,
+        "eval_loss": True,
+    }
+    predictor = await get_method("aligner").fit(user_a, context(**extra))
+    assert predictor.params["loss_after"] < predictor.params["loss_before"]
+    for item in user_a.tests:
+        pred = await predictor.predict(item)
+        assert_clean_prediction(pred, predictor.names)
+        draft, final = pred.completions
+        assert draft.raw == {"role": "draft"} and draft.text.strip()
+        assert final.raw["params"]["method"] == "aligner"
+        assert "Draft answer: " + draft.text in pred.prompt
+    assert adapter_free(predictor.base)
