@@ -102,6 +102,7 @@ def evaluate_callback(
         bool, typer.Option("--cache/--no-cache", help="Reuse identical reproducible LLM calls.")
     ] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live progress display.")] = True,
+    tui: Annotated[bool, typer.Option("--tui", help="Open the evaluator screen on the run when it finishes.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Evaluate personalization methods on the YNTP task (days 1-4 → day 5); resumable with --run."""
@@ -167,6 +168,10 @@ def evaluate_callback(
         if score:
             print_leaderboard(console, store, rid)
         console.print(f"run id: {rid} (resume or show it with --run {rid} / evaluate show {rid})")
+        if tui:
+            from sharehouse.tui.screens.evaluator import EvaluatorApp
+
+            EvaluatorApp(store, rid).run()
 
 
 def list_command() -> None:

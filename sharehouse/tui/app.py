@@ -35,7 +35,19 @@ class SharehouseApp(App[None]):
         Binding("f1", "help", "key.help"),
         Binding("question_mark", "help", "key.help", show=False),
         Binding("ctrl+c", "request_quit", show=False, priority=True),
+        Binding("f6", "evaluator", show=False),
     ]
+
+    def action_evaluator(self) -> None:
+        """Open the evaluator screen on the newest evaluation run in the store."""
+        from sharehouse.store.evaluation import list_eval_runs
+        from sharehouse.tui.screens.evaluator import EvaluatorScreen
+
+        runs = list_eval_runs(self.store)
+        if runs:
+            self.push_screen(EvaluatorScreen(self.store, runs[0]["id"]))
+        else:
+            self.notify("No evaluation runs in this database yet: run `sharehouse evaluate` first.")
 
     def __init__(
         self,
