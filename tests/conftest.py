@@ -49,6 +49,7 @@ def store(tmp_path: Path):
 @pytest.fixture(scope="session")
 def small_model():
     """The real packaged 0.5B GGUF model (fast), loaded once for the whole test session."""
-    from sharehouse.llm import load_model
+    from sharehouse.llm import load_model, release_local_models
 
-    return load_model("local:small", ram_cache_bytes=1 << 30)
+    yield load_model("local:small", ram_cache_bytes=1 << 30)
+    release_local_models()
