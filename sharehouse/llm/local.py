@@ -3,22 +3,144 @@
 One model instance serves every caller through a single worker thread (llama.cpp cannot run two
 completions on one context), so asyncio callers queue up instead of blocking the event loop.
 The KV cache of the previous call is reused when the next prompt shares its prefix; with
-``ram_cache_bytes`` set, the states of several interleaved sessions are kept and restored.
+``ram_cache_bytes`` set, the KV state of each finished call is kept in a :class:`SeqStateCache`
+(keyed by its tokens, longest-prefix lookup, least-recently-used eviction within the byte budget),
+so interleaved sessions and purposes (each housemate, the simulated user, the check) restore their
+own prefix instead of evaluating it again. Only the sequence's KV cells are kept, never the logits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sharehouse.llm.base import Completion, GenParams, LLMError, Message, TransientLLMError
+
+DEFAULT_STATE_CACHE_BYTES = 1536 << 20
+# A saved state is restored only when it saves at least this many tokens over the live KV cache.
+MIN_RESTORE_GAIN = 16
+
+
+def default_threads() -> int:
+    """``SHAREHOUSE_THREADS`` if set, else the cores that are free now (at least one).
+
+    llama.cpp's threads wait for each other at every graph node; when the cores are busy with other
+    work, a preempted thread stalls the rest, and two threads on a loaded two-core machine run up to
+    ten times slower than one (measured in bench/RESULTS.md), so the load average is taken into account.
+    """
+    env = int(os.environ.get("SHAREHOUSE_THREADS", 0) or 0)
+    if env > 0:
+        return env
+    cores = max(1, os.cpu_count() or 1)
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, round(cores - busy)))
+
+
+def common_prefix_len(a: np.ndarray, b: np.ndarray) -> int:
+    """Length of the common prefix of two token arrays."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.flatnonzero(a[:n] != b[:n])
+    return int(diff[0]) if len(diff) else n
+
+
+@dataclass
+class SavedState:
+    tokens: np.ndarray  # int32, the tokens whose KV cells ``data`` holds (positions 0..n-1)
+    data: bytes  # llama_state_seq_get_data of one sequence
+    last_used: float
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data) + self.tokens.nbytes
+
+
+class SeqStateCache:
+    """KV states of single sequences keyed by their tokens: longest-prefix lookup, a state that another
+    one extends is dropped (the longer one serves every lookup at least as well), LRU eviction
+    beyond ``capacity_bytes``. Not thread-safe: used from one model worker thread."""
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity_bytes = capacity_bytes
+        self._entries: list[SavedState] = []
+        self.size_bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, tokens: np.ndarray) -> tuple[SavedState | None, int]:
+        """The saved state sharing the longest prefix with ``tokens``, and that prefix's length."""
+        best, best_len = None, 0
+        for entry in self._entries:
+            if len(entry.tokens) == 0 or entry.tokens[0] != tokens[0]:
+                continue
+            n = common_prefix_len(entry.tokens, tokens)
+            if n > best_len:
+                best, best_len = entry, n
+        if best is not None:
+            best.last_used = time.monotonic()
+            self.hits += 1
+        else:
+            self.misses += 1
+        return best, best_len
+
+    def put(self, tokens: Sequence[int] | np.ndarray, data: bytes) -> None:
+        arr = np.asarray(tokens, dtype=np.int32).copy()
+        keep: list[SavedState] = []
+        for entry in self._entries:
+            if len(entry.tokens) <= len(arr) and common_prefix_len(entry.tokens, arr) == len(entry.tokens):
+                self.size_bytes -= entry.nbytes  # superseded by the new, longer state
+            else:
+                keep.append(entry)
+        new = SavedState(arr, data, time.monotonic())
+        keep.append(new)
+        self.size_bytes += new.nbytes
+        self._entries = keep
+        if self.size_bytes > self.capacity_bytes:
+            self._entries.sort(key=lambda e: e.last_used)
+            while self.size_bytes > self.capacity_bytes and self._entries:
+                self.size_bytes -= self._entries.pop(0).nbytes
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.size_bytes = 0
+
+
+def get_seq_state(ctx: Any, seq_id: int) -> bytes:
+    """The KV cells of one sequence of a llama.cpp context, as bytes."""
+    import llama_cpp
+
+    size = int(llama_cpp.llama_state_seq_get_size(ctx, seq_id))
+    buf = (ctypes.c_uint8 * size)()
+    n = int(llama_cpp.llama_state_seq_get_data(ctx, buf, size, seq_id))
+    return ctypes.string_at(buf, n)
+
+
+def set_seq_state(ctx: Any, seq_id: int, data: bytes) -> bool:
+    """Load bytes from :func:`get_seq_state` into sequence ``seq_id`` (which is cleared first)."""
+    import llama_cpp
+
+    llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), seq_id, -1, -1)
+    buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    return int(llama_cpp.llama_state_seq_set_data(ctx, buf, len(data), seq_id)) > 0
 
 
 class LocalModel:
@@ -41,17 +163,20 @@ class LocalModel:
             raise LLMError(f"no GGUF model file at {self.path}")
         self.name = name or f"local:{self.path.name}"
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or int(os.environ.get("SHAREHOUSE_THREADS", 0)) or max(1, os.cpu_count() or 1)
+        self.n_threads = n_threads or default_threads()
         self.n_batch = n_batch
         self.ram_cache_bytes = ram_cache_bytes
         self.timeout_s = timeout_s
         self.seed = seed
         self._llm: Any = None
+        self._formatter: Any = None
         self._load_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self.calls = 0
         self.total_prompt_tokens = 0
         self.total_evaluated_tokens = 0
+        self.restored_tokens = 0
+        self.state_cache: SeqStateCache | None = None
 
     # -- loading ----------------------------------------------------------------------------
     def _ensure_loaded(self) -> Any:
@@ -72,9 +197,7 @@ class LocalModel:
                 except (ValueError, RuntimeError) as exc:
                     raise LLMError(f"cannot load the GGUF model {self.path}: {exc}") from exc
                 if self.ram_cache_bytes:
-                    from llama_cpp import LlamaRAMCache
-
-                    self._llm.set_cache(LlamaRAMCache(capacity_bytes=self.ram_cache_bytes))
+                    self.state_cache = SeqStateCache(self.ram_cache_bytes)
             return self._llm
 
     def load(self) -> None:
@@ -84,6 +207,16 @@ class LocalModel:
     @property
     def llama(self) -> Any:
         return self._ensure_loaded()
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The tokens of a chat prompt exactly as the model sees them (the GGUF's chat template)."""
+        llm = self._ensure_loaded()
+        if self._formatter is None:
+            self._formatter = chat_formatter(llm)
+        result = self._formatter(messages=messages)
+        return list(
+            llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        )
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -104,8 +237,34 @@ class LocalModel:
         except Exception:
             return None
 
+    def _restore_prefix(self, llm: Any, tokens: list[int]) -> None:
+        """Put the saved state sharing the longest prefix with ``tokens`` into the context when it
+        beats what the context already holds; llama-cpp-python then evaluates only the rest."""
+        cache = self.state_cache
+        if cache is None or not tokens:
+            return
+        prompt = np.asarray(tokens, dtype=np.int32)
+        live = common_prefix_len(np.asarray(llm.input_ids[: llm.n_tokens], dtype=np.int32), prompt)
+        entry, shared = cache.lookup(prompt)
+        if entry is None or shared < live + MIN_RESTORE_GAIN:
+            return
+        if not set_seq_state(llm._ctx.ctx, 0, entry.data):
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+            return
+        n = len(entry.tokens)
+        llm.input_ids[:n] = entry.tokens
+        llm.n_tokens = n
+        self.restored_tokens += shared
+
+    def _save_state(self, llm: Any) -> None:
+        if self.state_cache is None or llm.n_tokens == 0:
+            return
+        self.state_cache.put(llm.input_ids[: llm.n_tokens], get_seq_state(llm._ctx.ctx, 0))
+
     def _complete_sync(self, messages: list[Message], params: GenParams) -> Completion:
         llm = self._ensure_loaded()
+        prompt = self.prompt_tokens(messages)
         kwargs: dict[str, Any] = {
             "messages": messages,
             "max_tokens": params.max_tokens,
@@ -119,6 +278,7 @@ class LocalModel:
             kwargs["response_format"] = {"type": "json_object", "schema": params.json_schema}
         started = time.perf_counter()
         deadline = started + self.timeout_s
+        self._restore_prefix(llm, prompt)
         self._perf_reset(llm)
         pieces: list[str] = []
         finish = None
@@ -136,10 +296,14 @@ class LocalModel:
                     raise TransientLLMError(f"{self.name}: generation exceeded {self.timeout_s:.0f} s")
         except ValueError as exc:  # e.g. prompt longer than the context window
             raise LLMError(f"{self.name}: {exc}") from exc
+        finally:
+            self._save_state(llm)
         latency = time.perf_counter() - started
         text = "".join(pieces)
-        prompt_tokens = len(llm.tokenize(_render_for_count(messages).encode("utf-8"), add_bos=False, special=True))
-        completion_tokens = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+        prompt_tokens = len(prompt)
+        completion_tokens = (
+            len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+        )
         evaluated = self._perf_prompt_evals(llm)
         self.calls += 1
         self.total_prompt_tokens += prompt_tokens
@@ -176,7 +340,13 @@ class LocalModel:
                 self._llm = None
 
 
-def _render_for_count(messages: list[Message]) -> str:
-    """ChatML rendering, used only to count prompt tokens."""
-    out = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
-    return "".join(out) + "<|im_start|>assistant\n"
+def chat_formatter(llm: Any) -> Any:
+    """The Jinja chat formatter llama-cpp-python builds from the GGUF's own template."""
+    from llama_cpp import llama_chat_format
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise LLMError("the GGUF model has no chat template")
+    eos = llm._model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+    bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+    return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)

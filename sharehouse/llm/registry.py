@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from sharehouse.llm.base import ChatModel
-from sharehouse.llm.local import LocalModel
+from sharehouse.llm.local import DEFAULT_STATE_CACHE_BYTES, LocalModel
 from sharehouse.llm.models import PACKAGED_MODELS, ensure_model
 from sharehouse.llm.retry import RetryingModel, RetryPolicy
 
@@ -59,6 +59,8 @@ def parse_spec(spec: str, *, api_base: str | None = None, **overrides: Any) -> M
 
 _LOCK = threading.Lock()
 _LOCAL: dict[tuple[str, int], LocalModel] = {}
+_BATCHED: dict[tuple[str, int, int], ChatModel] = {}
+MAX_SEQUENCES = 8
 
 
 def local_model_path(cfg: ModelConfig) -> Path:
@@ -79,9 +81,32 @@ def _local(cfg: ModelConfig, ram_cache_bytes: int) -> LocalModel:
         return model
 
 
-def build_model(cfg: ModelConfig, *, ram_cache_bytes: int = 0, retry: RetryPolicy | None = None) -> RetryingModel:
+def _batched(cfg: ModelConfig, ram_cache_bytes: int, n_seq: int) -> ChatModel:
+    from sharehouse.llm.batch import BatchedLocalModel
+
+    base = _local(cfg, ram_cache_bytes)  # lends weights and tokenizer; its cache fills only if used directly
+    key = (str(base.path), cfg.n_ctx, n_seq)
+    with _LOCK:
+        model = _BATCHED.get(key)
+        if model is None:
+            model = BatchedLocalModel(base, n_seq=n_seq, ram_cache_bytes=ram_cache_bytes)
+            _BATCHED[key] = model
+        return model
+
+
+def build_model(
+    cfg: ModelConfig,
+    *,
+    ram_cache_bytes: int = DEFAULT_STATE_CACHE_BYTES,
+    retry: RetryPolicy | None = None,
+    batched: bool = False,
+    n_seq: int = 4,
+) -> RetryingModel:
+    """``batched`` (local only): concurrent calls share llama.cpp batches over ``n_seq`` sequences."""
     inner: ChatModel
-    if cfg.backend == "local":
+    if cfg.backend == "local" and batched:
+        inner = _batched(cfg, ram_cache_bytes, max(1, min(n_seq, MAX_SEQUENCES)))
+    elif cfg.backend == "local":
         inner = _local(cfg, ram_cache_bytes)
     else:
         from sharehouse.llm.remote import RemoteModel
@@ -91,15 +116,32 @@ def build_model(cfg: ModelConfig, *, ram_cache_bytes: int = 0, retry: RetryPolic
 
 
 def load_model(spec: str = DEFAULT_MODEL, *, api_base: str | None = None, **overrides: Any) -> RetryingModel:
-    """A ready ChatModel for a spec string. Local models load lazily, once per process."""
-    ram_cache_bytes = int(overrides.pop("ram_cache_bytes", 0))
+    """A ready ChatModel for a spec string. Local models load lazily, once per process.
+
+    Local-only keywords: ``ram_cache_bytes`` (budget of the per-call KV state cache that lets
+    interleaved sessions resume their own prefix; None = the default 1.5 GiB, 0 = off),
+    ``batched=True`` with ``n_seq`` (decode up to ``n_seq`` concurrent calls together, see
+    :mod:`sharehouse.llm.batch`). A spec ending in ``+batch`` (``local:small+batch``) also asks for it.
+    """
+    ram = overrides.pop("ram_cache_bytes", None)
+    ram_cache_bytes = DEFAULT_STATE_CACHE_BYTES if ram is None else int(ram)
     retry = overrides.pop("retry", None)
-    return build_model(parse_spec(spec, api_base=api_base, **overrides), ram_cache_bytes=ram_cache_bytes, retry=retry)
+    batched = bool(overrides.pop("batched", False))
+    n_seq = int(overrides.pop("n_seq", 4))
+    if spec.strip().endswith("+batch"):
+        spec, batched = spec.strip()[: -len("+batch")], True
+    return build_model(
+        parse_spec(spec, api_base=api_base, **overrides),
+        ram_cache_bytes=ram_cache_bytes, retry=retry, batched=batched, n_seq=n_seq,
+    )  # fmt: skip
 
 
 def release_local_models() -> None:
     """Close every cached local model (tests, long-lived apps switching models)."""
     with _LOCK:
+        for batched in _BATCHED.values():
+            batched.close()
+        _BATCHED.clear()
         for model in _LOCAL.values():
             model.close()
         _LOCAL.clear()

@@ -1,0 +1,84 @@
+"""``make bench``: every benchmark in turn, a summary table, and bench/RESULTS.md rewritten section by
+section (other sections are kept).
+
+    .venv/bin/python -m bench.run_all [--quick] [--skip-scoring] [--model small]
+
+``--quick`` runs the small versions (minutes); the default sizes take about an hour on a loaded
+two-core machine. Each figure is printed with the load average it was measured under.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from bench.common import ROOT, load_average, machine_line, markdown_table, write_section
+
+SECTION = "Summary (bench/run_all.py)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small runs (a few minutes in all)")
+    parser.add_argument("--skip-scoring", action="store_true", help="leave out bench/bench_scoring.py")
+    parser.add_argument("--model", default="small", help="packaged local model for the local benchmarks")
+    args = parser.parse_args(argv)
+    for name, value in (("LITELLM_LOCAL_MODEL_COST_MAP", "True"), ("HF_HUB_OFFLINE", "1"),
+                        ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):  # fmt: skip
+        os.environ.setdefault(name, value)
+
+    from bench import bench_api, bench_batch, bench_memory, bench_simulate
+
+    spec = f"local:{args.model}"
+    quick = args.quick
+    rows: list[list[str]] = []
+    started = time.perf_counter()
+
+    batch = bench_batch.main(["--model", args.model, "--rounds", "1" if quick else "3",
+                              "--tokens", "32" if quick else "64"])  # fmt: skip
+    rows += [[f"raw llama.cpp single stream ({spec})", f"{_median(batch.raw_tps):.1f} tok/s", "reference", batch.load],
+             [f"batched: {batch.sessions} concurrent / 1 call", f"{batch.ratio:.2f}×", "≥ 2×", batch.load]]  # fmt: skip
+
+    sim = bench_simulate.main(["--model", spec, "--personas", "2",
+                               "--concurrency", "2", "--days", "1" if quick else "5"])  # fmt: skip
+    rows += [["prefix reuse: evaluated / new prompt tokens", f"{sim.reuse_ratio:.2f}", "≤ 1.3", sim.load],
+             ["time outside the model / wall (local simulate)", f"{sim.overhead_share:.1%}", "≤ 5%", sim.load]]  # fmt: skip
+
+    mem = bench_memory.main(["--model", spec, "--personas", "8" if quick else "16", "--days", "1"])
+    rows += [[f"peak RSS, {mem.personas} personas × {mem.days} day → 100 (extrapolated)",
+              f"{mem.peak_mb:.0f} MiB → {mem.extrapolated_mb:.0f} MiB", "≤ 4096 MiB", mem.load]]  # fmt: skip
+
+    api = bench_api.main(["--days", "1" if quick else "2"])
+    rows += [["API path at concurrency 32: ideal / measured", f"{api.efficiency:.0%}", "≥ 80%", api.load]]
+
+    if not args.skip_scoring:
+        scoring = [sys.executable, str(ROOT / "bench" / "bench_scoring.py")]
+        if quick:
+            scoring += ["--per-language", "3", "--naive-sample", "4"]
+        load = load_average()
+        code = subprocess.run(scoring, cwd=ROOT, check=False).returncode
+        rows.append(["scoring benchmark (own section)", "ok" if code == 0 else f"exit {code}", "—", load])
+
+    table = markdown_table(["figure", "value", "target", "load avg (start → end)"], rows)
+    print(table)
+    write_section(
+        SECTION,
+        f"Machine: {machine_line()}\n\n{'Quick' if quick else 'Full'} run, {time.perf_counter() - started:.0f} s "
+        f"in all; details in the sections below.\n\n{table}",
+    )
+    print(f"wrote {ROOT / 'bench' / 'RESULTS.md'}")
+    return 0
+
+
+def _median(xs: list[float]) -> float:
+    import statistics
+
+    return statistics.median(xs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
