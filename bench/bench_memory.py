@@ -120,14 +120,21 @@ def report(fig: MemoryFigures) -> str:
     rows = [
         ["RSS after loading the model", f"{fig.start_mb:.0f}", "—", fig.load],
         [f"peak RSS, {fig.personas} personas × {fig.days} day", f"{fig.peak_mb:.0f}", "—", fig.load],
-        ["growth per finished session (second half)", f"{fig.slope_mb:.1f}", "—", fig.load],
+        ["RSS growth per finished session (second half)", f"{fig.slope_mb:.1f}", "—", fig.load],
+        ["… of which outside the state cache", f"{fig.other_slope_mb:.1f}", "—", fig.load],
+        ["KV state cache in use / its cap", f"{fig.cache_mb:.0f} / {fig.cache_cap_mb:.0f}", "—", fig.load],
         [
-            f"extrapolated peak for {TARGET_PERSONAS} personas",
+            f"naive straight line to {TARGET_PERSONAS} personas (ignores the cap)",
+            f"{fig.naive_mb:.0f}",
+            "—",
+            fig.load,
+        ],
+        [
+            f"bounded estimate for {TARGET_PERSONAS} personas",
             f"{fig.extrapolated_mb:.0f}",
             "≤ 4096",
             fig.load,
         ],
-        ["KV state cache in use / its cap", f"{fig.cache_mb:.0f} / {fig.cache_cap_mb:.0f}", "—", fig.load],
     ]
     return (
         f"{fig.model} batched, concurrency {fig.concurrency}, {fig.turns} turns, {fig.failed} failed sessions, "
