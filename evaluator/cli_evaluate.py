@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from sharehouse.consoles import err_console, out_console
 
 DbOpt = Annotated[
     Path | None,
@@ -47,7 +48,7 @@ def _open(db: Path | None, *, read_only: bool = False):  # noqa: ANN202 - return
     try:
         return Store(db, read_only=read_only)
     except StoreError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        err_console().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
 
@@ -102,7 +103,9 @@ def evaluate_callback(
         bool, typer.Option("--cache/--no-cache", help="Reuse identical reproducible LLM calls.")
     ] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live progress display.")] = True,
-    tui: Annotated[bool, typer.Option("--tui", help="Open the evaluator screen on the run when it finishes.")] = False,
+    tui: Annotated[
+        bool, typer.Option("--tui", help="Open the evaluator screen on the run when it finishes.")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Evaluate personalization methods on the YNTP task (days 1-4 → day 5); resumable with --run."""
@@ -112,8 +115,8 @@ def evaluate_callback(
     from evaluator.runner import EvalParams, run_evaluation
     from evaluator.task import build_tasks
 
-    console = Console()
-    err = Console(stderr=True, soft_wrap=True)
+    console = out_console()
+    err = err_console()
     method_list = _split(methods) or []
     model_list = _split(models) or []
     if not method_list or not model_list:
@@ -185,7 +188,7 @@ def list_command() -> None:
     for name, factory in sorted(load_all().items()):
         method = factory()
         table.add_row(name, "yes" if method.trains else "", method.description)
-    Console().print(table)
+    out_console().print(table)
 
 
 def show_command(
@@ -199,14 +202,12 @@ def show_command(
     from evaluator.leaderboard import print_leaderboard
     from sharehouse.store.evaluation import list_eval_runs, load_user_status
 
-    console = Console()
+    console = out_console()
     with _open(db) as store:
         info = store.get_run(run)
         if info is None or info["kind"] != "evaluate":
             known = ", ".join(r["id"] for r in list_eval_runs(store)[:10]) or "none"
-            Console(stderr=True, soft_wrap=True).print(
-                f"[red]error:[/red] no evaluation run {run!r} (recent: {known})"
-            )
+            err_console().print(f"[red]error:[/red] no evaluation run {run!r} (recent: {known})")
             raise typer.Exit(1)
         console.print(f"run {run}: {info['status']}, created {info['created_at']}")
         print_leaderboard(console, store, run)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from sharehouse.consoles import out_console
 
 DbOpt = Annotated[
     Path | None,
@@ -30,7 +31,7 @@ def report_eval(
     from sharehouse.cli import open_store
     from sharehouse.store.evaluation import load_scored_turns
 
-    console = Console()
+    console = out_console()
     with open_store(db, read_only=True) as store:
         info = store.get_run(run)
         if info is None or info["kind"] != "evaluate":
@@ -65,7 +66,7 @@ def report_view(
     with open_store(db, read_only=True) as store:
         run_id = run or next((r["id"] for r in list_eval_runs(store)), None)
         if run_id is None or store.get_run(run_id) is None:
-            Console().print(f"[red]error:[/red] no evaluation run {run or ''} in {store.path}")
+            out_console().print(f"[red]error:[/red] no evaluation run {run or ''} in {store.path}")
             raise typer.Exit(1)
         EvaluatorApp(store, run_id).run()
 

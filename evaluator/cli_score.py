@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from evaluator.metrics.aggregate import METRICS, language_means, user_means
 from evaluator.metrics.encoders import MINILM, MPNET
 from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
+from sharehouse.consoles import err_console, out_console
 
 _LANG_ORDER = {"en": 0, "ja": 1, "zh": 2}
 _HEADERS = {
@@ -129,8 +129,8 @@ def score_command(
     ] = None,
 ) -> None:
     """Score predictions with M1–M6; write per-turn scores and print per-language averages."""
-    console = Console(soft_wrap=True)
-    err = Console(stderr=True, soft_wrap=True)
+    console = out_console()
+    err = err_console()
     try:
         options = MetricOptions(
             sentence_encoder=sentence_encoder,  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, 
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
+from sharehouse.consoles import err_console
 from sharehouse.llm import load_model, parse_spec
 from sharehouse.llm.base import ChatModel
 from sharehouse.store import Store, new_id
@@ -341,7 +342,7 @@ async def run_evaluation_async(
     run_id = run_id or new_id("eval")
     store.upsert_run(run_id, "evaluate", _run_config(tasks, methods, models, seed, params))
     done = prediction_keys(store, run_id)
-    console = console or Console(stderr=True)
+    console = console or err_console()
     total_errors = 0
 
     progress_bar = Progress(

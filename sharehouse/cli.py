@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from sharehouse.consoles import err_console, out_console
 from sharehouse.store import Store, StoreError
 
 app = typer.Typer(
@@ -29,8 +29,8 @@ sessions_app = typer.Typer(help="List and read stored sessions.", no_args_is_hel
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(sessions_app, name="sessions")
 
-console = Console()
-err = Console(stderr=True)
+console = out_console()
+err = err_console()
 
 DbOpt = Annotated[
     Path | None,
@@ -70,7 +70,9 @@ def scenario_validate(
 def sessions_list(
     db: DbOpt = None,
     run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source (play, simulate, yntp100, ...).")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only this source (play, simulate, yntp100, ...).")
+    ] = None,
     language: Annotated[str | None, typer.Option(help="Only this language (en, ja, zh).")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status (active, complete, failed).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
@@ -102,8 +104,12 @@ def sessions_show(
 @app.command()
 def doctor(
     db: DbOpt = None,
-    load: Annotated[bool, typer.Option("--load/--no-load", help="Also load each model and generate a few tokens.")] = True,
-    check_db: Annotated[bool, typer.Option("--check-db", help="Run the integrity check on the database.")] = False,
+    load: Annotated[
+        bool, typer.Option("--load/--no-load", help="Also load each model and generate a few tokens.")
+    ] = True,
+    check_db: Annotated[
+        bool, typer.Option("--check-db", help="Run the integrity check on the database.")
+    ] = False,
 ) -> None:
     """Check the installation: packages, packaged models (assembled and loadable), the database."""
     from sharehouse.doctor import run_doctor
@@ -115,20 +121,28 @@ def doctor(
 
 @app.command()
 def simulate(
-    personas: Annotated[int | None, typer.Option("--personas", "-n", help="How many personas to simulate.")] = None,
+    personas: Annotated[
+        int | None, typer.Option("--personas", "-n", help="How many personas to simulate.")
+    ] = None,
     persona_ids: Annotated[
         list[str] | None, typer.Option("--persona", help="Persona id to simulate (repeatable).")
     ] = None,
     persona_file: Annotated[Path | None, typer.Option("--persona-file", help="Persona JSONL file.")] = None,
     language: Annotated[str | None, typer.Option(help="Only personas of this language (en, ja, zh).")] = None,
-    model: Annotated[str, typer.Option(help="Model spec: local, local:small, local:/x.gguf, or a litellm model.")] = "local",
-    user_model: Annotated[str | None, typer.Option(help="Model for the simulated users (default: --model).")] = None,
+    model: Annotated[
+        str, typer.Option(help="Model spec: local, local:small, local:/x.gguf, or a litellm model.")
+    ] = "local",
+    user_model: Annotated[
+        str | None, typer.Option(help="Model for the simulated users (default: --model).")
+    ] = None,
     api_base: Annotated[str | None, typer.Option(help="API base URL for litellm models.")] = None,
     concurrency: Annotated[int, typer.Option(help="Sessions played at once.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed for sampling and persona choice.")] = 0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
     run_id: Annotated[str | None, typer.Option("--run", help="Run id; the same id resumes that run.")] = None,
-    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Resume the run's unfinished sessions.")] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume/--no-resume", help="Resume the run's unfinished sessions.")
+    ] = True,
     retry_failed: Annotated[bool, typer.Option(help="Also retry sessions marked failed.")] = True,
     days: Annotated[int, typer.Option(help="Play only the first N days (1-5).")] = 5,
     scenario: Annotated[Path | None, typer.Option(help="Scenario file.")] = None,

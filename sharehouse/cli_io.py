@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sharehouse.consoles import err_console, out_console
 from sharehouse.io import (
     SALT_ENV,
     ExportError,
@@ -30,7 +31,7 @@ DbOpt = Annotated[
 
 
 def _consoles() -> tuple[Console, Console]:
-    return Console(), Console(stderr=True)
+    return out_console(), err_console()
 
 
 def _open(db: Path | None, err: Console, *, read_only: bool) -> Store:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from sharehouse.consoles import out_console
 from sharehouse.personas.generate import SUPPORTED_LANGUAGES, generate_personas
 from sharehouse.personas.io import (
     PersonaFileError,
@@ -28,7 +29,7 @@ app = typer.Typer(
 
 
 def _console() -> Console:
-    return Console()
+    return out_console()
 
 
 def _summary(personas: list[Persona]) -> Table:

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from sharehouse.consoles import err_console
 
 LANGUAGES = ("en", "ja", "zh")
 
@@ -56,7 +57,7 @@ def run_play(
     from sharehouse.scenario import ScenarioError, default_scenario_path, load_scenario
     from sharehouse.store import Store, StoreError
 
-    err = Console(stderr=True)
+    err = err_console()
     if language is not None and language not in LANGUAGES:
         err.print(f"[red]error:[/red] --language must be one of {', '.join(LANGUAGES)}, not {language!r}")
         raise typer.Exit(2)

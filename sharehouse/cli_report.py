@@ -6,28 +6,40 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from sharehouse.consoles import out_console
 
 
 def realism(
-    run: Annotated[str | None, typer.Option("--run", help="Simulate run id (default: every simulated session).")] = None,
-    yntp: Annotated[Path, typer.Option(help="Directory of the real YNTP-100 files.")] = Path("../shared/yntp100"),
-    plot: Annotated[Path, typer.Option(help="Where to save the histogram plot (PNG).")] = Path("reports/realism.png"),
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb).")] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Simulate run id (default: every simulated session).")
+    ] = None,
+    yntp: Annotated[Path, typer.Option(help="Directory of the real YNTP-100 files.")] = Path(
+        "../shared/yntp100"
+    ),
+    plot: Annotated[Path, typer.Option(help="Where to save the histogram plot (PNG).")] = Path(
+        "reports/realism.png"
+    ),
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+    ] = None,
 ) -> None:
     """Compare simulated users' replies with real people's: per-language feature distances and diversity."""
     from sharehouse.cli import open_store
     from sharehouse.realism import load_yntp_replies, realism_report, render_table, save_plot
     from sharehouse.realism.store import simulated_replies
 
-    console = Console()
+    console = out_console()
     if not yntp.is_dir():
         console.print(f"[red]error:[/red] no YNTP-100 directory at {yntp} (use --yntp DIR)")
         raise typer.Exit(2)
     with open_store(db) as store:
         sim = simulated_replies(store, run)
     if not sim:
-        console.print(f"[red]error:[/red] no simulated replies{' in run ' + run if run else ''} in the database")
+        console.print(
+            f"[red]error:[/red] no simulated replies{' in run ' + run if run else ''} in the database"
+        )
         raise typer.Exit(1)
     report = realism_report(load_yntp_replies(yntp), sim)
     console.print(render_table(report))
@@ -41,6 +53,8 @@ def register(app: typer.Typer) -> None:
         if group.name == "report" and group.typer_instance is not None:
             group.typer_instance.command("realism")(realism)
             return
-    report_app = typer.Typer(help="Reports: realism of simulated users, evaluation tables and figures.", no_args_is_help=True)
+    report_app = typer.Typer(
+        help="Reports: realism of simulated users, evaluation tables and figures.", no_args_is_help=True
+    )
     report_app.command("realism")(realism)
     app.add_typer(report_app, name="report")

@@ -42,7 +42,8 @@ def run_doctor(console: Console, *, db: Path | None, load_models: bool, check_db
                 model = LocalModel(path, name=f"local:{key}", n_ctx=512)
                 try:
                     comp = model.complete_blocking(
-                        [{"role": "user", "content": "Say hello in one word."}], GenParams(max_tokens=8, temperature=0)
+                        [{"role": "user", "content": "Say hello in one word."}],
+                        GenParams(max_tokens=8, temperature=0),
                     )
                     status += f"\n[green]loads, generates[/green] {comp.completion_tokens} tokens in {comp.latency_s:.2f}s"
                 finally:
@@ -77,5 +78,7 @@ def run_doctor(console: Console, *, db: Path | None, load_models: bool, check_db
             for p in problems:
                 console.print(f"[red]integrity:[/red] {p}")
         else:
-            console.print("[green]integrity: no orphan or duplicate rows; every session's turns in order[/green]")
+            console.print(
+                "[green]integrity: no orphan or duplicate rows; every session's turns in order[/green]"
+            )
     return ok

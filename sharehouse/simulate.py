@@ -182,7 +182,9 @@ async def run_simulate(
             stats.running += 1
             began = time.perf_counter()
             try:
-                await _play_session(store, scenario, sid, persona, opts, npc_model, user_model, stats, SimulatedUser)
+                await _play_session(
+                    store, scenario, sid, persona, opts, npc_model, user_model, stats, SimulatedUser
+                )
             finally:
                 stats.running -= 1
                 stats.per_session[sid]["seconds"] = time.perf_counter() - began
@@ -218,7 +220,9 @@ async def _play_session(
     last_error = ""
     for _attempt in range(opts.max_session_attempts):
         store.bump_attempts(sid)
-        user = user_cls(persona, user_model, params=GenParams(max_tokens=120, temperature=opts.temperature), seed=seed)
+        user = user_cls(
+            persona, user_model, params=GenParams(max_tokens=120, temperature=opts.temperature), seed=seed
+        )
         runner = SessionRunner(
             store, scenario, sid, npc_model=npc_model, user=user, events=_Counter(stats, sid),
             params=EngineParams(npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed),
@@ -227,7 +231,7 @@ async def _play_session(
             while not runner.finished and (runner.fsm.day or 99) <= opts.days:
                 await runner.step()
             return
-        except (LLMError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, LLMError) as exc:
             last_error = f"{type(exc).__name__}: {exc}"
             await asyncio.sleep(0.2)
         except StoreError:
@@ -242,7 +246,18 @@ def progress_table(run_id: str, stats: RunStats) -> Table:
     todo = stats.total - finished
     eta = (el / max(1, finished - stats.skipped)) * todo if finished > stats.skipped else None
     table = Table(title=f"simulate {run_id}", header_style="bold", expand=False)
-    for col in ("sessions", "done", "running", "failed", "turns", "tokens", "turns/min", "tok/s", "elapsed", "ETA"):
+    for col in (
+        "sessions",
+        "done",
+        "running",
+        "failed",
+        "turns",
+        "tokens",
+        "turns/min",
+        "tok/s",
+        "elapsed",
+        "ETA",
+    ):
         table.add_column(col, justify="right")
     table.add_row(
         str(stats.total), f"[green]{stats.done}[/green]", f"[yellow]{stats.running}[/yellow]",
@@ -284,7 +299,9 @@ async def run_simulate_cli(store: Store, opts: SimulateOptions, console: Console
                 await asyncio.sleep(1.0)
                 if stats.turns != last and stats.turns % 5 == 0:
                     last = stats.turns
-                    console.print(f"… {stats.turns} turns, {stats.done}/{stats.total} sessions done", highlight=False)
+                    console.print(
+                        f"… {stats.turns} turns, {stats.done}/{stats.total} sessions done", highlight=False
+                    )
         result = await task
     except (ValueError, LLMError) as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -90,7 +90,11 @@ def clean_generated(
         for name in list(names) + ["Player", "User", "Assistant"]:
             if name:
                 text = re.sub(rf"^\s*(\*\*)?{re.escape(name)}(\*\*)?\s*[:：]\s*", "", text)
-                text = re.sub(rf"^\s*{re.escape(name)}\s+(could|might|would|will)?\s*(say|says|said)\s*[:：,]\s*", "", text)
+                text = re.sub(
+                    rf"^\s*{re.escape(name)}\s+(could|might|would|will)?\s*(say|says|said)\s*[:：,]\s*",
+                    "",
+                    text,
+                )
         text = _SAYS.sub("", text)
         text = re.sub(r"^\s*(\(|（)[^)）]{0,40}(\)|）)\s*", "", text)  # stage directions like "(smiles)"
         if text == before:

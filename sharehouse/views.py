@@ -25,7 +25,8 @@ def sessions_table(rows: list[SessionRecord], turn_counts: dict[str, int]) -> Ta
             r.source,
             _safe(r.user_id),
             r.language,
-            f"[{style}]{r.status}[/{style}]" + (f" ({_safe(r.failure_reason[:40])})" if r.failure_reason else ""),
+            f"[{style}]{r.status}[/{style}]"
+            + (f" ({_safe(r.failure_reason[:40])})" if r.failure_reason else ""),
             str(r.position_day or "-"),
             str(turn_counts.get(r.id, 0)),
             r.run_id or "-",
@@ -59,7 +60,9 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
         console.print(f"[bold magenta]{_safe(t.npc)}[/bold magenta]: {_safe(t.message)}")
         console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {_safe(t.response)}{suffix}")
     if rec.pending_message:
-        console.print(f"[bold magenta]{_safe(rec.pending_npc or '')}[/bold magenta]: {_safe(rec.pending_message)}")
+        console.print(
+            f"[bold magenta]{_safe(rec.pending_npc or '')}[/bold magenta]: {_safe(rec.pending_message)}"
+        )
         console.print("[dim]  (waiting for a reply)[/dim]")
     if rec.status == "failed" and rec.failure_reason:
         console.print(f"[red]failed:[/red] {_safe(rec.failure_reason)}")

@@ -19,7 +19,9 @@ def _db_with_session(path: Path) -> None:
             SessionRecord(id="s-cli", kind="simulated", source="simulate", user_id="p-en-001", language="en",
                           run_id="r1", persona_id="p-en-001", position_day=1, position_state="x")
         )  # fmt: skip
-        for i, reply in enumerate(["sure thing, a trip first", "labels on every shelf!!", "hmm, blue walls maybe"]):
+        for i, reply in enumerate(
+            ["sure thing, a trip first", "labels on every shelf!!", "hmm, blue walls maybe"]
+        ):
             s.append_turn(
                 TurnRecord(session_id="s-cli", day=1 + i, idx=0, npc="Leo", message=f"question {i}?", response=reply,
                            verdict="advance", mbti="E/I"),
@@ -66,9 +68,12 @@ def test_report_realism_against_real_people(tmp_path: Path, yntp_dir: Path) -> N
     _db_with_session(db)
     plot = tmp_path / "r.png"
     res = runner.invoke(
-        _build(), ["report", "realism", "--db", str(db), "--yntp", str(yntp_dir), "--plot", str(plot), "--run", "r1"]
+        _build(),
+        ["report", "realism", "--db", str(db), "--yntp", str(yntp_dir), "--plot", str(plot), "--run", "r1"],
     )
     assert res.exit_code == 0, res.output
     assert plot.exists() and plot.stat().st_size > 1000
-    empty = runner.invoke(_build(), ["report", "realism", "--db", str(db), "--yntp", str(yntp_dir), "--run", "zzz"])
+    empty = runner.invoke(
+        _build(), ["report", "realism", "--db", str(db), "--yntp", str(yntp_dir), "--run", "zzz"]
+    )
     assert empty.exit_code == 1 and "no simulated replies" in empty.output

@@ -20,7 +20,9 @@ def test_selection_covers_languages_and_ids() -> None:
 
 @pytest.mark.model
 async def test_three_personas_one_day_then_idempotent_rerun(store, scenario, small_model) -> None:
-    opts = SimulateOptions(n_personas=3, model="local:small", concurrency=3, days=1, run_id="t3", temperature=0.0)
+    opts = SimulateOptions(
+        n_personas=3, model="local:small", concurrency=3, days=1, run_id="t3", temperature=0.0
+    )
     result = await run_simulate(store, opts, scenario=scenario, npc_model=small_model, user_model=small_model)
     assert result.stats.failed == 0
     sessions = store.list_sessions(run_id="t3")

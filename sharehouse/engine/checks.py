@@ -86,4 +86,6 @@ async def check_reply(
         return CheckResult(bool(data["answered"]), str(data.get("reason", ""))[:200], "llm", comp)
     except (LLMError, ValueError, KeyError, TypeError) as exc:
         # The judge failing must not lose the reply: a substantive reply is accepted.
-        return CheckResult(True, f"judge unavailable ({type(exc).__name__}); substantive reply accepted", "fallback")
+        return CheckResult(
+            True, f"judge unavailable ({type(exc).__name__}); substantive reply accepted", "fallback"
+        )

@@ -37,7 +37,9 @@ class SessionMachine:
             if position.state is None:
                 initial = END
             elif position.state not in self._states:
-                raise ValueError(f"stored position {position.state!r} is not a state of scenario {scenario.id!r}")
+                raise ValueError(
+                    f"stored position {position.state!r} is not a state of scenario {scenario.id!r}"
+                )
             else:
                 initial = position.state
                 self.followups_used = position.followups_used
@@ -51,7 +53,9 @@ class SessionMachine:
         for i, sid in enumerate(self._order):
             dest = self._order[i + 1] if i + 1 < len(self._order) else END
             self.machine.add_transition("advance", sid, dest, after="_reset_followups")
-            self.machine.add_transition("follow_up", sid, None, conditions="_can_follow_up", after="_count_followup")
+            self.machine.add_transition(
+                "follow_up", sid, None, conditions="_can_follow_up", after="_count_followup"
+            )
 
     # -- callbacks (bookkeeping only) -------------------------------------------------------
     def _reset_followups(self) -> None:

@@ -126,8 +126,17 @@ def build_messages(
     ]
 
 
-_ECHO_MARKERS = ("want to find out", "wants to find out", "the gist", "instruction", "in your own words",
-                 "react briefly", "move the talk on", "conversation so far", "say your line")
+_ECHO_MARKERS = (
+    "want to find out",
+    "wants to find out",
+    "the gist",
+    "instruction",
+    "in your own words",
+    "react briefly",
+    "move the talk on",
+    "conversation so far",
+    "say your line",
+)
 
 
 def echoes_instruction(text: str, state: State) -> bool:

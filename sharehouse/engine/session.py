@@ -118,7 +118,9 @@ class SessionRunner:
         self.turns = store.load_turns(session_id)
         pos = Position(day=rec.position_day, state=rec.position_state, followups_used=rec.followups_used)
         self.fsm = SessionMachine(scenario, pos)
-        self.player = self.params.player_name or {"en": "the newcomer", "ja": "新入り", "zh": "新室友"}[self.lang]
+        self.player = (
+            self.params.player_name or {"en": "the newcomer", "ja": "新入り", "zh": "新室友"}[self.lang]
+        )
 
     @property
     def finished(self) -> bool:
@@ -144,7 +146,9 @@ class SessionRunner:
     def _next_idx(self, day: int) -> int:
         return sum(1 for t in self.turns if t.day == day)
 
-    async def _npc_line(self, state: State, day: int, follow_up: str | None) -> tuple[str, float, Completion | None]:
+    async def _npc_line(
+        self, state: State, day: int, follow_up: str | None
+    ) -> tuple[str, float, Completion | None]:
         rec = self.session
         if rec.pending_message and rec.position_state == state.id:
             return rec.pending_message, 0.0, None  # resumed: show the same line again
@@ -178,7 +182,11 @@ class SessionRunner:
         latency = time.perf_counter() - started
         self._log("npc", line.completion, day)
         self.store.set_pending(rec.id, npc.name.get(self.lang), line.text)
-        rec.pending_message, rec.pending_npc, rec.position_state = line.text, npc.name.get(self.lang), state.id
+        rec.pending_message, rec.pending_npc, rec.position_state = (
+            line.text,
+            npc.name.get(self.lang),
+            state.id,
+        )
         return line.text, latency, line.completion
 
     async def step(self) -> TurnRecord | None:

@@ -107,17 +107,23 @@ class RemoteModel:
                 text = resp.choices[0].message.content or ""
                 usage = getattr(resp, "usage", None)
         except transient as exc:
-            raise TransientLLMError(f"{self.name}: {type(exc).__name__}: {_short(exc)}", _retry_after(exc)) from exc
+            raise TransientLLMError(
+                f"{self.name}: {type(exc).__name__}: {_short(exc)}", _retry_after(exc)
+            ) from exc
         except exc_mod.APIError as exc:
             status = getattr(exc, "status_code", None)
             if status is None or int(status) >= 500 or int(status) == 429:
-                raise TransientLLMError(f"{self.name}: API error {status}: {_short(exc)}", _retry_after(exc)) from exc
+                raise TransientLLMError(
+                    f"{self.name}: API error {status}: {_short(exc)}", _retry_after(exc)
+                ) from exc
             raise LLMError(f"{self.name}: API error {status}: {_short(exc)}") from exc
         except (exc_mod.AuthenticationError, exc_mod.BadRequestError, exc_mod.NotFoundError) as exc:
             raise LLMError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
         except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
             # Malformed or truncated bodies surface as parse errors inside the client.
-            raise TransientLLMError(f"{self.name}: malformed response: {type(exc).__name__}: {_short(exc)}") from exc
+            raise TransientLLMError(
+                f"{self.name}: malformed response: {type(exc).__name__}: {_short(exc)}"
+            ) from exc
         latency = time.perf_counter() - started
         if params.json_schema is not None:
             try:

@@ -48,7 +48,9 @@ class RetryingModel:
                     break
                 self.retries += 1
                 await asyncio.sleep(self.policy.delay(attempt, exc.retry_after))
-        raise LLMError(f"{self.name}: gave up after {self.policy.max_attempts} attempts ({'; '.join(errors)})")
+        raise LLMError(
+            f"{self.name}: gave up after {self.policy.max_attempts} attempts ({'; '.join(errors)})"
+        )
 
     def close(self) -> None:
         self.inner.close()

@@ -174,7 +174,9 @@ class Store:
                 with self.transaction() as conn:
                     for stmt in mig.statements:
                         conn.execute(stmt)
-                    conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name])
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name]
+                    )
                 applied.append(mig.version)
         return applied
 
@@ -184,7 +186,8 @@ class Store:
             row = conn.execute("SELECT id FROM runs WHERE id = ?", [run_id]).fetchone()
             if row:
                 conn.execute(
-                    "UPDATE runs SET status = 'running', updated_at = current_timestamp WHERE id = ?", [run_id]
+                    "UPDATE runs SET status = 'running', updated_at = current_timestamp WHERE id = ?",
+                    [run_id],
                 )
             else:
                 conn.execute(
@@ -199,7 +202,9 @@ class Store:
             )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        row = self.fetchone("SELECT id, kind, config, status, created_at, updated_at FROM runs WHERE id = ?", [run_id])
+        row = self.fetchone(
+            "SELECT id, kind, config, status, created_at, updated_at FROM runs WHERE id = ?", [run_id]
+        )
         if not row:
             return None
         return {
@@ -210,7 +215,9 @@ class Store:
     # -- sessions ---------------------------------------------------------------------------
     def create_session(self, rec: SessionRecord) -> SessionRecord:
         values = rec.model_dump()
-        values["llm_config"] = json.dumps(rec.llm_config, ensure_ascii=False) if rec.llm_config is not None else None
+        values["llm_config"] = (
+            json.dumps(rec.llm_config, ensure_ascii=False) if rec.llm_config is not None else None
+        )
         cols = [c for c in _SESSION_COLS if c not in ("created_at", "updated_at")]
         with self.transaction() as conn:
             conn.execute(
@@ -236,7 +243,9 @@ class Store:
         exact = self.get_session(prefix)
         if exact:
             return exact
-        rows = self.fetchall(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE id LIKE ? LIMIT 2", [prefix + "%"])
+        rows = self.fetchall(
+            f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE id LIKE ? LIMIT 2", [prefix + "%"]
+        )
         return self._row_to_session(rows[0]) if len(rows) == 1 else None
 
     def list_sessions(
@@ -298,7 +307,9 @@ class Store:
                 [pos.day, pos.state, pos.followups_used, session_id],
             )
 
-    def append_turn(self, turn: TurnRecord, position: Position | None = None, *, complete: bool = False) -> None:
+    def append_turn(
+        self, turn: TurnRecord, position: Position | None = None, *, complete: bool = False
+    ) -> None:
         """Commit one turn together with the session's new position (one transaction)."""
         values = turn.model_dump()
         cols = [c for c in _TURN_COLS if c != "created_at" or values[c] is not None]
