@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,9 +67,15 @@ class _Combo:
 
 
 def _run_config(
-    tasks: Sequence[UserTask], methods: Sequence[str], models: Sequence[str], seed: int, params: EvalParams
+    tasks: Sequence[UserTask],
+    methods: Sequence[str],
+    models: Sequence[str],
+    seed: int,
+    params: EvalParams,
+    selection: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
+        "selection": dict(selection or {}),
         "methods": list(methods),
         "models": list(models),
         "seed": seed,
@@ -333,14 +339,19 @@ async def run_evaluation_async(
     run_id: str | None = None,
     console: Console | None = None,
     on_event: EventHook | None = None,
+    selection: Mapping[str, Any] | None = None,
 ) -> str:
-    """Predict, store and score; returns the run id (pass it again to resume)."""
+    """Predict, store and score; returns the run id (pass it again to resume).
+
+    ``selection`` records how the tasks were chosen (source, languages, users, limit_users,
+    limit_turns) in the run's config, beside the users and sessions themselves.
+    """
     params = params or EvalParams()
     resolved = _resolve_methods(methods)
     for spec in models:
         parse_spec(spec, api_base=params.api_base)  # reject a bad spec before any work
     run_id = run_id or new_id("eval")
-    store.upsert_run(run_id, "evaluate", _run_config(tasks, methods, models, seed, params))
+    store.upsert_run(run_id, "evaluate", _run_config(tasks, methods, models, seed, params, selection))
     done = prediction_keys(store, run_id)
     console = console or err_console()
     total_errors = 0
@@ -447,6 +458,7 @@ def run_evaluation(
     run_id: str | None = None,
     console: Console | None = None,
     on_event: EventHook | None = None,
+    selection: Mapping[str, Any] | None = None,
 ) -> str:
     """Synchronous :func:`run_evaluation_async` (for scripts and the CLI)."""
     return asyncio.run(
@@ -462,5 +474,6 @@ def run_evaluation(
             run_id=run_id,
             console=console,
             on_event=on_event,
+            selection=selection,
         )
     )
