@@ -265,7 +265,9 @@ def test_field_rules(tmp_path: Path, raw: dict) -> None:
     assert_error(err, "$.days[0].states[1].check.min_chars", "greater than or equal to 1")
     assert_error(err, "$.days[0].states[2].max_followups", "less than or equal to 5")
     assert_error(err, "$.days[2].surprise", "unknown field")
-    assert len(err.errors) == 6
+    # the check above has no criterion: a cross-reference rule, reported in the same pass
+    assert_error(err, "$.days[0].states[1].check.criterion", "needs a non-empty criterion")
+    assert len(err.errors) == 7
 
 
 def test_llm_check_needs_criterion(tmp_path: Path, raw: dict) -> None:
@@ -374,19 +376,66 @@ def test_many_errors_reported_at_once(tmp_path: Path, raw: dict) -> None:
     raw["days"][2]["states"][1]["next"] = None
     path = write(tmp_path, raw, "many.json")
     lines = validate_scenario_file(path)
-    # Field errors come first: the out-of-range day stops the cross checks, so fix it and look again.
-    assert lines == [f"{path}: $.days[4].day: Input should be less than or equal to 5"]
-    raw["days"][4]["day"] = 4
-    lines = validate_scenario_file(write(tmp_path, raw, "many.json"))
+    # One pass: the out-of-range day (a field error) does not hide the cross-reference problems.
     wanted = [
+        "$.days[4].day: Input should be less than or equal to 5",
         "$.days[0].states[0].npc: unknown NPC 'bob'",
         "$.days[1].states[2].next: cycle",
         "$.days[2].states[2].id: state 'd3_schedule' is not reachable",
-        "$.days[4].day: expected day 5",
     ]
     for fragment in wanted:
         assert any(line.startswith(f"{path}: {fragment}") for line in lines), (fragment, lines)
+    # field errors first; no second message at a path that already has a field error
+    assert lines[0] == f"{path}: $.days[4].day: Input should be less than or equal to 5"
+    assert len(lines) == 4, lines
+    raw["days"][4]["day"] = 4
+    lines = validate_scenario_file(write(tmp_path, raw, "many.json"))
+    assert any(line.startswith(f"{path}: $.days[4].day: expected day 5") for line in lines), lines
     assert len(lines) == 4
+
+
+def test_field_and_cross_reference_errors_in_one_pass(tmp_path: Path, raw: dict) -> None:
+    raw["days"][2]["states"][0]["npc"] = "bob"
+    del raw["npcs"][1]["colour"]
+    raw["days"][0]["states"][1]["mbti"] = "XX"
+    raw["days"][3]["states"][1]["next"] = "d4_nowhere"
+    raw["house"]["rooms"][0]["id"] = raw["house"]["rooms"][1]["id"]
+    err = errors_of(tmp_path, raw)
+    assert_error(err, "$.days[2].states[0].npc", "unknown NPC 'bob'")
+    assert_error(err, "$.npcs[1].colour", "field required")
+    assert_error(err, "$.days[0].states[1].mbti", "'E/I'")
+    assert_error(err, "$.days[3].states[1].next", "unknown state 'd4_nowhere'")
+    assert_error(err, "$.house.rooms[1].id", "duplicate room id 'living'")
+    # and their consequences: the renamed room and the state cut off by the broken link
+    assert_error(err, "$.house.player_room", "unknown room 'hall'")
+    assert_error(err, "$.days[3].states[2].id", "'d4_argument' is not reachable")
+    assert len(err.errors) == 7, err.errors
+    assert [where for where, _ in err.errors][:2] == ["$.npcs[1].colour", "$.days[0].states[1].mbti"]
+    # the engine's loader refuses the file the same way, with the same lines
+    assert validate_scenario_file(err.path) == err.lines()
+    with pytest.raises(ScenarioError) as again:
+        parse_scenario(raw, err.path)
+    assert again.value.errors == err.errors
+
+
+def test_broken_ids_do_not_cascade(tmp_path: Path, raw: dict) -> None:
+    """A broken NPC or state id is one error, not one more per reference to it."""
+    raw["npcs"][0]["id"] = 7
+    del raw["days"][0]["states"][1]["id"]
+    err = errors_of(tmp_path, raw)
+    assert {where for where, _ in err.errors} == {"$.npcs[0].id", "$.days[0].states[1].id"}, err.errors
+
+
+def test_every_declared_npc_speaks(tmp_path: Path, raw: dict) -> None:
+    noel = next(i for i, npc in enumerate(raw["npcs"]) if npc["id"] == "noel")
+    for day in raw["days"]:
+        for state in day["states"]:
+            if state["npc"] == "noel":
+                state["npc"] = "leo"
+    err = errors_of(tmp_path, raw)
+    assert err.errors == [(f"$.npcs[{noel}].id", "NPC 'noel' is declared but speaks in no state")]
+    with pytest.raises(ValidationError, match="speaks in no state"):
+        Scenario.model_validate(raw)
 
 
 def test_many_field_errors_reported_at_once(tmp_path: Path, raw: dict) -> None:

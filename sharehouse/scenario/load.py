@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sharehouse.scenario.crossref import raw_cross_reference_problems
 from sharehouse.scenario.models import CROSS_REFERENCE_ERROR, Scenario, json_path
 
 SCENARIO_ENV = "SHAREHOUSE_SCENARIO"
@@ -61,11 +62,23 @@ def _message(error: Any) -> str:
 
 
 def parse_scenario(data: Any, path: str | Path = "<scenario>") -> Scenario:
-    """Validate already-parsed JSON data; raises :class:`ScenarioError` listing every problem."""
+    """Validate already-parsed JSON data; raises :class:`ScenarioError` listing every problem.
+
+    One pass: pydantic's field errors and the cross-reference problems of the raw data (which do not
+    wait for the fields to be valid) are reported together, field errors first. A cross-reference
+    problem at a path that already has a field error is left out (the field error says it).
+    """
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(path, validation_errors(exc)) from None
+        found = validation_errors(exc)
+    cross = [(json_path(loc), message) for loc, message in raw_cross_reference_problems(data)]
+    field_paths = {where for where, _ in found}
+    merged = list(found)
+    for item in cross:
+        if item[0] not in field_paths and item not in merged:
+            merged.append(item)
+    raise ScenarioError(path, merged)
 
 
 def load_scenario(path: str | Path) -> Scenario:

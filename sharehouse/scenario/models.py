@@ -2,9 +2,10 @@
 
 Field-level rules (types, non-empty translations, slugs, ranges) live on the fields. Rules that need
 the whole scenario (ids that must exist, unique ids, day numbering, the ``start -> next`` chain of
-each day, room layout) are computed by :func:`cross_reference_problems`; ``Scenario`` refuses to
-validate when it finds any, and carries every problem with its location in the error context so
-:mod:`sharehouse.scenario.load` can report each one with a precise JSON path.
+each day, every housemate speaking somewhere, room layout) live in :mod:`sharehouse.scenario.crossref`
+and run on JSON data; ``Scenario`` refuses to validate when they find anything, and carries every
+problem with its location in the error context. :mod:`sharehouse.scenario.load` runs them on the raw
+file as well, so field errors and cross-reference errors are reported together in one pass.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sharehouse.scenario.crossref import Problem, json_path, raw_cross_reference_problems
+
 Lang = Literal["en", "ja", "zh"]
 LANGS: tuple[str, ...] = ("en", "ja", "zh")
 MbtiDim = Literal["E/I", "S/N", "T/F", "J/P", "none"]
 CheckKind = Literal["llm", "any", "min_chars"]
-
-Loc = tuple[str | int, ...]
-Problem = tuple[Loc, str]
 
 #: Error type used when the cross-reference checks of a scenario fail; ``ctx["problems"]`` holds them.
 CROSS_REFERENCE_ERROR = "scenario_cross_reference"
@@ -47,21 +47,6 @@ Text = Annotated[str, AfterValidator(_not_blank)]
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 
 _CONFIG = ConfigDict(extra="forbid", strict=True)
-
-
-def json_path(loc: Loc) -> str:
-    """Render a pydantic location tuple as a JSON path: ``("days", 2, "npc")`` -> ``$.days[2].npc``."""
-    parts = ["$"]
-    for item in loc:
-        if item == "[key]":  # pydantic marks errors in a dict key this way; the key itself precedes it
-            continue
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item.replace("_", "a").isalnum() and not item[:1].isdigit():
-            parts.append(f".{item}")
-        else:
-            parts.append(f"[{json.dumps(item, ensure_ascii=False)}]")
-    return "".join(parts)
 
 
 class I18nText(BaseModel):
@@ -234,132 +219,9 @@ class Scenario(BaseModel):
 
 
 def cross_reference_problems(scenario: Scenario) -> list[Problem]:
-    """Every whole-scenario rule the given (field-valid) scenario breaks, as ``(loc, message)``."""
-    problems: list[Problem] = []
-    problems += _house_problems(scenario.house)
-    problems += _npc_problems(scenario)
-    problems += _day_problems(scenario)
-    return problems
+    """Every whole-scenario rule the given (field-valid) scenario breaks, as ``(loc, message)``.
 
-
-def _house_problems(house: House) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
-    for i, room in enumerate(house.rooms):
-        loc: Loc = ("house", "rooms", i)
-        if room.id in seen:
-            problems.append(
-                (loc + ("id",), f"duplicate room id {room.id!r} (first at {_rooms_path(seen[room.id])})")
-            )
-        else:
-            seen[room.id] = i
-        if room.x + room.w > house.width or room.y + room.h > house.height:
-            problems.append((loc, f"room {room.id!r} does not fit in the {house.width}x{house.height} house"))
-        for j, other in enumerate(house.rooms[:i]):
-            if room.overlaps(other):
-                problems.append((loc, f"room {room.id!r} overlaps room {other.id!r} at {_rooms_path(j)}"))
-    if house.player_room not in seen:
-        problems.append((("house", "player_room"), f"unknown room {house.player_room!r}"))
-    return problems
-
-
-def _rooms_path(i: int) -> str:
-    return json_path(("house", "rooms", i))
-
-
-def _npc_problems(scenario: Scenario) -> list[Problem]:
-    problems: list[Problem] = []
-    room_ids = {room.id for room in scenario.house.rooms}
-    seen: dict[str, int] = {}
-    for i, npc in enumerate(scenario.npcs):
-        if npc.id in seen:
-            first = json_path(("npcs", seen[npc.id], "id"))
-            problems.append((("npcs", i, "id"), f"duplicate NPC id {npc.id!r} (first at {first})"))
-        else:
-            seen[npc.id] = i
-        if npc.room not in room_ids:
-            problems.append((("npcs", i, "room"), f"unknown room {npc.room!r}"))
-    return problems
-
-
-def _day_problems(scenario: Scenario) -> list[Problem]:
-    problems: list[Problem] = []
-    if len(scenario.days) != 5:
-        problems.append((("days",), f"expected exactly 5 days, got {len(scenario.days)}"))
-    for i, day in enumerate(scenario.days):
-        if day.day != i + 1:
-            problems.append((("days", i, "day"), f"expected day {i + 1} at this position, got day {day.day}"))
-
-    npc_ids = {npc.id for npc in scenario.npcs}
-    owner: dict[str, tuple[int, int]] = {}  # state id -> (day index, state index) of its first use
-    for d, day in enumerate(scenario.days):
-        for s, state in enumerate(day.states):
-            loc: Loc = ("days", d, "states", s)
-            if state.id in owner:
-                first = json_path(("days", *_pair_loc(owner[state.id]), "id"))
-                problems.append((loc + ("id",), f"duplicate state id {state.id!r} (first at {first})"))
-            else:
-                owner[state.id] = (d, s)
-            if state.npc not in npc_ids:
-                problems.append((loc + ("npc",), f"unknown NPC {state.npc!r}"))
-            if state.check.kind == "llm" and not state.check.criterion.strip():
-                problems.append(
-                    (loc + ("check", "criterion"), "a check of kind 'llm' needs a non-empty criterion")
-                )
-
-    for d, day in enumerate(scenario.days):
-        problems += _chain_problems(d, day, scenario, owner)
-    return problems
-
-
-def _pair_loc(pair: tuple[int, int]) -> Loc:
-    return (pair[0], "states", pair[1])
-
-
-def _chain_problems(d: int, day: Day, scenario: Scenario, owner: dict[str, tuple[int, int]]) -> list[Problem]:
-    problems: list[Problem] = []
-    index: dict[str, int] = {}
-    for s, state in enumerate(day.states):
-        index.setdefault(state.id, s)
-
-    def elsewhere(state_id: str) -> str:
-        if state_id in owner:
-            return f"state {state_id!r} belongs to day {scenario.days[owner[state_id][0]].day}, not day {day.day}"
-        return f"unknown state {state_id!r}"
-
-    for s, state in enumerate(day.states):
-        if state.next is not None and state.next not in index:
-            problems.append(
-                (("days", d, "states", s, "next"), f"unknown next state: {elsewhere(state.next)}")
-            )
-
-    if day.start not in index:
-        problems.append((("days", d, "start"), f"unknown start state: {elsewhere(day.start)}"))
-        return problems
-
-    visited: set[int] = set()
-    s = index[day.start]
-    while True:
-        visited.add(s)
-        nxt = day.states[s].next
-        if nxt is None or nxt not in index:
-            break
-        if index[nxt] in visited:
-            problems.append(
-                (
-                    ("days", d, "states", s, "next"),
-                    f"cycle: next state {nxt!r} was already visited in this day",
-                )
-            )
-            break
-        s = index[nxt]
-
-    for s, state in enumerate(day.states):
-        if s not in visited and index[state.id] == s:
-            problems.append(
-                (
-                    ("days", d, "states", s, "id"),
-                    f"state {state.id!r} is not reachable from start {day.start!r}",
-                )
-            )
-    return problems
+    The rules themselves run on JSON data (:func:`raw_cross_reference_problems`), so that
+    :mod:`sharehouse.scenario.load` can apply them to a file whose fields are not all valid.
+    """
+    return raw_cross_reference_problems(scenario.model_dump(mode="json"))
