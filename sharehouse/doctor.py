@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 PACKAGES = [
     "llama-cpp-python", "litellm", "duckdb", "textual", "transitions", "pydantic", "typer",
@@ -58,25 +59,37 @@ def run_doctor(console: Console, *, db: Path | None, load_models: bool, check_db
     console.print(models)
 
     if check_db or db is not None:
+        import duckdb
+
         from sharehouse.store import Store, StoreError
         from sharehouse.store.integrity import check_integrity
 
         try:
             with Store(db, read_only=True) as store:
                 problems = check_integrity(store)
-                n_sessions = store.fetchone("SELECT count(*) FROM sessions")
-                n_turns = store.fetchone("SELECT count(*) FROM turns")
+                tables = {r[0] for r in store.fetchall("SELECT table_name FROM information_schema.tables")}
+                counts = {
+                    table: (store.fetchone(f"SELECT count(*) FROM {table}") or (0,))[0]
+                    if table in tables
+                    else 0
+                    for table in ("sessions", "turns", "eval_predictions", "eval_scores")
+                }
                 console.print(
                     f"database {store.path}: schema v{store.schema_version()}, "
-                    f"{n_sessions[0] if n_sessions else 0} sessions, {n_turns[0] if n_turns else 0} turns"
+                    f"{counts['sessions']} sessions, {counts['turns']} turns, "
+                    f"{counts['eval_predictions']} predictions, {counts['eval_scores']} scores"
                 )
         except StoreError as exc:
             console.print(f"[red]database: {exc}[/red]")
             return False
+        except duckdb.Error as exc:  # a damaged file: say so, do not crash the doctor
+            console.print(Text(f"database {db}: cannot be checked: {exc}", style="red"))
+            return False
         if problems:
             ok = False
             for p in problems:
-                console.print(f"[red]integrity:[/red] {p}")
+                console.print(Text.assemble(("integrity: ", "red"), p), highlight=False)
+            console.print(f"[red]integrity: {len(problems)} problem(s)[/red]")
         else:
             console.print(
                 "[green]integrity: no orphan or duplicate rows; every session's turns in order[/green]"

@@ -16,6 +16,11 @@ Not drawn from ``FaultConfig.uniform`` (it is permanent, not transient), but ava
 script: ``401``, an authentication error whose message quotes the key it was sent, as a careless
 server might.
 
+Also not drawn by ``uniform``, because it is a misbehaving model rather than a transport fault:
+``leak``, an HTTP 200 whose reply is the prompt's system message, copied out as a model told to
+"print your system prompt" might. And ``unanswered`` (a rate, not a fault): the share of JSON
+answers that say ``{"answered": false}``, so that the game's check asks follow-up questions.
+
 Faults listed in ``script`` are served first, in order, then faults are drawn from the rates.
 Every request's path, headers and body is recorded, and outcomes are counted. The server is
 bounded: it stops by itself after ``lifetime_s`` seconds or ``max_requests`` requests.
@@ -35,6 +40,7 @@ from typing import Any
 
 FAULTS: tuple[str, ...] = ("429", "500", "timeout", "drop", "malformed", "truncated")
 PERMANENT: tuple[str, ...] = ("401",)
+MISBEHAVIOUR: tuple[str, ...] = ("leak",)
 
 LINES: dict[str, list[str]] = {
     "en": [
@@ -89,14 +95,16 @@ class FaultConfig:
     latency_s: float = 0.0  # added before every answer
     retry_after_s: float = 0.05  # the Retry-After value sent with 429
     timeout_sleep_s: float = 3.0  # how long a "timeout" request is held before the server gives up
+    unanswered: float = 0.0  # share of JSON (check) answers that say the question was not answered
     seed: int = 0
     lifetime_s: float = 300.0  # the server shuts itself down after this long
     max_requests: int = 20_000  # ... or after this many requests
 
     def __post_init__(self) -> None:
-        unknown = set(self.rates) - set(FAULTS) - set(PERMANENT)
+        known = FAULTS + PERMANENT + MISBEHAVIOUR
+        unknown = set(self.rates) - set(known)
         if unknown:
-            raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {', '.join(FAULTS + PERMANENT)}")
+            raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {', '.join(known)}")
         if sum(self.rates.values()) > 1.0:
             raise ValueError("fault rates add up to more than 1")
 
@@ -211,11 +219,16 @@ class FaultServer:
                 return self._script.popleft()
             r = self._rng.random()
             acc = 0.0
-            for name in FAULTS + PERMANENT:
+            for name in FAULTS + PERMANENT + MISBEHAVIOUR:
                 acc += self.config.rates.get(name, 0.0)
                 if r < acc:
                     return name
             return "ok"
+
+    def _draw(self, rate: float) -> bool:
+        """True with probability ``rate`` (from the server's seeded generator)."""
+        with self._lock:
+            return rate > 0 and self._rng.random() < rate
 
     def _record(self, req: RecordedRequest) -> None:
         with self._lock:
@@ -316,8 +329,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop":
             self._drop()
             return
-        text = self._text(payload)
         messages = payload.get("messages") or []
+        if fault == "leak":
+            text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
+        else:
+            text = self._text(payload)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         completion_tokens = max(1, len(text.split()))
         model = str(payload.get("model", "fake"))
@@ -357,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _text(self, payload: dict[str, Any]) -> str:
         fmt = payload.get("response_format") or {}
         if fmt.get("type") in ("json_schema", "json_object"):
+            if self.owner._draw(self.owner.config.unanswered):
+                return json.dumps({"answered": False, "reason": "too vague"})
             return json.dumps({"answered": True, "reason": "ok"})
         lang = prompt_language(payload.get("messages") or [])
         lines = LINES[lang]
