@@ -245,6 +245,15 @@ def _state_runs(rec: SessionRecord, turns: list[TurnRecord]) -> list[str]:
 
 
 # -- evaluation tables ---------------------------------------------------------------------------
+def _columns(store: Store, table: str) -> set[str]:
+    return {
+        r[0]
+        for r in store.fetchall(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+        )
+    }
+
+
 def _evaluation(store: Store) -> list[str]:
     out: list[str] = []
     for table in ("eval_predictions", "eval_scores", "eval_users"):
@@ -273,11 +282,14 @@ def _evaluation(store: Store) -> list[str]:
         out.append(
             f"run {run}: {n} prediction(s) for session {sid} day {day} turn {idx}, a turn that is not stored"
         )
+    # Runs with several seeds key predictions and scores by seed too (schema v5 on).
+    seeded = all("seed" in _columns(store, t) for t in ("eval_predictions", "eval_scores"))
+    same_seed = "AND p.seed = s.seed " if seeded else ""
     for run, method, model, sid, day, idx in store.fetchall(
         "SELECT s.eval_run, s.method, s.model, s.session_id, s.day, s.idx FROM eval_scores s "
         "LEFT JOIN eval_predictions p ON p.eval_run = s.eval_run AND p.method = s.method "
         "AND p.model = s.model AND p.session_id = s.session_id AND p.day = s.day AND p.idx = s.idx "
-        "WHERE p.eval_run IS NULL ORDER BY 1, 2, 3, 4, 5, 6"
+        f"{same_seed}WHERE p.eval_run IS NULL ORDER BY 1, 2, 3, 4, 5, 6"
     ):
         out.append(
             f"run {run}: scores for {method} × {model} {sid} day {day} turn {idx} without a prediction"
