@@ -16,7 +16,7 @@ from sharehouse.engine.session import start_session
 from sharehouse.llm import DEFAULT_MODEL, ChatModel, load_model, parse_spec
 from sharehouse.scenario import Scenario
 from sharehouse.store import SessionRecord, Store
-from sharehouse.tui.i18n import DEFAULT_LANG, UI_LANGS
+from sharehouse.tui.i18n import DEFAULT_LANG, UI_LANGS, t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.screens.continue_game import PLAY_SOURCE, ContinueScreen
 from sharehouse.tui.screens.dialogs import HelpScreen, QuitScreen
@@ -35,19 +35,20 @@ class SharehouseApp(App[None]):
         Binding("f1", "help", "key.help"),
         Binding("question_mark", "help", "key.help", show=False),
         Binding("ctrl+c", "request_quit", show=False, priority=True),
-        Binding("f6", "evaluator", show=False),
+        Binding("f6", "evaluator", "key.evaluator", key_display="F6", priority=True),  # TextArea binds F6 too
     ]
 
     def action_evaluator(self) -> None:
-        """Open the evaluator screen on the newest evaluation run in the store."""
+        """Open the evaluator on the list of evaluation runs: open one, resume one or set up a new one."""
         from sharehouse.store.evaluation import list_eval_runs
-        from sharehouse.tui.screens.evaluator import EvaluatorScreen
+        from sharehouse.tui.screens.eval_setup import RunSetupScreen, RunsScreen
+        from sharehouse.tui.screens.evaluator import DrillScreen, EvaluatorScreen
 
-        runs = list_eval_runs(self.store)
-        if runs:
-            self.push_screen(EvaluatorScreen(self.store, runs[0]["id"]))
-        else:
-            self.notify("No evaluation runs in this database yet: run `sharehouse evaluate` first.")
+        if isinstance(self.screen, RunsScreen | RunSetupScreen | EvaluatorScreen | DrillScreen):
+            return
+        if not list_eval_runs(self.store):
+            self.notify(t("eval.no_runs", self.lang))
+        self.push_screen(RunsScreen(self.store))
 
     def __init__(
         self,

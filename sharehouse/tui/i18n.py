@@ -236,7 +236,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "answer in your own words, as you really would.\n\n"
             "Enter  send your reply\n"
             "Ctrl+J  new line in your reply (pasting several lines also works)\n"
-            "F1 or ?  this help\n"
+            "F1  this help\n"
+            "F6  the evaluator (for researchers: evaluation runs and their results)\n"
             "Esc or Ctrl+Q  quit (asks first)\n\n"
             "Every reply is saved as soon as you send it. Quit whenever you like and choose "
             '"Continue a saved game" to pick up exactly where you left off.'
@@ -246,7 +247,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "ふだんの自分らしく、自分の言葉で答えてください。\n\n"
             "Enter  返事を送る\n"
             "Ctrl+J  返事の中で改行（複数行の貼り付けもできます）\n"
-            "F1 または ?  このヘルプ\n"
+            "F1  このヘルプ\n"
+            "F6  評価画面（研究者向け：評価の実行と結果）\n"
             "Esc または Ctrl+Q  終了（確認があります）\n\n"
             "返事は送った時点で保存されます。いつやめても、「続きから遊ぶ」で同じところから再開できます。"
         ),
@@ -254,7 +256,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "在五天里和四位室友聊天。每天都会有人问你一些事情，请像平时的自己一样，用自己的话回答。\n\n"
             "Enter  发送回复\n"
             "Ctrl+J  在回复里换行（也可以粘贴多行文字）\n"
-            "F1 或 ?  显示本帮助\n"
+            "F1  显示本帮助\n"
+            "F6  评估界面（供研究人员使用：评估运行及结果）\n"
             "Esc 或 Ctrl+Q  退出（会先确认）\n\n"
             "每条回复发送后立即保存。随时可以退出，之后选择“继续存档”就能从原处接着玩。"
         ),
@@ -276,6 +279,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "key.newline": {"en": "New line", "ja": "改行", "zh": "换行"},
     "key.next": {"en": "Next", "ja": "次へ", "zh": "下一步"},
     "key.retry": {"en": "Try again", "ja": "再試行", "zh": "重试"},
+    "key.evaluator": {"en": "Evaluator", "ja": "評価", "zh": "评估"},
+    # -- evaluator ------------------------------------------------------------------------------
+    "eval.no_runs": {
+        "en": "No evaluation runs in this database yet: press n to set one up, or run `sharehouse evaluate`.",
+        "ja": "このデータベースにはまだ評価の実行がありません。n で新しく設定するか、`sharehouse evaluate` を実行してください。",
+        "zh": "这个数据库里还没有评估运行：按 n 新建一个，或运行 `sharehouse evaluate`。",
+    },
 }
 
 
