@@ -104,7 +104,12 @@ def evaluate_callback(
     ] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live progress display.")] = True,
     tui: Annotated[
-        bool, typer.Option("--tui", help="Open the evaluator screen on the run when it finishes.")
+        bool,
+        typer.Option(
+            "--tui",
+            help="Run inside the evaluator screen: progress per method × model, c cancels, u resumes, "
+            "the leaderboard fills in as scores arrive.",
+        ),
     ] = False,
     db: DbOpt = None,
 ) -> None:
@@ -153,6 +158,13 @@ def evaluate_callback(
         err.print(
             f"{len(tasks)} users, {n_tests} day-5 turns × {len(method_list)} methods × {len(model_list)} models"
         )
+        if tui:
+            _run_in_tui(
+                store, tasks, methods=method_list, models=model_list, seed=seed, params=params,
+                concurrency=concurrency, run_id=run_id, source=source, languages=_split(languages),
+                users=_split(users), limit_users=limit_users, limit_turns=limit_turns,
+            )  # fmt: skip
+            return
         try:
             rid = run_evaluation(
                 store,
@@ -165,16 +177,39 @@ def evaluate_callback(
                 progress=progress,
                 run_id=run_id,
                 console=err,
+                selection={
+                    "source": source,
+                    "languages": _split(languages),
+                    "users": _split(users),
+                    "limit_users": limit_users,
+                    "limit_turns": limit_turns,
+                },  # fmt: skip
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         if score:
             print_leaderboard(console, store, rid)
         console.print(f"run id: {rid} (resume or show it with --run {rid} / evaluate show {rid})")
-        if tui:
-            from sharehouse.tui.screens.evaluator import EvaluatorApp
 
-            EvaluatorApp(store, rid).run()
+
+def _run_in_tui(
+    store: Any, tasks: list[Any], *, methods: list[str], run_id: str | None, **options: Any
+) -> None:
+    """``evaluate --tui``: the same run, executing inside the evaluator screen."""
+    from evaluator.methods import get_method
+    from sharehouse.tui.eval_request import RunRequest
+    from sharehouse.tui.screens.evaluator import EvaluatorApp
+
+    for name in methods:
+        try:
+            get_method(name)
+        except KeyError as exc:
+            raise typer.BadParameter(exc.args[0]) from None
+    request = RunRequest(methods=methods, run_id=run_id, **options)
+    EvaluatorApp(store, request=request, tasks=tasks).run()
+    out_console().print(
+        f"run id: {request.run_id} (resume or show it with --run {request.run_id} / evaluate show {request.run_id})"
+    )
 
 
 def list_command() -> None:
