@@ -138,3 +138,105 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
         Store(blocker / "sub" / "db.duckdb")
     with pytest.raises(StoreError, match="no database"):
         Store(tmp_path / "missing.duckdb", read_only=True)
+
+
+def _old_database(path: Path, upto: int) -> None:
+    """A database as an older sharehouse left it: only the migrations up to ``upto`` applied."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, "
+        "applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    for mig in MIGRATIONS:
+        if mig.version <= upto:
+            for stmt in mig.statements:
+                con.execute(stmt)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name]
+            )
+    con.execute(
+        "INSERT INTO sessions (id, kind, source, user_id, language, pending_message, pending_npc) "
+        "VALUES ('s-old', 'simulated', 'simulate', 'p-1', 'en', 'still there?', 'Leo')"
+    )
+    con.execute(
+        "INSERT INTO turns (session_id, day, idx, npc, message, response, verdict, model) "
+        "VALUES ('s-old', 1, 0, 'Leo', 'hi?', 'hello', 'advance', 'local:small')"
+    )
+    con.close()
+
+
+def test_turn_diagnostics_migration_keeps_old_rows(tmp_path: Path) -> None:
+    from sharehouse.store.bulk import load_turns_for
+
+    path = tmp_path / "old.duckdb"
+    _old_database(path, upto=3)
+    # Read-only (sessions list/show, export) cannot migrate: the new columns read as empty.
+    with Store(path, read_only=True) as ro:
+        assert ro.schema_version() == 3
+        [turn] = ro.load_turns("s-old")
+        assert (turn.response, turn.check_by, turn.npc_fallback, turn.reply_fallback) == (
+            "hello",
+            None,
+            None,
+            None,
+        )
+        assert load_turns_for(ro, ["s-old"])["s-old"] == [turn]
+        [sess] = ro.list_sessions()
+        assert sess.pending_message == "still there?" and sess.pending_model is None
+    with Store(path) as rw:
+        assert rw.schema_version() == max(m.version for m in MIGRATIONS) >= 4
+        [turn] = rw.load_turns("s-old")
+        assert turn.model == "local:small" and turn.check_by is None
+        rw.append_turn(
+            TurnRecord(
+                session_id="s-old", day=1, idx=1, npc="Leo", message="again?", response="ok",
+                verdict="advance", check_by="fallback", check_reason="judge unavailable (LLMError)",
+                npc_fallback=True, reply_fallback=False,
+            )
+        )  # fmt: skip
+        new = rw.load_turns("s-old")[1]
+        assert (new.check_by, new.check_reason, new.npc_fallback, new.reply_fallback) == (
+            "fallback", "judge unavailable (LLMError)", True, False,
+        )  # fmt: skip
+    with Store(path, read_only=True) as ro:
+        assert check_integrity(ro) == []
+
+
+def test_pending_line_records_its_model_and_usage(store: Store) -> None:
+    _session(store, position_day=1, position_state="a")
+    store.set_pending("s-1", "Leo", "hello?", model="local:small", prompt_tokens=120, completion_tokens=30,
+                      latency_s=1.5, fallback=False)  # fmt: skip
+    got = store.get_session("s-1")
+    assert (got.pending_model, got.pending_prompt_tokens, got.pending_completion_tokens) == (
+        "local:small",
+        120,
+        30,
+    )
+    assert got.pending_latency_s == 1.5 and got.pending_fallback is False
+    store.append_turn(
+        TurnRecord(session_id="s-1", day=1, idx=0, npc="Leo", message="hello?", response="hi"),
+        Position(day=1, state="b"),
+    )
+    done = store.get_session("s-1")
+    assert (done.pending_message, done.pending_model, done.pending_prompt_tokens, done.pending_fallback) == (
+        None, None, None, None,
+    )  # fmt: skip
+
+
+def test_user_history_is_source_aware(store: Store) -> None:
+    """Imported user ids are file stems: en_1 of one dataset is not en_1 of another."""
+    for sid, source, reply in (("a", "yntp100", "from yntp100"), ("b", "mydata", "from mydata")):
+        store.create_session(
+            SessionRecord(
+                id=sid, kind="human", source=source, user_id="en_1", language="en", status="complete"
+            )
+        )
+        store.append_turn(
+            TurnRecord(session_id=sid, day=1, idx=0, npc="DaVinci", message="m", response=reply)
+        )
+    assert store.history_replies("en_1", source="yntp100") == ["from yntp100"]
+    assert store.history_replies("en_1", source="mydata") == ["from mydata"]
+    assert store.history_replies("en_1") is None  # ambiguous: nobody's history rather than the wrong one
+    assert store.history_replies("en_1", source="other") is None
+    store.delete_session("b")
+    assert store.history_replies("en_1") == ["from yntp100"]

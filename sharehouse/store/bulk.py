@@ -42,7 +42,7 @@ def load_turns_for(store: Store, session_ids: Sequence[str]) -> dict[str, list[T
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         rows = store.fetchall(
-            f"SELECT {', '.join(_TURN_COLS)} FROM turns WHERE session_id IN ({', '.join('?' for _ in chunk)}) "
+            f"SELECT {store.turn_select} FROM turns WHERE session_id IN ({', '.join('?' for _ in chunk)}) "
             "ORDER BY session_id, day, idx",
             chunk,
         )

@@ -46,7 +46,9 @@ def new_id(prefix: str) -> str:
 _SESSION_COLS = [
     "id", "kind", "source", "run_id", "user_id", "persona_id", "language", "scenario_id",
     "scenario_hash", "llm_config", "status", "failure_reason", "position_day", "position_state",
-    "followups_used", "pending_message", "pending_npc", "origin", "attempts", "created_at", "updated_at",
+    "followups_used", "pending_message", "pending_npc", "pending_model", "pending_prompt_tokens",
+    "pending_completion_tokens", "pending_latency_s", "pending_fallback", "origin", "attempts", "created_at",
+    "updated_at",
 ]  # fmt: skip
 _TURN_COLS = list(TurnRecord.model_fields)
 
@@ -69,6 +71,7 @@ class Store:
         self.conn = self._connect(wait_s)
         if not read_only:
             self.migrate()
+        self._refresh_columns()
 
     # -- connection -------------------------------------------------------------------------
     def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
@@ -142,6 +145,32 @@ class Store:
         with self._lock:
             return self.conn.execute(sql, params or []).fetchone()
 
+    # -- columns ----------------------------------------------------------------------------
+    def _refresh_columns(self) -> None:
+        """The select lists of sessions and turns. A database opened read-only may predate the latest
+        migration (it cannot be migrated then): columns it lacks read as NULL."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_name IN ('sessions', 'turns') AND table_schema = current_schema()"
+            ).fetchall()
+        have: dict[str, set[str]] = {"sessions": set(), "turns": set()}
+        for table, column in rows:
+            have[table].add(column)
+
+        def select_list(table: str, cols: list[str]) -> str:
+            if not have[table]:  # no such table yet: select the names and let the query say so
+                return ", ".join(cols)
+            return ", ".join(c if c in have[table] else f"NULL AS {c}" for c in cols)
+
+        self._session_select = select_list("sessions", _SESSION_COLS)
+        self._turn_select = select_list("turns", _TURN_COLS)
+
+    @property
+    def turn_select(self) -> str:
+        """The ``SELECT`` list of every :class:`TurnRecord` field, in field order, for this database."""
+        return self._turn_select
+
     # -- migrations -------------------------------------------------------------------------
     def schema_version(self) -> int:
         with self._lock:
@@ -178,6 +207,8 @@ class Store:
                         "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name]
                     )
                 applied.append(mig.version)
+        if applied and hasattr(self, "_turn_select"):
+            self._refresh_columns()
         return applied
 
     # -- runs -------------------------------------------------------------------------------
@@ -235,7 +266,7 @@ class Store:
         return SessionRecord(**data)
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        row = self.fetchone(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE id = ?", [session_id])
+        row = self.fetchone(f"SELECT {self._session_select} FROM sessions WHERE id = ?", [session_id])
         return self._row_to_session(row) if row else None
 
     def find_session(self, prefix: str) -> SessionRecord | None:
@@ -244,7 +275,7 @@ class Store:
         if exact:
             return exact
         rows = self.fetchall(
-            f"SELECT {', '.join(_SESSION_COLS)} FROM sessions WHERE id LIKE ? LIMIT 2", [prefix + "%"]
+            f"SELECT {self._session_select} FROM sessions WHERE id LIKE ? LIMIT 2", [prefix + "%"]
         )
         return self._row_to_session(rows[0]) if len(rows) == 1 else None
 
@@ -271,7 +302,7 @@ class Store:
         if ids:
             where.append(f"id IN ({', '.join('?' for _ in ids)})")
             params.extend(ids)
-        sql = f"SELECT {', '.join(_SESSION_COLS)} FROM sessions"
+        sql = f"SELECT {self._session_select} FROM sessions"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at, id"
@@ -290,13 +321,26 @@ class Store:
         sql += " GROUP BY session_id"
         return {r[0]: int(r[1]) for r in self.fetchall(sql, params)}
 
-    def set_pending(self, session_id: str, npc: str, message: str) -> None:
-        """Remember the NPC line being shown, so a resumed session shows the same line."""
+    def set_pending(
+        self,
+        session_id: str,
+        npc: str,
+        message: str,
+        *,
+        model: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        latency_s: float | None = None,
+        fallback: bool | None = None,
+    ) -> None:
+        """Remember the NPC line being shown (and what produced it), so a resumed session shows the
+        same line and its turn still records the model, usage and fallback flag."""
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE sessions SET pending_npc = ?, pending_message = ?, updated_at = current_timestamp "
-                "WHERE id = ?",
-                [npc, message, session_id],
+                "UPDATE sessions SET pending_npc = ?, pending_message = ?, pending_model = ?, "
+                "pending_prompt_tokens = ?, pending_completion_tokens = ?, pending_latency_s = ?, "
+                "pending_fallback = ?, updated_at = current_timestamp WHERE id = ?",
+                [npc, message, model, prompt_tokens, completion_tokens, latency_s, fallback, session_id],
             )
 
     def set_position(self, session_id: str, pos: Position) -> None:
@@ -321,7 +365,9 @@ class Store:
             if position is not None:
                 conn.execute(
                     "UPDATE sessions SET position_day = ?, position_state = ?, followups_used = ?, "
-                    "pending_message = NULL, pending_npc = NULL, updated_at = current_timestamp"
+                    "pending_message = NULL, pending_npc = NULL, pending_model = NULL, "
+                    "pending_prompt_tokens = NULL, pending_completion_tokens = NULL, pending_latency_s = NULL, "
+                    "pending_fallback = NULL, updated_at = current_timestamp"
                     + (", status = 'complete'" if complete else "")
                     + " WHERE id = ?",
                     [position.day, position.state, position.followups_used, turn.session_id],
@@ -342,7 +388,7 @@ class Store:
 
     def load_turns(self, session_id: str) -> list[TurnRecord]:
         rows = self.fetchall(
-            f"SELECT {', '.join(_TURN_COLS)} FROM turns WHERE session_id = ? ORDER BY day, idx", [session_id]
+            f"SELECT {self._turn_select} FROM turns WHERE session_id = ? ORDER BY day, idx", [session_id]
         )
         return [TurnRecord(**dict(zip(_TURN_COLS, r, strict=True))) for r in rows]
 
@@ -356,21 +402,34 @@ class Store:
             )
 
     # -- user views -------------------------------------------------------------------------
-    def user_history(self, user_id: str, *, days: Sequence[int] = (1, 2, 3, 4)) -> list[TurnRecord]:
-        """A user's turns on the given days, over their most recent session that has them."""
-        rows = self.fetchall(
-            "SELECT id FROM sessions WHERE user_id = ? ORDER BY (status = 'complete') DESC, updated_at DESC",
-            [user_id],
-        )
-        for (sid,) in rows:
+    def user_history(
+        self, user_id: str, *, days: Sequence[int] = (1, 2, 3, 4), source: str | None = None
+    ) -> list[TurnRecord]:
+        """A user's turns on the given days, over their most recent session that has them.
+
+        User ids are only unique within a source: imported files are named by their stem (``en_1``),
+        so two datasets imported under different sources both have an ``en_1``. Give ``source`` to
+        say whose history is meant; without it, a user id found under more than one source is
+        ambiguous and gets no history (rather than another person's).
+        """
+        sql = "SELECT id, source FROM sessions WHERE user_id = ?"
+        params: list[Any] = [user_id]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        rows = self.fetchall(sql + " ORDER BY (status = 'complete') DESC, updated_at DESC", params)
+        if source is None and len({src for _, src in rows}) > 1:
+            return []
+        for sid, _ in rows:
             turns = [t for t in self.load_turns(sid) if t.day in days]
             if turns:
                 return turns
         return []
 
-    def history_replies(self, user_id: str) -> list[str] | None:
-        """The user's day 1-4 replies, or None when the user is not in the store."""
-        turns = self.user_history(user_id)
+    def history_replies(self, user_id: str, *, source: str | None = None) -> list[str] | None:
+        """The user's day 1-4 replies, or None when the user is not in the store (or, without
+        ``source``, is ambiguous: see :meth:`user_history`)."""
+        turns = self.user_history(user_id, source=source)
         return [t.response for t in turns] if turns else None
 
     def delete_session(self, session_id: str) -> None:

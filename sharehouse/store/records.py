@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 SessionKind = Literal["human", "simulated"]
 SessionStatus = Literal["active", "complete", "failed"]
 Verdict = Literal["advance", "follow_up", "forced", "imported"]
+CheckBy = Literal["rule", "llm", "fallback"]
 
 
 class SessionRecord(BaseModel):
@@ -32,6 +33,11 @@ class SessionRecord(BaseModel):
     followups_used: int = 0
     pending_message: str | None = None
     pending_npc: str | None = None
+    pending_model: str | None = None  # model that generated the pending line (None: not recorded)
+    pending_prompt_tokens: int | None = None
+    pending_completion_tokens: int | None = None
+    pending_latency_s: float | None = None
+    pending_fallback: bool | None = None
     origin: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
@@ -57,6 +63,10 @@ class TurnRecord(BaseModel):
     check_latency_s: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    check_by: CheckBy | None = None  # None for turns not played by the engine (imports, old rows)
+    check_reason: str | None = None
+    npc_fallback: bool | None = None  # True: the scenario's written line was shown
+    reply_fallback: bool | None = None  # True: a simulated user's canned reply was used
     created_at: datetime | None = None
 
 

@@ -198,4 +198,24 @@ EVALUATION = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION]
+TURN_DIAGNOSTICS = Migration(
+    4,
+    "turn_diagnostics",
+    (
+        # how the reply check reached its verdict: rule | llm | fallback (judge unavailable)
+        "ALTER TABLE turns ADD COLUMN check_by TEXT",
+        "ALTER TABLE turns ADD COLUMN check_reason TEXT",
+        # the scenario's written line was shown because the model's line was unusable
+        "ALTER TABLE turns ADD COLUMN npc_fallback BOOLEAN",
+        # the simulated user's canned reply was used because the model's replies were unusable
+        "ALTER TABLE turns ADD COLUMN reply_fallback BOOLEAN",
+        # what is known about the pending NPC line, so a resumed turn keeps its model and usage
+        "ALTER TABLE sessions ADD COLUMN pending_model TEXT",
+        "ALTER TABLE sessions ADD COLUMN pending_prompt_tokens INTEGER",
+        "ALTER TABLE sessions ADD COLUMN pending_completion_tokens INTEGER",
+        "ALTER TABLE sessions ADD COLUMN pending_latency_s DOUBLE",
+        "ALTER TABLE sessions ADD COLUMN pending_fallback BOOLEAN",
+    ),
+)
+
+MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS]
