@@ -117,3 +117,194 @@ async def test_full_five_day_simulated_session_on_real_model(store, scenario, sm
     assert all(t.message.strip() and t.response.strip() for t in turns)
     assert sorted({t.day for t in turns}) == [1, 2, 3, 4, 5]
     assert check_integrity(store) == []
+
+
+# --- what the store records about each turn's check and fallbacks -----------------------------------
+
+
+class _Canned:
+    """A chat model that always returns one text: stands in for model output a real model cannot be
+    made to produce on demand (decomposed Unicode, an unusable line)."""
+
+    def __init__(
+        self, text: str, name: str = "canned:npc", prompt_tokens: int = 11, completion_tokens: int = 7
+    ):
+        self.name = name
+        self.text = text
+        self.usage = (prompt_tokens, completion_tokens)
+        self.calls = 0
+
+    async def complete(self, messages, params):
+        from sharehouse.llm import Completion
+
+        self.calls += 1
+        return Completion(
+            text=self.text, model=self.name, prompt_tokens=self.usage[0], completion_tokens=self.usage[1]
+        )
+
+    def close(self) -> None: ...
+
+
+class _BrokenJudge:
+    name = "broken"
+
+    async def complete(self, messages, params):
+        from sharehouse.llm import LLMError
+
+        raise LLMError("judge down")
+
+    def close(self) -> None: ...
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashingUser:
+    """The process dies while the player is thinking: the NPC line is pending, no reply yet."""
+
+    async def reply(self, ctx):
+        raise _Crash
+
+
+async def test_turn_records_check_and_fallback_flags(store, scenario) -> None:
+    from sharehouse.personas import SimulatedUser, load_personas
+    from sharehouse.personas.io import default_personas_path
+
+    rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
+    # An NPC line in the wrong script is unusable: the scenario's written line is shown instead.
+    npc_model = _Canned("这不是英语。")
+    persona = next(p for p in load_personas(default_personas_path()) if p.language == "en")
+    user = SimulatedUser(persona, _Canned(""), seed=0)  # empty model output: the canned reply is used
+    runner = SessionRunner(
+        store, scenario, rec.id, npc_model=npc_model, user=user, check_model=_BrokenJudge()
+    )
+    turn = await runner.step()
+    state = scenario.ordered_states()[0][1]
+    assert turn.message == state.opener.get("en")
+    stored = store.load_turns(rec.id)[0]
+    assert stored.npc_fallback is True and stored.reply_fallback is True
+    assert stored.check_by == "fallback" and "judge unavailable" in (stored.check_reason or "")
+    assert stored.model == "canned:npc" and stored.verdict == "advance"
+
+    # A usable line, a scripted reply and a rule verdict: nothing stood in for a model.
+    rec2 = start_session(store, scenario, kind="simulated", source="test", user_id="u2", language="en")
+    ok = _Canned("Hey! If you won millions, would you throw a party or keep it quiet?")
+    runner2 = SessionRunner(
+        store, scenario, rec2.id, npc_model=ok, user=ScriptedUser(["?"]), check_model=None
+    )
+    await runner2.step()
+    t2 = store.load_turns(rec2.id)[0]
+    assert (t2.npc_fallback, t2.reply_fallback, t2.check_by) == (False, False, "rule")
+    assert t2.check_reason == "the reply is empty or too short" and t2.verdict == "follow_up"
+
+
+async def test_stored_npc_line_is_nfc_and_survives_export_import(store, scenario, tmp_path) -> None:
+    import unicodedata
+
+    from sharehouse.io import export_sessions, import_yntp
+    from sharehouse.store import Store
+
+    decomposed = unicodedata.normalize("NFD", "Café crème at the Ångström bar? Shall we go, José?")
+    assert decomposed != unicodedata.normalize("NFC", decomposed)
+    rec = start_session(store, scenario, kind="human", source="play", user_id="p", language="en")
+    runner = SessionRunner(
+        store, scenario, rec.id, npc_model=_Canned(decomposed), user=ScriptedUser(["hm"]), check_model=None
+    )
+    await runner.step()
+    [turn] = store.load_turns(rec.id)
+    assert turn.message == unicodedata.normalize("NFC", decomposed)
+    export_sessions(store, tmp_path / "y", "yntp")
+    with Store(tmp_path / "back.duckdb") as back:
+        assert import_yntp(back, tmp_path / "y").ok
+        [again] = back.load_turns(back.list_sessions()[0].id)
+    assert again.message == turn.message
+
+
+async def test_resumed_pending_line_keeps_model_and_usage(store, scenario) -> None:
+    cfg = {"npc": {"backend": "local", "model": "small"}, "user": {"backend": "local", "model": "small"}}
+    rec = start_session(
+        store, scenario, kind="simulated", source="test", user_id="u", language="en", llm_config=cfg
+    )
+    line = "Dude, if you won the jackpot, would you throw a huge party or keep it secret?"
+    first = SessionRunner(
+        store, scenario, rec.id, npc_model=_Canned(line, "canned:first"), user=_CrashingUser()
+    )
+    with pytest.raises(_Crash):
+        await first.step()
+    pending = store.get_session(rec.id)
+    assert pending.pending_message == line and pending.pending_model == "canned:first"
+    assert (pending.pending_prompt_tokens, pending.pending_completion_tokens) == (11, 7)
+
+    later = _Canned("unused", "canned:later", prompt_tokens=0, completion_tokens=0)
+    resumed = SessionRunner(
+        store, scenario, rec.id, npc_model=later, user=ScriptedUser(["?"]), check_model=None
+    )
+    turn = await resumed.step()
+    assert later.calls == 0  # the pending line was shown again, not regenerated
+    assert turn.message == line and turn.model == "canned:first"
+    assert (turn.prompt_tokens, turn.completion_tokens) == (11, 7)
+    after = store.get_session(rec.id)
+    assert after.pending_message is None and after.pending_model is None
+
+    # A line left pending by an older version (no model recorded): the session's settings name it.
+    store.set_pending(rec.id, "Mina", "Fixed shelves or a flexible fridge?")
+    resumed2 = SessionRunner(
+        store, scenario, rec.id, npc_model=later, user=ScriptedUser(["?"]), check_model=None
+    )
+    turn2 = await resumed2.step()
+    assert turn2.message == "Fixed shelves or a flexible fridge?" and turn2.model == "local:small"
+
+
+# --- the judge's few-shot prompt ----------------------------------------------------------------------
+
+
+def test_judge_prompt_has_worked_examples_in_every_language(scenario) -> None:
+    from sharehouse.engine.checks import CHECK_SCHEMA, JUDGE_EXAMPLES, judge_messages
+    from sharehouse.textclean import script_matches
+
+    state = scenario.ordered_states()[0][1]
+    msgs = judge_messages(state, "question?", "my reply")
+    assert [m["role"] for m in msgs] == ["system"] + ["user", "assistant"] * len(JUDGE_EXAMPLES) + ["user"]
+    assert 2 <= len(JUDGE_EXAMPLES) <= 4
+    assert {ex.answered for ex in JUDGE_EXAMPLES} == {True, False}
+    assert {
+        lang for ex in JUDGE_EXAMPLES for lang in ("en", "ja", "zh") if script_matches(ex.reply, lang)
+    } >= {
+        "en",
+        "ja",
+        "zh",
+    }
+    import json
+
+    import jsonschema
+
+    for m in msgs[2:-1:2]:
+        jsonschema.validate(json.loads(m["content"]), CHECK_SCHEMA)
+    assert "<<<my reply>>>" in msgs[-1]["content"] and state.check.criterion in msgs[-1]["content"]
+    # the examples are the same for every state: a stable prefix whose KV cache is reused
+    other = judge_messages(scenario.ordered_states()[4][1], "q", "r")
+    assert other[:-1] == msgs[:-1]
+
+
+JUDGE_CASES = [
+    # (language, state, reply, answered) -- the small model got the three "not answered" ones wrong
+    # without the worked examples
+    ("en", "d2_system", "What do you mean by flexible?", False),
+    ("en", "d4_noise", "Did anyone see my charger? I left it in the kitchen.", False),
+    ("ja", "d2_system", "柔軟ってどういう意味？", False),
+    ("en", "d2_system", "Fixed shelves for sure, I like knowing where my stuff is.", True),
+    ("ja", "d4_noise", "静かな家がいいです。一人の時間が必要なので。", True),
+    ("zh", "d1_dream", "先给爸妈买套房子。", True),
+]
+
+
+@pytest.mark.model
+async def test_judge_on_clear_cases_with_the_small_model(scenario, small_model) -> None:
+    right = []
+    for lang, state_id, reply, answered in JUDGE_CASES:
+        state = scenario.state(state_id)
+        res = await check_reply(small_model, state, state.opener.get(lang), reply, seed=0)
+        assert res.by == "llm" and res.reason.strip()
+        right.append(res.answered == answered)
+    assert sum(right) >= len(JUDGE_CASES) - 1, right

@@ -1,5 +1,6 @@
 """Does a reply answer the housemate's question? Cheap rules first, then an LLM judgement with
-JSON-schema-constrained output. The verdict only says answered or not; the FSM decides the move."""
+JSON-schema-constrained output, shown a few worked examples first (:data:`JUDGE_EXAMPLES`). The
+verdict only says answered or not; the FSM decides the move."""
 
 from __future__ import annotations
 
@@ -56,6 +57,82 @@ def _quoted(reply: str) -> str:
     return reply.replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
+def _judge_prompt(intent: str, criterion: str, question: str, reply: str) -> str:
+    return (
+        f"What the housemate wants to find out: {intent}\n"
+        f"What counts as an answer: {criterion}\n"
+        f"The housemate said: {question[:600]}\n"
+        f"The player replied: <<<{_quoted(reply[:1200])}>>>\n"
+        'Return {"answered": true or false, "reason": "why, in a few words"}.'
+    )
+
+
+@dataclass(frozen=True)
+class JudgeExample:
+    intent: str
+    criterion: str
+    question: str
+    reply: str
+    answered: bool
+    reason: str
+
+
+#: Worked examples shown before every judgement (tiny models need them). They are the same for every
+#: session language and mix the three languages, as the players do: the verdict depends on what the
+#: reply says, never on the language it is written in. None of them comes from a scenario file.
+JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
+    JudgeExample(
+        "Does the player prefer cooking at home or eating out?",
+        "The reply says which they prefer, or when they do each.",
+        "Do you cook at home much, or do you mostly eat out?",
+        "mostly at home tbh, it's cheaper and I kind of enjoy it",
+        True,
+        "prefers cooking at home",
+    ),
+    JudgeExample(
+        "What does the player like to do on a free weekend?",
+        "The reply names something they do or would like to do.",
+        "週末ひまな時って何してる？",
+        "それより、駅前に新しいカフェができたの知ってる？",
+        False,
+        "changes the subject",
+    ),
+    JudgeExample(
+        "Would the player rather travel alone or with friends?",
+        "The reply says alone, with friends, or what it depends on.",
+        "你更喜欢一个人旅行，还是跟朋友一起？",
+        "跟朋友一起吧，热闹一点。",
+        True,
+        "prefers travelling with friends",
+    ),
+    JudgeExample(
+        "Does the player plan a trip in detail or improvise?",
+        "The reply says whether they plan ahead or decide as they go.",
+        "Do you plan your trips down to the hour, or just go and see?",
+        "What do you mean by down to the hour?",
+        False,
+        "only asks what the question means",
+    ),
+)
+
+
+def judge_messages(state: State, question: str, reply: str) -> list[dict[str, str]]:
+    """The judge's chat: the rules, the worked examples as earlier turns, then this reply.
+
+    Everything before the last message is the same for every check, so its KV cache is reused."""
+    messages = [{"role": "system", "content": _CHECK_SYSTEM}]
+    for ex in JUDGE_EXAMPLES:
+        messages.append(
+            {"role": "user", "content": _judge_prompt(ex.intent, ex.criterion, ex.question, ex.reply)}
+        )
+        verdict = {"answered": ex.answered, "reason": ex.reason}
+        messages.append({"role": "assistant", "content": json.dumps(verdict, ensure_ascii=False)})
+    messages.append(
+        {"role": "user", "content": _judge_prompt(state.intent, state.check.criterion, question, reply)}
+    )
+    return messages
+
+
 async def check_reply(
     model: ChatModel | None,
     state: State,
@@ -69,14 +146,7 @@ async def check_reply(
         return ruled
     if model is None:
         return CheckResult(True, "no judge model: substantive replies are accepted", "fallback")
-    user = (
-        f"What the housemate wants to find out: {state.intent}\n"
-        f"What counts as an answer: {state.check.criterion}\n"
-        f"The housemate said: {question[:600]}\n"
-        f"The player replied: <<<{_quoted(reply[:1200])}>>>\n"
-        'Return {"answered": true or false, "reason": "a few words"}.'
-    )
-    messages = [{"role": "system", "content": _CHECK_SYSTEM}, {"role": "user", "content": user}]
+    messages = judge_messages(state, question, reply)
     try:
         comp = await model.complete(
             messages,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sharehouse.engine.checks import CheckResult, check_reply
@@ -79,6 +80,30 @@ def start_session(
     return store.create_session(rec)
 
 
+def stored_line(text: str) -> str:
+    """An NPC line as it is stored: the same hygiene as typed or imported text (NFC, no control
+    characters, trimmed), so that export and re-import give back exactly the stored line."""
+    return sanitize_input(text)
+
+
+_PENDING_FIELDS = (
+    "pending_message", "pending_npc", "pending_model", "pending_prompt_tokens", "pending_completion_tokens",
+    "pending_latency_s", "pending_fallback",
+)  # fmt: skip
+
+
+@dataclass
+class ShownLine:
+    """The NPC line of a turn and what produced it (also when it is a resumed pending line)."""
+
+    text: str
+    latency_s: float
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    fallback: bool | None  # None: not known (a pending line stored before this was recorded)
+
+
 def past_turns(scenario: Scenario, turns: list[TurnRecord]) -> list[PastTurn]:
     return [PastTurn(day=t.day, npc_name=t.npc, message=t.message, response=t.response) for t in turns]
 
@@ -146,12 +171,30 @@ class SessionRunner:
     def _next_idx(self, day: int) -> int:
         return sum(1 for t in self.turns if t.day == day)
 
-    async def _npc_line(
-        self, state: State, day: int, follow_up: str | None
-    ) -> tuple[str, float, Completion | None]:
+    def _configured_npc_model(self) -> str | None:
+        """The NPC model named in the session's settings (``llm_config``), spelt the way the backends
+        name their completions (``local:small``, ``local:x.gguf``, ``litellm:openai/gpt-4o-mini``)."""
+        cfg = self.session.llm_config or {}
+        npc = cfg.get("npc", cfg)
+        if not isinstance(npc, dict) or not npc.get("model"):
+            return None
+        model, backend = str(npc["model"]), str(npc.get("backend", ""))
+        if backend == "local":
+            return f"local:{Path(model).name if model.endswith('.gguf') else model}"
+        return f"{backend}:{model}" if backend else model
+
+    async def _npc_line(self, state: State, day: int, follow_up: str | None) -> ShownLine:
         rec = self.session
         if rec.pending_message and rec.position_state == state.id:
-            return rec.pending_message, 0.0, None  # resumed: show the same line again
+            # Resumed: show the same line again, with what was recorded when it was generated.
+            return ShownLine(
+                text=rec.pending_message,
+                latency_s=rec.pending_latency_s or 0.0,
+                model=rec.pending_model or self._configured_npc_model(),
+                prompt_tokens=rec.pending_prompt_tokens or 0,
+                completion_tokens=rec.pending_completion_tokens or 0,
+                fallback=rec.pending_fallback,
+            )
         npc = self.scenario.npc(state.npc)
         self.events.npc_thinking(npc.id, state)
         base = self.params.npc
@@ -181,13 +224,42 @@ class SessionRunner:
         )
         latency = time.perf_counter() - started
         self._log("npc", line.completion, day)
-        self.store.set_pending(rec.id, npc.name.get(self.lang), line.text)
-        rec.pending_message, rec.pending_npc, rec.position_state = (
-            line.text,
-            npc.name.get(self.lang),
-            state.id,
+        comp = line.completion
+        shown = ShownLine(
+            text=stored_line(line.text),
+            latency_s=latency,
+            model=comp.model if comp is not None else None,
+            prompt_tokens=comp.prompt_tokens if comp is not None else 0,
+            completion_tokens=comp.completion_tokens if comp is not None else 0,
+            fallback=line.fallback,
         )
-        return line.text, latency, line.completion
+        npc_name = npc.name.get(self.lang)
+        pending = {
+            "pending_model": shown.model,
+            "pending_prompt_tokens": shown.prompt_tokens,
+            "pending_completion_tokens": shown.completion_tokens,
+            "pending_latency_s": shown.latency_s,
+            "pending_fallback": shown.fallback,
+        }
+        self.store.set_pending(
+            rec.id,
+            npc_name,
+            shown.text,
+            model=shown.model,
+            prompt_tokens=shown.prompt_tokens,
+            completion_tokens=shown.completion_tokens,
+            latency_s=shown.latency_s,
+            fallback=shown.fallback,
+        )
+        self.session = rec.model_copy(
+            update={
+                "pending_message": shown.text,
+                "pending_npc": npc_name,
+                "position_state": state.id,
+                **pending,
+            }
+        )
+        return shown
 
     async def step(self) -> TurnRecord | None:
         """Play one turn. Returns the committed turn, or None when the session is already over."""
@@ -200,7 +272,8 @@ class SessionRunner:
         follow_up_reason = None
         if self.fsm.followups_used > 0 and self.turns:
             follow_up_reason = "the answer was too vague or off-topic"
-        message, npc_latency, npc_comp = await self._npc_line(state, day, follow_up_reason)
+        shown = await self._npc_line(state, day, follow_up_reason)
+        message = shown.text
         self.events.npc_message(npc.id, message, state, follow_up_reason is not None)
 
         ctx = TurnContext(
@@ -226,7 +299,7 @@ class SessionRunner:
         was_followup = self.fsm.followups_used > 0
         decision = self.fsm.decide(check.answered)
         pos = self.fsm.position()
-        usage = [c for c in (npc_comp, reply.completion, check.completion) if c is not None]
+        usage = [c for c in (reply.completion, check.completion) if c is not None]
         turn = TurnRecord(
             session_id=self.session.id,
             day=day,
@@ -238,17 +311,22 @@ class SessionRunner:
             response=text,
             verdict=decision,
             is_followup=was_followup,
-            model=npc_comp.model if npc_comp else None,
-            npc_latency_s=npc_latency,
+            model=shown.model,
+            npc_latency_s=shown.latency_s,
             user_latency_s=user_latency,
             check_latency_s=check_latency,
-            prompt_tokens=sum(c.prompt_tokens for c in usage),
-            completion_tokens=sum(c.completion_tokens for c in usage),
+            prompt_tokens=shown.prompt_tokens + sum(c.prompt_tokens for c in usage),
+            completion_tokens=shown.completion_tokens + sum(c.completion_tokens for c in usage),
+            check_by=check.by,  # type: ignore[arg-type]
+            check_reason=check.reason,
+            npc_fallback=shown.fallback,
+            reply_fallback=reply.fallback,
         )
         self.store.append_turn(turn, pos, complete=self.fsm.finished)
         self.turns.append(turn)
-        self.session.pending_message = None
-        self.session.position_state = pos.state
+        self.session = self.session.model_copy(
+            update={"position_state": pos.state, **dict.fromkeys(_PENDING_FIELDS)}
+        )
         self.events.turn_committed(turn, check)
         if self.fsm.finished or self.fsm.day != day:
             self.events.day_finished(day)

@@ -32,6 +32,7 @@ class TurnContext:
 class UserReply:
     text: str
     completion: Completion | None = None  # set when an LLM wrote the reply
+    fallback: bool = False  # True when a canned reply stood in for unusable model output
 
 
 @runtime_checkable

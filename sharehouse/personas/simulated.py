@@ -107,4 +107,4 @@ class SimulatedUser:
             return copied
         text = fallback_reply(self.persona, self.fallbacks)
         self.fallbacks += 1
-        return UserReply(text=text, completion=None)
+        return UserReply(text=text, completion=None, fallback=True)
