@@ -23,6 +23,7 @@ from sharehouse.io import (
 )
 from sharehouse.io.export import ExportReport
 from sharehouse.store import Store, StoreError, default_db_path
+from sharehouse.textclean import MAX_INPUT_CHARS
 
 DbOpt = Annotated[
     Path | None,
@@ -54,6 +55,12 @@ def _import_summary(report: ImportReport) -> Table:
     ):
         table.add_row(f"[{style}]{label}[/{style}]", str(len(items)), str(sum(i.turns for i in items)))
     table.add_row("[red]failed[/red]", str(len(report.failed)), "-")
+    if report.truncated_fields:
+        table.add_row(
+            f"[yellow]fields cut to {MAX_INPUT_CHARS} characters[/yellow]",
+            str(len(report.truncated_files)),
+            f"{report.truncated_fields} field(s)",
+        )
     return table
 
 
@@ -87,6 +94,26 @@ def _persona_names(files: list[Path], err: Console) -> list[str]:
     return names
 
 
+def _housemate_names(files: list[Path], err: Console) -> list[str]:
+    from sharehouse.io.names import scenario_housemates
+    from sharehouse.scenario import ScenarioError, load_scenario
+
+    try:
+        scenarios = [load_scenario(path) for path in files]
+    except ScenarioError as exc:
+        for line in exc.lines():
+            err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    return sorted(scenario_housemates(scenarios))
+
+
+def _default_scenario_files() -> list[Path]:
+    from sharehouse.scenario import default_scenario_path
+
+    path = default_scenario_path()
+    return [path] if path.is_file() else []
+
+
 def _default_persona_files() -> list[Path]:
     from sharehouse.personas.io import default_personas_path
 
@@ -115,7 +142,8 @@ def register(app: typer.Typer) -> None:
 
         Files already imported are skipped when unchanged and replaced when their content changed.
         Bad files are reported with the JSON path of each problem; the good ones still import.
-        Exit code 1 when any file failed.
+        Text fields longer than 20 000 characters are cut to that length and listed with file and
+        JSON path. Exit code 1 when any file failed.
         """
         out, err = _consoles()
         with _open(db, err, read_only=False) as store:
@@ -125,6 +153,8 @@ def register(app: typer.Typer) -> None:
                 err.print(f"[red]error:[/red] {exc}", highlight=False)
                 raise typer.Exit(2) from exc
         out.print(_import_summary(report))
+        for line in report.truncation_lines():
+            err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
         for line in report.error_lines():
             err.print(line, markup=False, highlight=False, soft_wrap=True)
         if not report.imported and not report.replaced and not report.skipped and not report.failed:
@@ -165,8 +195,9 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--anonymize",
-                help="Pseudonymise ids and replace e-mails, phone numbers, URLs and names with [EMAIL], "
-                "[PHONE], [URL], [NAME].",
+                help="Pseudonymise ids and replace e-mails, phone numbers, URLs and personal names (a "
+                "curated list, the personas' names, each game player's nickname; never the housemates') with "
+                "[EMAIL], [PHONE], [URL], [NAME].",
             ),
         ] = False,
         salt: Annotated[
@@ -185,6 +216,15 @@ def register(app: typer.Typer) -> None:
                 "personas/default.jsonl when it exists).",
             ),
         ] = None,
+        scenarios: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--scenario",
+                help="Scenario file whose housemates' names (every language) are never anonymised "
+                "(repeatable; default: $SHAREHOUSE_SCENARIO or the shipped scenarios/sharehouse.json). "
+                "The YNTP-100 housemates and every speaker in the exported turns are kept too.",
+            ),
+        ] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace the target if it exists.")] = False,
     ) -> None:
         """Export stored sessions as YNTP-100 files, JSON Lines or Parquet (optionally anonymised).
@@ -194,6 +234,9 @@ def register(app: typer.Typer) -> None:
         """
         console, err = _consoles()
         names = _persona_names(personas if personas else _default_persona_files(), err) if anonymize else []
+        housemates = (
+            _housemate_names(scenarios if scenarios else _default_scenario_files(), err) if anonymize else []
+        )
         filters = ExportFilters(
             run_id=run, source=source, language=language, status=status, session_ids=session or []
         )
@@ -207,6 +250,7 @@ def register(app: typer.Typer) -> None:
                     anonymize=anonymize,
                     salt=salt,
                     names=names,
+                    housemates=housemates,
                     overwrite=force,
                 )
             except (ExportError, OSError) as exc:

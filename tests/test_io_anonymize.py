@@ -146,3 +146,77 @@ def test_salt_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SALT_ENV, "from-env")
     assert resolve_salt(None) == ("from-env", "env")
     assert resolve_salt("given") == ("given", "option")
+
+
+# -- the housemates of the scenario played ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def shipped_names() -> tuple[list[str], set[str]]:
+    from sharehouse.io.names import scenario_housemates
+    from sharehouse.personas.io import default_personas_path, load_personas
+    from sharehouse.scenario import default_scenario_path, load_scenario
+
+    personas = [p.name for p in load_personas(default_personas_path())]
+    return personas, scenario_housemates([load_scenario(default_scenario_path())])
+
+
+def test_shipped_housemates_are_never_names(shipped_names: tuple[list[str], set[str]]) -> None:
+    personas, housemates = shipped_names
+    assert "Leo Evans" in personas  # a persona whose first name is a housemate's
+    assert {
+        "Leo",
+        "Mina",
+        "Noel",
+        "Kenji",
+        "レオ",
+        "ミナ",
+        "ノエル",
+        "ケンジ",
+        "利奥",
+        "米娜",
+        "诺埃尔",
+        "健二",
+    } <= housemates
+    anon = Anonymizer("s", personas, housemates=housemates)
+    for text in (
+        "Leo said Mina, Noel and Kenji would cook tonight.",
+        "レオとミナ、ノエルとケンジが台所にいた。",
+        "利奥、米娜、诺埃尔和健二都在厨房。",
+        "DaVinci and ダ・ヴィンチ and 达芬奇 are characters too.",
+    ):
+        assert anon.text(text) == text
+    assert anon.counts.name == 0
+    # the persona's full name and surname are still personal data
+    assert anon.text("Leo Evans said hi; Evans again, then Leo.") == "[NAME] said hi; [NAME] again, then Leo."
+    assert anon.counts.name == 2
+
+
+def test_without_the_scenario_a_housemate_named_like_a_persona_is_replaced(
+    shipped_names: tuple[list[str], set[str]],
+) -> None:
+    """Why the housemates must be passed: the persona "Leo Evans" alone would make "Leo" a name."""
+    personas, _ = shipped_names
+    assert Anonymizer("s", personas).text("Leo said hi") == "[NAME] said hi"
+    assert Anonymizer("s", personas, housemates=["Leo"]).text("Leo said hi") == "Leo said hi"
+
+
+def test_pieces_of_cjk_housemate_names_are_not_names() -> None:
+    anon = Anonymizer(
+        "s", ["诺埃", "山田健二", "ミナ"], use_curated=False, housemates=["诺埃尔", "健二", "ミナ"]
+    )
+    assert anon.text("诺埃尔和健二，ミナも。") == "诺埃尔和健二，ミナも。"
+    assert anon.text("山田健二です。") == "[NAME]です。"
+    assert anon.is_housemate("诺埃") and not anon.is_housemate("山田健二")
+
+
+def test_extra_names_apply_to_one_text_only() -> None:
+    anon = Anonymizer("s", housemates=["Leo"])
+    assert (
+        anon.text("thanks Quinby, see you Quinby!", extra_names=["Quinby"])
+        == "thanks [NAME], see you [NAME]!"
+    )
+    assert anon.text("thanks Quinby") == "thanks Quinby"
+    assert (
+        anon.text("I am x and Leo", extra_names=["x", "Leo", " "]) == "I am x and Leo"
+    )  # too short; a housemate
+    assert anon.text("Hi Sam Lee", extra_names=["Sam Lee"]) == "Hi [NAME]"
+    assert anon.counts.name == 3

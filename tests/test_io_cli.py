@@ -211,3 +211,63 @@ def test_export_anonymised_with_persona_names(
         ["export", "--format", "jsonl", str(tmp_path / "a3.jsonl"), "--db", str(tmp_path / "none.duckdb")],
     )
     assert r.exit_code == 2 and "no database" in r.output
+
+
+def test_export_anonymised_with_the_shipped_personas_keeps_the_housemates(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The defaults: personas/default.jsonl has "Leo Evans", the shipped scenario a housemate Leo."""
+    monkeypatch.delenv("SHAREHOUSE_SCENARIO", raising=False)
+    root = tmp_path / "d"
+    (root / "en").mkdir(parents=True)
+    doc = _doc("x")
+    doc["day_1"][0] = {
+        "speaker": "Donatello",  # not a speaker name: only the scenario says that Leo is a housemate
+        "message": "Leo here! Mina and Kenji say hi.",
+        "response": "Hi Leo, Noel told me. I'm Leo Evans; Evans is fine.",
+    }
+    (root / "en" / "en_1.json").write_text(json.dumps(doc), encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    assert runner.invoke(app, ["import", "yntp", str(root), "--db", str(db)]).exit_code == 0
+    out = tmp_path / "anon.jsonl"
+    r = runner.invoke(app, ["export", "-f", "jsonl", str(out), "--db", str(db), "--anonymize", "--salt", "k"])
+    assert r.exit_code == 0, r.output
+    first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert first["message"] == "Leo here! Mina and Kenji say hi."
+    assert first["response"] == "Hi Leo, Noel told me. I'm [NAME]; [NAME] is fine."
+
+    bad = tmp_path / "bad-scenario.json"
+    bad.write_text("{}", encoding="utf-8")
+    r = runner.invoke(
+        app,
+        [
+            "export",
+            "-f",
+            "jsonl",
+            str(tmp_path / "x.jsonl"),
+            "--db",
+            str(db),
+            "--anonymize",
+            "--scenario",
+            str(bad),
+        ],
+    )
+    assert r.exit_code == 2 and "bad-scenario.json: $.id" in r.output
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_import_reports_fields_cut_to_the_length_cap(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    root = tmp_path / "d"
+    (root / "en").mkdir(parents=True)
+    doc = _doc("x")
+    doc["day_3"][0]["response"] = "long " * 5000  # 25 000 characters
+    (root / "en" / "en_7.json").write_text(json.dumps(doc), encoding="utf-8")
+    (root / "en" / "en_8.json").write_text(json.dumps(_doc("y")), encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    r = runner.invoke(app, ["import", "yntp", str(root), "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert "fields cut to 20000 characters" in r.output
+    assert "en/en_7.json: $.day_3[0].response: longer than 20000 characters" in r.output
+    assert "en_8" not in r.output.split("fields cut")[1]

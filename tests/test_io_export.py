@@ -327,3 +327,71 @@ def test_anonymised_yntp_and_parquet(store: Store, tmp_path: Path) -> None:
     got = _query(f"SELECT DISTINCT user_id FROM read_parquet('{pq}') ORDER BY 1")
     assert len(got) == 4 and all(u.startswith("u-") for (u,) in got)
     assert path.stem in {u for (u,) in got}
+
+
+def test_anonymised_export_keeps_housemates_and_replaces_the_players_nickname(tmp_path: Path) -> None:
+    from sharehouse.io.names import scenario_housemates
+    from sharehouse.scenario import default_scenario_path, load_scenario
+
+    with Store(tmp_path / "s.duckdb") as st:
+        _session(st, "game", kind="human", source="play", user_id="Quinby", persona_id=None)
+        st.append_turn(
+            TurnRecord(session_id="game", day=1, idx=0, npc="Leo", message="Hey Quinby! Mina says hi.",
+                       response="Hi Leo! I'm Quinby Evans, and Kenji knows my cousin Leo Evans.")
+        )  # fmt: skip
+        _session(st, "other", user_id="p-en-009", persona_id="p-en-009")
+        st.append_turn(
+            TurnRecord(session_id="other", day=1, idx=0, npc="Noel", message="Noel here.", response="Quinby?")
+        )
+        housemates = scenario_housemates([load_scenario(default_scenario_path())])
+        out = tmp_path / "a.jsonl"
+        report = export_sessions(
+            st, out, "jsonl", anonymize=True, salt="k", names=["Leo Evans"], housemates=housemates
+        )
+        rows = {r["npc"]: r for r in _read_jsonl(out)}
+        assert rows["Leo"]["message"] == "Hey [NAME]! Mina says hi."
+        assert rows["Leo"]["response"] == "Hi Leo! I'm [NAME], and Kenji knows my cousin [NAME]."
+        assert rows["Noel"] == rows["Noel"] | {
+            "message": "Noel here.",
+            "response": "Quinby?",
+        }  # not this player
+        assert report.replacements is not None and report.replacements.name == 3
+        # the speakers of the exported turns are kept even without the scenario
+        export_sessions(st, tmp_path / "b.jsonl", "jsonl", anonymize=True, salt="k", names=["Leo Evans"])
+        assert {r["response"] for r in _read_jsonl(tmp_path / "b.jsonl")} >= {
+            "Hi Leo! I'm [NAME], and Kenji knows my cousin [NAME]."
+        }
+
+
+def test_check_and_fallback_columns(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as st:
+        _session(st, "s1")
+        st.append_turn(
+            TurnRecord(session_id="s1", day=1, idx=0, npc="Leo", message="q?", response="a", verdict="advance",
+                       check_by="fallback", check_reason="judge unavailable; emily@example.com", npc_fallback=True,
+                       reply_fallback=False)
+        )  # fmt: skip
+        st.append_turn(TurnRecord(session_id="s1", day=1, idx=1, npc="Leo", message="q2?", response="b"))
+        export_sessions(st, tmp_path / "t.jsonl", "jsonl")
+        first, second = _read_jsonl(tmp_path / "t.jsonl")
+        assert (first["check_by"], first["npc_fallback"], first["reply_fallback"]) == (
+            "fallback",
+            True,
+            False,
+        )
+        assert first["check_reason"] == "judge unavailable; emily@example.com"
+        assert (second["check_by"], second["check_reason"], second["npc_fallback"]) == (None, None, None)
+        export_sessions(st, tmp_path / "t.parquet", "parquet")
+        types = {
+            r[0]: r[1] for r in _query(f"DESCRIBE SELECT * FROM read_parquet('{tmp_path / 't.parquet'}')")
+        }
+        assert types["npc_fallback"] == "BOOLEAN" and types["check_by"] == "VARCHAR"
+        got = _query(
+            f"SELECT check_by, npc_fallback, reply_fallback FROM read_parquet('{tmp_path / 't.parquet'}') ORDER BY idx"
+        )
+        assert got == [("fallback", True, False), (None, None, None)]
+        export_sessions(st, tmp_path / "anon.jsonl", "jsonl", anonymize=True, salt="k")
+        assert _read_jsonl(tmp_path / "anon.jsonl")[0]["check_reason"] == "judge unavailable; [EMAIL]"
+        export_sessions(st, tmp_path / "y", "yntp")  # the YNTP layout keeps its fixed fields
+        doc = json.loads((tmp_path / "y" / "en" / "p-en-001.json").read_text(encoding="utf-8"))
+        assert set(doc["day_1"][0]) == {"speaker", "message", "response"}

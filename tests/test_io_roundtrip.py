@@ -1,4 +1,7 @@
-"""Generated sessions (any unicode: newlines, emoji, CJK, quotes) survive every export format."""
+"""Generated sessions (any unicode: newlines, emoji, CJK, quotes, decomposed forms) survive every
+export format. Replies are stored as the engine and the importer store typed text (sanitised); NPC
+lines as the engine stores model output (cleaned, then :func:`stored_line`), from raw text that is
+often not in NFC."""
 
 from __future__ import annotations
 
@@ -10,10 +13,11 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sharehouse.engine.session import stored_line
 from sharehouse.io import export_sessions, import_yntp
 from sharehouse.store import SessionRecord, Store, TurnRecord
 from sharehouse.store.bulk import insert_turns
-from sharehouse.textclean import sanitize_input
+from sharehouse.textclean import clean_generated, sanitize_input
 
 _SPICE = st.sampled_from(
     [
@@ -37,13 +41,27 @@ _SPICE = st.sampled_from(
         "null",
     ]
 )
-_TEXT = st.lists(st.one_of(st.text(max_size=12), _SPICE), max_size=6).map(
-    lambda parts: sanitize_input("".join(parts))
+# Sequences that NFC normalisation changes: combining marks, singletons, Hangul jamo, dakuten.
+_DECOMPOSED = st.sampled_from(
+    [
+        "e\u0301",
+        "A\u030a",
+        "\u212b",
+        "\u2126",
+        "か\u3099",
+        "\u1100\u1161\u11a8",
+        "n\u0303",
+        "\u0958",
+        "\u0301",
+    ]
 )
+_RAW = st.lists(st.one_of(st.text(max_size=12), _SPICE, _DECOMPOSED), max_size=6).map("".join)
+_TEXT = _RAW.map(sanitize_input)
+_NPC_LINE = _RAW.map(lambda raw: stored_line(clean_generated(raw)))
 _USER = st.text(min_size=1, max_size=15)
 _LANG = st.sampled_from(["en", "ja", "zh"])
 _DAY_TURNS = st.lists(
-    st.tuples(st.sampled_from(["DaVinci", "Donatello", "ミケ", "拉斐尔"]), _TEXT, _TEXT), max_size=3
+    st.tuples(st.sampled_from(["DaVinci", "Donatello", "ミケ", "拉斐尔"]), _NPC_LINE, _TEXT), max_size=3
 )
 _SESSION = st.tuples(_USER, _LANG, st.lists(_DAY_TURNS, min_size=5, max_size=5))
 
@@ -109,3 +127,12 @@ def _check_rows(rows: list[dict[str, object]], expected: dict[str, list[Key]], u
         assert r["user_id"] == users[str(r["session_id"])]
         assert r["split"] == ("test" if r["day"] == 5 else "train")
     assert got == expected
+
+
+def test_decomposed_text_is_generated_and_normalised() -> None:
+    import unicodedata
+
+    raw = "Cafe\u0301 at \u212bngstro\u0308m? \u304b\u3099"
+    assert not unicodedata.is_normalized("NFC", raw)
+    line = stored_line(clean_generated(raw))
+    assert unicodedata.is_normalized("NFC", line) and line == sanitize_input(line)

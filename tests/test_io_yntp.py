@@ -291,3 +291,30 @@ def test_copied_dataset_subset_imports_in_natural_order(dataset: Path, tmp_path:
     with Store(tmp_path / "s.duckdb") as store:
         report = import_yntp(store, tmp_path / "subset")
     assert [f.file for f in report.imported] == ["en/en_1.json", "en/en_2.json", "en/en_10.json"]
+
+
+def test_fields_over_the_length_cap_are_cut_and_reported(tmp_path: Path) -> None:
+    from sharehouse.textclean import MAX_INPUT_CHARS
+
+    root = tmp_path / "d"
+    doc = _good_doc()
+    doc["day_2"][1]["message"] = "x" * (MAX_INPUT_CHARS + 1)
+    doc["day_5"][0]["response"] = "  " + "y" * MAX_INPUT_CHARS + "  "  # exactly at the cap once trimmed
+    doc["day_4"][0]["response"] = "\u0958" * (MAX_INPUT_CHARS // 2 + 1)  # NFC doubles it past the cap
+    _write(root / "en" / "en_1.json", json.dumps(doc))
+    _write(root / "en" / "en_2.json", json.dumps(_good_doc("b")))
+    with Store(tmp_path / "s.duckdb") as store:
+        report = import_yntp(store, root)
+        assert report.ok
+        [cut] = report.truncated_files
+        assert cut.file == "en/en_1.json"
+        assert cut.truncated == ["$.day_2[1].message", "$.day_4[0].response"]
+        assert report.truncated_fields == 2
+        assert report.truncation_lines()[0].startswith("en/en_1.json: $.day_2[1].message: longer than 20000")
+        turns = {(t.day, t.idx): t for t in store.load_turns(cut.session_id)}
+        assert len(turns[(2, 1)].message) == MAX_INPUT_CHARS
+        assert len(turns[(5, 0)].response) == MAX_INPUT_CHARS
+        assert len(turns[(4, 0)].response) == MAX_INPUT_CHARS
+        again = import_yntp(store, root)  # unchanged: skipped, and the cut is still reported
+        assert [f.file for f in again.skipped] == ["en/en_1.json", "en/en_2.json"]
+        assert again.truncated_fields == 2

@@ -14,9 +14,12 @@ Text: e-mail addresses, phone numbers (international ``+…``, Japanese, Chinese
 American forms, half- or full-width digits), URLs (with a scheme, ``www.``, or a bare domain)
 and personal names become ``[EMAIL]``, ``[PHONE]``, ``[URL]`` and ``[NAME]``. Names come from
 the curated list in :mod:`sharehouse.io.names` plus any names given (e.g. the personas' names,
-whole and in parts); Japanese and Chinese names match as substrings, Latin-script names as whole
-words ignoring case, except a single word taken from a given name ("Price" of "Ava Price"), which
-matches only as written so that the ordinary word ("worth the price") is kept.
+whole and in parts, and per text the player's nickname); Japanese and Chinese names match as
+substrings, Latin-script names as whole words ignoring case, except a single word taken from a
+given name ("Price" of "Ava Price"), which matches only as written so that the ordinary word
+("worth the price") is kept. The housemates' names are never replaced: a given name equal to one
+of them (or to a part of one) is dropped, so with a housemate Leo and a persona "Leo Evans",
+"Leo" stays while "Leo Evans" and "Evans" become ``[NAME]``.
 """
 
 from __future__ import annotations
@@ -125,20 +128,14 @@ def _by_length(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=lambda n: (-len(n), n))
 
 
-class Anonymizer:
-    """Pseudonymises ids and replaces personal data in text, counting what it replaced."""
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
 
-    def __init__(self, salt: str, names: Iterable[str] = (), *, use_curated: bool = True) -> None:
-        if not salt:
-            raise ValueError("the anonymisation salt must not be empty")
-        self._key = salt.encode("utf-8")
-        self.counts = ReplacementCounts()
-        excluded = {n.casefold() for n in NOT_NAMES}
-        given = {n for n in persona_name_parts(names) if n.casefold() not in excluded}
-        curated: set[str] = set()
-        if use_curated:
-            for group in curated_names().values():
-                curated.update(n for n in group if n.casefold() not in excluded)
+
+class _NamePatterns:
+    """The compiled name patterns for one set of given and curated names."""
+
+    def __init__(self, given: set[str], curated: set[str]) -> None:
         cjk = _by_length(n for n in given | curated if _CJK.search(n))
         latin = {n for n in given | curated if not _CJK.search(n)}
         # A single Latin word from a persona's name may be an ordinary word too ("Price", "Foster"):
@@ -148,15 +145,60 @@ class Anonymizer:
             n for n in latin if n in given and len(n.split()) == 1 and n.casefold() not in curated_folded
         }
         any_case = latin - exact
-        self._cjk_names = _sequence_pattern(cjk, r"[ \u3000・·]?", edge=None) if cjk else None
-        self._latin_names = (
-            _sequence_pattern(_by_length(any_case), r"[ \t]+", edge=_LATIN_EDGE) if any_case else None
+        self.cjk = _sequence_pattern(cjk, r"[ \u3000・·]?", edge=None) if cjk else None
+        self.latin = _latin_pattern(_by_length(any_case), _by_length(exact)) if latin else None
+
+
+class Anonymizer:
+    """Pseudonymises ids and replaces personal data in text, counting what it replaced.
+
+    ``names``: personal names to replace besides the curated list (whole and in parts).
+    ``housemates``: names of game characters that are never replaced, in addition to the YNTP-100
+    housemates; a listed name equal to a housemate's name or to a part of one is dropped, so "Leo"
+    stays when a housemate is called Leo, while "Leo Evans" and "Evans" are still replaced.
+    """
+
+    def __init__(
+        self,
+        salt: str,
+        names: Iterable[str] = (),
+        *,
+        use_curated: bool = True,
+        housemates: Iterable[str] = (),
+    ) -> None:
+        if not salt:
+            raise ValueError("the anonymisation salt must not be empty")
+        self._key = salt.encode("utf-8")
+        self.counts = ReplacementCounts()
+        self.housemates = frozenset(persona_name_parts([*NOT_NAMES, *housemates]))
+        self._housemates_folded = {n.casefold() for n in self.housemates}
+        self._housemates_cjk = [n for n in self.housemates if _CJK.search(n)]
+        self._given = {n for n in persona_name_parts(names) if not self.is_housemate(n)}
+        self._curated: set[str] = set()
+        if use_curated:
+            for group in curated_names().values():
+                self._curated.update(n for n in group if not self.is_housemate(n))
+        self._patterns = _NamePatterns(self._given, self._curated)
+        self._with_extra: dict[frozenset[str], _NamePatterns] = {}
+
+    def is_housemate(self, name: str) -> bool:
+        """True for a housemate's name or a part of one (and, in Japanese or Chinese, any piece of one)."""
+        if name.casefold() in self._housemates_folded:
+            return True
+        return bool(_CJK.search(name)) and any(name in h for h in self._housemates_cjk)
+
+    def _patterns_for(self, extra_names: Iterable[str]) -> _NamePatterns:
+        extra = frozenset(
+            n
+            for n in persona_name_parts(extra_names)
+            if _letters(n) >= 2 and not self.is_housemate(n) and n not in self._given
         )
-        self._latin_exact = (
-            _sequence_pattern(_by_length(exact), r"[ \t]+", edge=_LATIN_EDGE, ignore_case=False)
-            if exact
-            else None
-        )
+        if not extra:
+            return self._patterns
+        got = self._with_extra.get(extra)
+        if got is None:
+            got = self._with_extra[extra] = _NamePatterns(self._given | extra, self._curated)
+        return got
 
     # -- ids ----------------------------------------------------------------------------------
     def _digest(self, value: str) -> str:
@@ -172,18 +214,20 @@ class Anonymizer:
         return None if value is None else f"p-{self._digest('person:' + value)}"
 
     # -- text ---------------------------------------------------------------------------------
-    def text(self, value: str) -> str:
-        """``value`` with e-mail addresses, URLs, phone numbers and names replaced."""
+    def text(self, value: str, *, extra_names: Iterable[str] = ()) -> str:
+        """``value`` with e-mail addresses, URLs, phone numbers and names replaced.
+
+        ``extra_names``: more names for this text only (e.g. the nickname of the session's player),
+        matched like the given names; names of fewer than two letters are ignored.
+        """
         value = _URL_SCHEME.sub(self._url, value)
         value = _EMAIL.sub(self._email, value)
         value = _URL_BARE.sub(self._url, value)
         value = _PHONE.sub(self._phone, value)
-        if self._latin_names is not None:
-            value = self._latin_names.sub(self._name, value)
-        if self._latin_exact is not None:
-            value = self._latin_exact.sub(self._name, value)
-        if self._cjk_names is not None:
-            value = self._cjk_names.sub(self._name, value)
+        patterns = self._patterns_for(extra_names)
+        for pattern in (patterns.latin, patterns.cjk):
+            if pattern is not None:
+                value = pattern.sub(self._name, value)
         return value
 
     def _url(self, m: re.Match[str]) -> str:
@@ -209,12 +253,24 @@ class Anonymizer:
         return NAME
 
 
-def _sequence_pattern(
-    names: list[str], joiner: str, *, edge: str | None, ignore_case: bool = True
-) -> re.Pattern[str]:
+def _alternatives(names: list[str]) -> str:
+    return "|".join(r"\s+".join(re.escape(p) for p in n.split()) for n in names)
+
+
+def _sequence_pattern(names: list[str], joiner: str, *, edge: str | None) -> re.Pattern[str]:
     """One or more names in a row (a full name counts once), optionally bounded as whole words."""
-    alt = "|".join(r"\s+".join(re.escape(p) for p in n.split()) for n in names)
+    alt = _alternatives(names)
     body = f"(?:{alt})(?:{joiner}(?:{alt}))*"
     if edge is not None:
         body = f"(?<![{edge}]){body}(?![{edge}])"
-    return re.compile(body, re.IGNORECASE if ignore_case else 0)
+    return re.compile(body, re.IGNORECASE)
+
+
+def _latin_pattern(any_case: list[str], exact: list[str]) -> re.Pattern[str]:
+    """Whole-word Latin names in a row, ``any_case`` ones ignoring case and ``exact`` ones only as
+    written; a run mixing both ("Quinby Evans") is still one name."""
+    units = [f"(?i:{_alternatives(any_case)})"] if any_case else []
+    if exact:
+        units.append(f"(?:{_alternatives(exact)})")
+    unit = "(?:" + "|".join(units) + ")"
+    return re.compile(rf"(?<![{_LATIN_EDGE}]){unit}(?:[ \t]+{unit})*(?![{_LATIN_EDGE}])")

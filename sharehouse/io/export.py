@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -80,6 +80,12 @@ def select_sessions(store: Store, filters: ExportFilters) -> tuple[list[SessionR
     return sessions, missing
 
 
+def player_nickname(session: SessionRecord) -> str | None:
+    """The nickname a person typed in the game (stored as the user id), or None for imported and
+    simulated sessions, whose user ids are file names and persona ids."""
+    return session.user_id if session.kind == "human" and session.origin is None else None
+
+
 def _anonymized(
     anon: Anonymizer, session: SessionRecord, turns: list[TurnRecord]
 ) -> tuple[SessionRecord, list[TurnRecord]]:
@@ -96,9 +102,20 @@ def _anonymized(
             "failure_reason": None,
         }
     )
+    nickname = player_nickname(session)
+    extra = (nickname,) if nickname else ()
+
+    def clean(text: str | None) -> str | None:
+        return None if text is None else anon.text(text, extra_names=extra)
+
     new_turns = [
         t.model_copy(
-            update={"session_id": new_id, "message": anon.text(t.message), "response": anon.text(t.response)}
+            update={
+                "session_id": new_id,
+                "message": clean(t.message),
+                "response": clean(t.response),
+                "check_reason": clean(t.check_reason),
+            }
         )
         for t in turns
     ]
@@ -114,14 +131,18 @@ def export_sessions(
     anonymize: bool = False,
     salt: str | None = None,
     names: tuple[str, ...] | list[str] = (),
+    housemates: Iterable[str] = (),
     overwrite: bool = False,
 ) -> ExportReport:
     """Export the sessions matching ``filters`` to ``out`` as ``yntp`` (a folder), ``jsonl`` or ``parquet`` (a file).
 
     With ``anonymize``, ids become HMAC pseudonyms keyed by ``salt`` (else ``$SHAREHOUSE_ANON_SALT``,
     else a random salt for this export only) and personal data in messages and replies is replaced;
-    ``names`` adds personal names to look for (e.g. the personas' names). ``overwrite`` replaces an
-    existing ``out``; without it an existing target is an error.
+    ``names`` adds personal names to look for (e.g. the personas' names), and each game session's
+    player nickname is looked for in that session. ``housemates`` are names never replaced (the
+    scenario's NPCs, e.g. from :func:`~sharehouse.io.names.scenario_housemates`); the YNTP-100
+    housemates and every speaker name in the exported turns are kept as well. ``overwrite``
+    replaces an existing ``out``; without it an existing target is an error.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
@@ -142,7 +163,8 @@ def export_sessions(
     salt_source: SaltSource | None = None
     if anonymize:
         key, salt_source = resolve_salt(salt)
-        anon = Anonymizer(key, names)
+        speakers = {t.npc for turns in turns_by_session.values() for t in turns}
+        anon = Anonymizer(key, names, housemates=[*housemates, *speakers])
 
     def items() -> Iterator[tuple[SessionRecord, list[TurnRecord]]]:
         for session in sessions:

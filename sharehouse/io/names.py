@@ -9,10 +9,18 @@ Chosen so that replacing them does not damage ordinary text:
   no words that double as nouns or place names, and no 张 + a character that commonly follows the
   measure word 张, as in 一张伟大的画).
 - The housemates' names (the NPCs) are characters of the game, not personal data; they are never
-  treated as names (:data:`NOT_NAMES`).
+  treated as names: the YNTP-100 housemates (:data:`NOT_NAMES`, in the spellings the dataset and
+  its Japanese and Chinese players use) and those of the scenario played
+  (:func:`scenario_housemates`, every language).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sharehouse.scenario import Scenario
 
 NAMES_EN: frozenset[str] = frozenset(
     """
@@ -51,8 +59,19 @@ NAMES_ZH: frozenset[str] = frozenset(
     """.split()
 )
 
-#: the housemates of the game: characters, never personal data
-NOT_NAMES: frozenset[str] = frozenset({"DaVinci", "Donatello", "Michelangelo", "Raffaello"})
+#: the YNTP-100 housemates (the speakers of the public dataset): characters, never personal data
+NOT_NAMES: frozenset[str] = frozenset(
+    {
+        "DaVinci", "Da Vinci", "Donatello", "Michelangelo", "Raffaello",
+        "ダヴィンチ", "ダ・ヴィンチ", "ドナテッロ", "ドナテロ", "ミケランジェロ", "ラファエロ", "ラッファエッロ",
+        "达芬奇", "达·芬奇", "多纳泰罗", "米开朗基罗", "拉斐尔",
+    }
+)  # fmt: skip
+
+
+def scenario_housemates(scenarios: Iterable[Scenario]) -> set[str]:
+    """The housemates' display names of the given scenarios, in every language."""
+    return {npc.name.get(lang) for sc in scenarios for npc in sc.npcs for lang in ("en", "ja", "zh")}
 
 
 def curated_names() -> dict[str, frozenset[str]]:

@@ -1,7 +1,12 @@
 """One row per turn: the JSON Lines and Parquet export formats.
 
 Columns (in this order): see :data:`COLUMNS`. ``split`` is ``train`` for days 1–4 (the person's
-history) and ``test`` for day 5 and later. Parquet files carry the explicit :func:`parquet_schema`.
+history) and ``test`` for day 5 and later. ``check_by`` says how the reply check decided (``rule``,
+``llm``, or ``fallback`` when the judge was unavailable and a substantive reply was accepted),
+``check_reason`` why; ``npc_fallback`` marks turns where the scenario's written line stood in for an
+unusable model line, ``reply_fallback`` turns where a simulated user's canned reply was used. The
+four are empty (null) for turns the engine did not play (imports) or stored before they existed.
+Parquet files carry the explicit :func:`parquet_schema`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from sharehouse.store.records import SessionRecord, TurnRecord
 
 COLUMNS: tuple[str, ...] = (
     "session_id", "user_id", "persona_id", "kind", "source", "run_id", "language", "day", "idx", "npc",
-    "state_id", "mbti", "message", "response", "verdict", "is_followup", "split",
+    "state_id", "mbti", "message", "response", "verdict", "is_followup", "check_by", "check_reason",
+    "npc_fallback", "reply_fallback", "split",
 )  # fmt: skip
 TRAIN_DAYS: tuple[int, ...] = (1, 2, 3, 4)
 _ROW_GROUP = 10_000
@@ -46,6 +52,10 @@ def turn_row(session: SessionRecord, turn: TurnRecord) -> Row:
         "response": turn.response,
         "verdict": turn.verdict,
         "is_followup": turn.is_followup,
+        "check_by": turn.check_by,
+        "check_reason": turn.check_reason,
+        "npc_fallback": turn.npc_fallback,
+        "reply_fallback": turn.reply_fallback,
         "split": split_for_day(turn.day),
     }
 
@@ -71,16 +81,18 @@ def parquet_schema() -> Any:
     """The explicit Arrow schema of the Parquet export (pyarrow is imported when needed)."""
     import pyarrow as pa
 
-    nullable_text = {"persona_id", "run_id", "state_id", "mbti", "verdict"}
+    nullable_text = {"persona_id", "run_id", "state_id", "mbti", "verdict", "check_by", "check_reason"}
     fields = []
     for name in COLUMNS:
         if name in ("day", "idx"):
             fields.append(pa.field(name, pa.int32(), nullable=False))
         elif name == "is_followup":
             fields.append(pa.field(name, pa.bool_(), nullable=False))
+        elif name in ("npc_fallback", "reply_fallback"):
+            fields.append(pa.field(name, pa.bool_(), nullable=True))
         else:
             fields.append(pa.field(name, pa.string(), nullable=name in nullable_text))
-    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"1"})
+    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"2"})
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

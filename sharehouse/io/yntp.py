@@ -5,7 +5,9 @@ person, an object with keys ``day_1`` … ``day_5`` (more ``day_N`` keys are all
 turns ``{"speaker", "message", "response"}`` in the order they were played.
 
 Importing is per file: each file is parsed and checked completely, then written in its own
-transaction, so a bad file leaves nothing of itself behind and the good files still import.
+transaction, so a bad file leaves nothing of itself behind and the good files still import. Text
+fields longer than ``MAX_INPUT_CHARS`` (20 000) characters are cut to that length; the report
+lists each cut field with its file and JSON path.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel
 from sharehouse.store.bulk import insert_turns, load_turns_for
 from sharehouse.store.db import Store
 from sharehouse.store.records import SessionRecord, TurnRecord
-from sharehouse.textclean import sanitize_input
+from sharehouse.textclean import MAX_INPUT_CHARS, sanitize_input
 
 #: folder name in the dataset -> language code in the store
 DIR_LANGUAGES: dict[str, str] = {"en": "en", "cn": "zh", "jp": "ja", "zh": "zh", "ja": "ja"}
@@ -54,6 +56,7 @@ class ImportedFile(BaseModel):
     language: str
     turns: int
     reason: str | None = None
+    truncated: list[str] = []  # JSON paths of fields cut to MAX_INPUT_CHARS characters
 
 
 class FailedFile(BaseModel):
@@ -84,6 +87,23 @@ class ImportReport(BaseModel):
     def error_lines(self) -> list[str]:
         return [line for f in self.failed for line in f.lines()]
 
+    @property
+    def truncated_files(self) -> list[ImportedFile]:
+        """The stored files (imported, replaced or unchanged) that had fields over the length cap."""
+        return [f for f in (*self.imported, *self.replaced, *self.skipped) if f.truncated]
+
+    @property
+    def truncated_fields(self) -> int:
+        return sum(len(f.truncated) for f in self.truncated_files)
+
+    def truncation_lines(self) -> list[str]:
+        """Each cut field as ``file: $.path: cut to N characters``."""
+        return [
+            f"{f.file}: {where}: longer than {MAX_INPUT_CHARS} characters, cut to {MAX_INPUT_CHARS}"
+            for f in self.truncated_files
+            for where in f.truncated
+        ]
+
 
 class _FileProblems(Exception):
     def __init__(self, errors: list[str]) -> None:
@@ -110,10 +130,20 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def parse_yntp_bytes(raw: bytes) -> list[YntpTurn]:
+def _clean_field(value: str) -> tuple[str, bool]:
+    """``sanitize_input(value)`` and whether the length cap cut it."""
+    full = sanitize_input(value, max_chars=len(value) * 4 + 1)  # NFC can lengthen, never by 4x
+    if len(full) <= MAX_INPUT_CHARS:
+        return full, False
+    return full[:MAX_INPUT_CHARS].rstrip(), True
+
+
+def parse_yntp_bytes(raw: bytes, truncated: list[str] | None = None) -> list[YntpTurn]:
     """Parse and check one file; raises ``_FileProblems`` listing every problem with its JSON path.
 
-    Text is sanitised (control characters and terminal escapes removed, newlines kept).
+    Text is sanitised (control characters and terminal escapes removed, newlines kept) and capped at
+    ``MAX_INPUT_CHARS`` characters; the JSON path of each field that was cut is appended to
+    ``truncated`` when given.
     """
     try:
         text = raw.decode("utf-8-sig")
@@ -158,7 +188,9 @@ def parse_yntp_bytes(raw: bytes) -> list[YntpTurn]:
                 elif not isinstance(item[name], str):
                     errors.append(f"{at}.{name}: expected a string, got {_kind(item[name])}")
                 else:
-                    fields[name] = sanitize_input(item[name])
+                    fields[name], cut = _clean_field(item[name])
+                    if cut and truncated is not None:
+                        truncated.append(f"{at}.{name}")
             for name in item:
                 if name not in TURN_FIELDS:
                     errors.append(
@@ -234,13 +266,21 @@ def import_yntp(store: Store, directory: str | Path, *, source: str = DEFAULT_SO
         except OSError as exc:
             report.failed.append(FailedFile(file=origin, errors=[f"cannot read: {exc.strerror or exc}"]))
             continue
+        truncated: list[str] = []
         try:
-            turns = parse_yntp_bytes(raw)
+            turns = parse_yntp_bytes(raw, truncated)
         except _FileProblems as exc:
             report.failed.append(FailedFile(file=origin, errors=exc.errors))
             continue
         _store_file(
-            store, report, source=source, origin=origin, user_id=path.stem, language=language, turns=turns
+            store,
+            report,
+            source=source,
+            origin=origin,
+            user_id=path.stem,
+            language=language,
+            turns=turns,
+            truncated=truncated,
         )
     return report
 
@@ -254,12 +294,15 @@ def _store_file(
     user_id: str,
     language: str,
     turns: Sequence[YntpTurn],
+    truncated: list[str],
 ) -> None:
     sid = session_id_for(source, origin)
     new_hash = _content_hash(
         language, user_id, ((t.day, t.idx, t.speaker, t.message, t.response) for t in turns)
     )
-    entry = ImportedFile(file=origin, session_id=sid, user_id=user_id, language=language, turns=len(turns))
+    entry = ImportedFile(
+        file=origin, session_id=sid, user_id=user_id, language=language, turns=len(turns), truncated=truncated
+    )
     records = [
         TurnRecord(
             session_id=sid,
