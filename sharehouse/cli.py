@@ -80,7 +80,7 @@ def sessions_list(
     """List stored sessions with their progress."""
     from sharehouse.views import sessions_table
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         rows = store.list_sessions(run_id=run, source=source, language=language, status=status, limit=limit)
         console.print(sessions_table(rows, store.turn_counts([r.id for r in rows])))
 
@@ -90,10 +90,14 @@ def sessions_show(
     session_id: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
     db: DbOpt = None,
 ) -> None:
-    """Print a session as a readable transcript, day by day."""
+    """Print a session as a readable transcript, day by day.
+
+    Turns where something stood in for a model are marked: "judge unavailable" (the reply check
+    failed and the reply was accepted), "written line" (the scenario's line replaced an unusable NPC
+    line), "canned reply" (a simulated user's fallback reply)."""
     from sharehouse.views import render_transcript
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         rec = store.find_session(session_id)
         if rec is None:
             err.print(f"[red]error:[/red] no session {session_id!r} in {store.path}")

@@ -41,6 +41,27 @@ def _safe(text: str) -> str:
     return escape(sanitize_input(text))
 
 
+FALLBACK_MARKERS = {
+    "check": "judge unavailable",
+    "npc": "written line",
+    "reply": "canned reply",
+}
+
+
+def fallback_markers(turn: TurnRecord) -> list[str]:
+    """What stood in for a model on this turn: the judge failed (the reply was accepted without
+    it), the scenario's written line replaced an unusable NPC line, or a simulated user's canned
+    reply replaced unusable model replies."""
+    out = []
+    if turn.check_by == "fallback":
+        out.append(FALLBACK_MARKERS["check"])
+    if turn.npc_fallback:
+        out.append(FALLBACK_MARKERS["npc"])
+    if turn.reply_fallback:
+        out.append(FALLBACK_MARKERS["reply"])
+    return out
+
+
 def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnRecord]) -> None:
     console.print(
         f"[bold]{rec.id}[/bold]  {rec.kind} · {rec.source} · user {_safe(rec.user_id)} · {rec.language} · "
@@ -57,8 +78,13 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
         if t.verdict and t.verdict not in ("advance", "imported"):
             tag.append(t.verdict)
         suffix = f"  [dim]({', '.join(tag)})[/dim]" if tag else ""
+        warn = fallback_markers(t)
+        if warn:
+            suffix += f"  [yellow]⚠ {escape(', '.join(warn))}[/yellow]"
         console.print(f"[bold magenta]{_safe(t.npc)}[/bold magenta]: {_safe(t.message)}")
         console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {_safe(t.response)}{suffix}")
+        if t.check_by == "fallback" and t.check_reason:
+            console.print(f"[dim]    check: {_safe(t.check_reason)}[/dim]")
     if rec.pending_message:
         console.print(
             f"[bold magenta]{_safe(rec.pending_npc or '')}[/bold magenta]: {_safe(rec.pending_message)}"
@@ -66,3 +92,7 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
         console.print("[dim]  (waiting for a reply)[/dim]")
     if rec.status == "failed" and rec.failure_reason:
         console.print(f"[red]failed:[/red] {_safe(rec.failure_reason)}")
+    counts = {label: sum(label in fallback_markers(t) for t in turns) for label in FALLBACK_MARKERS.values()}
+    if any(counts.values()):
+        summary = ", ".join(f"{label}: {n}" for label, n in counts.items() if n)
+        console.print(f"[yellow]⚠ fallback turns[/yellow] ({escape(summary)} of {len(turns)} turns)")

@@ -77,3 +77,39 @@ def test_report_realism_against_real_people(tmp_path: Path, yntp_dir: Path) -> N
         _build(), ["report", "realism", "--db", str(db), "--yntp", str(yntp_dir), "--run", "zzz"]
     )
     assert empty.exit_code == 1 and "no simulated replies" in empty.output
+
+
+def test_sessions_commands_do_not_create_a_database(tmp_path: Path) -> None:
+    app = _build()
+    missing = tmp_path / "nothing" / "here.duckdb"
+    for args in (["sessions", "list"], ["sessions", "show", "s-x"]):
+        res = runner.invoke(app, [*args, "--db", str(missing)])
+        assert res.exit_code != 0
+        assert "no database at" in res.output and "here.duckdb" in res.output
+        assert not missing.exists() and not missing.parent.exists()
+
+
+def test_sessions_show_marks_fallback_turns(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    _db_with_session(db)
+    with Store(db) as s:
+        s.append_turn(
+            TurnRecord(session_id="s-cli", day=4, idx=0, npc="Mina", message="Fixed shelves?", response="okay then",
+                       verdict="advance", check_by="fallback",
+                       check_reason="judge unavailable (LLMError); substantive reply accepted",
+                       npc_fallback=True, reply_fallback=True),
+        )  # fmt: skip
+        s.append_turn(
+            TurnRecord(session_id="s-cli", day=4, idx=1, npc="Mina", message="And dates?", response="yes, dates",
+                       verdict="advance", check_by="llm", check_reason="prefers dates",
+                       npc_fallback=False, reply_fallback=False),
+        )  # fmt: skip
+    res = runner.invoke(_build(), ["sessions", "show", "s-cli", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    marked = next(line for line in lines if "↳ reply" in line and "okay then" in line)
+    assert "judge unavailable" in marked and "written line" in marked and "canned reply" in marked
+    plain = next(line for line in lines if "yes, dates" in line)
+    assert "⚠" not in plain
+    assert any("check: judge unavailable (LLMError)" in line for line in lines)
+    assert any("fallback turns" in line and "of 5 turns" in line for line in lines)
