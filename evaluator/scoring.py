@@ -43,6 +43,7 @@ class ScorePair(BaseModel):
     reference: str
     prediction: str
     history: list[str] | None = None
+    source: str | None = None  # the store's source of the user (user ids are unique per source)
     method: str | None = None
     model: str | None = None
 
@@ -86,16 +87,18 @@ class TurnScores(BaseModel):
 
 
 def _histories(pairs: Sequence[ScorePair], store: Store | None) -> list[list[str]]:
-    from_store: dict[str, list[str]] = {}
+    from_store: dict[tuple[str, str | None], list[str]] = {}
     out: list[list[str]] = []
     for pair in pairs:
         if pair.history is not None:
             out.append([h for h in pair.history if h.strip()])
             continue
         if store is not None:
-            if pair.user not in from_store:
-                from_store[pair.user] = [h for h in (store.history_replies(pair.user) or []) if h.strip()]
-            out.append(from_store[pair.user])
+            key = (pair.user, pair.source)
+            if key not in from_store:
+                replies = store.history_replies(pair.user, source=pair.source) or []
+                from_store[key] = [h for h in replies if h.strip()]
+            out.append(from_store[key])
         else:
             out.append([])
     return out
@@ -138,7 +141,8 @@ def score_pairs(
     """M1–M6 of every pair, in input order.
 
     History: a pair's own ``history`` when given, else (with a store) the user's day 1–4 replies
-    from the store, else none (M6 is then ``None``). Embeddings are cached in ``store`` when given.
+    from the store (of the pair's ``source`` when given; a user id under several sources is
+    ambiguous without it), else none (M6 is then ``None``). Embeddings are cached in ``store`` when given.
     With ``judge``, each pair is also rated 1–5 for content and style by that chat model.
     """
     if not pairs:
