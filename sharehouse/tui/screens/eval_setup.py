@@ -335,6 +335,10 @@ class RunSetupScreen(Screen[None]):
     def _start_pressed(self) -> None:
         self.action_start()
 
+    @on(Input.Submitted)
+    def _input_submitted(self) -> None:
+        self.action_start()
+
     @on(Button.Pressed, "#setup-back")
     def _back_pressed(self) -> None:
         self.app.pop_screen()

@@ -237,7 +237,7 @@ class EvaluatorScreen(Screen[None]):
         rows = self.query_one("#eval-progress", DataTable)
         key = f"{c.method}\x1f{c.model}"
         for col, value in zip(PROGRESS_COLUMNS, _progress_cells(c), strict=True):
-            rows.update_cell(key, col, value)
+            rows.update_cell(key, col, value, update_width=True)
 
     def refresh_progress(self) -> None:
         progress = self.progress
@@ -245,8 +245,12 @@ class EvaluatorScreen(Screen[None]):
             return
         current = progress.current()
         if self.running:
-            what = f"{current.method} × {current.model}" if current else "scoring"
-            self.status_note = f"running {what} · {progress.done}/{progress.total} turns · c: cancel"
+            if current is None:
+                what = "scoring"
+            else:
+                verb = "scoring" if current.state == SCORING else "running"
+                what = f"{verb} {current.method} × {current.model}"
+            self.status_note = f"{what} · {progress.done}/{progress.total} turns · c: cancel"
         self.refresh_title()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -373,9 +377,8 @@ class EvaluatorScreen(Screen[None]):
                 win_tie_lose(self.board, tie_tol=self.tie_tol), tie_tol=self.tie_tol, configs=configs
             )
         else:
-            self.query_one(EvalPlot).show_rows(
-                rows, self.plot_kind, LANGUAGE_TITLES.get(self.language or "", self.language or "")
-            )
+            name = LANGUAGE_TITLES.get(self.language, self.language) if self.language else "no scores yet"
+            self.query_one(EvalPlot).show_rows(rows, self.plot_kind, name)
 
     # -- actions ----------------------------------------------------------------------------
     def action_back(self) -> None:

@@ -116,14 +116,15 @@ class EvalPlot(PlotextPlot):
     def _scatter(self) -> None:
         plt, rows = self.plt, self.rows
         labels = dict(zip((id(r) for r in rows), row_labels(rows), strict=True))
+        placed = [r for r in rows if r.get("substance") is not None and r.get("style") is not None]
+        dx = dy = 1.0
+        if placed:  # room for the labels, which run to the right of their point
+            xs, ys = [r["substance"] for r in placed], [r["style"] for r in placed]
+            dx, dy = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+            plt.xlim(min(xs) - 0.05 * dx, max(xs) + 0.3 * dx)
+            plt.ylim(min(ys) - 0.1 * dy, max(ys) + 0.1 * dy)
         for type_name in (*TYPE_NAMES, None):
-            pts = [
-                r
-                for r in rows
-                if r.get("type") == type_name
-                and r.get("substance") is not None
-                and r.get("style") is not None
-            ]
+            pts = [r for r in placed if r.get("type") == type_name]
             if pts:
                 plt.scatter(
                     [r["substance"] for r in pts],
@@ -133,7 +134,13 @@ class EvalPlot(PlotextPlot):
                     marker="●",
                 )
                 for r in pts:
-                    plt.text(labels[id(r)], r["substance"], r["style"], color=_TYPE_COLOURS[type_name])
+                    plt.text(
+                        labels[id(r)],
+                        r["substance"] + 0.02 * dx,
+                        r["style"],
+                        color=_TYPE_COLOURS[type_name],
+                        alignment="left",
+                    )
         plt.xlabel("Substance")
         plt.ylabel("Style")
         plt.title(f"{self.title_text}: Substance vs Style")
