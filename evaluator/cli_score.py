@@ -3,12 +3,15 @@
 Each input line is a JSON object with ``user``, ``language`` (en/ja/zh; cn and jp accepted),
 ``message``, ``reference``, ``prediction`` and optionally ``history`` (the user's day 1–4
 replies), ``method`` and ``model``. Without ``history`` and with ``--db``, the history comes from
-the store. Bad lines are reported with their line number and skipped.
+the store. Bad lines (not UTF-8, not JSON, missing fields) are reported with their line number and
+skipped. The scores file is written whole or not at all (a temporary file renamed into place).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,15 +61,28 @@ def parse_line(text: str) -> ScorePair:
         raise LineError(_explain(exc)) from None
 
 
+def decode_line(raw: bytes, *, first: bool = False) -> str:
+    """One line of the file as text, or :class:`LineError` naming the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise LineError(f"not valid UTF-8 (byte 0x{bad} at column {exc.start + 1})") from None
+
+
 def read_pairs(path: Path) -> tuple[list[ScorePair], list[tuple[int, str]]]:
-    """The valid pairs of a JSONL file and the (line number, reason) of each skipped line."""
+    """The valid pairs of a JSONL file and the (line number, reason) of each skipped line.
+
+    Lines are decoded one by one, so a line with bytes that are not UTF-8 is skipped like any other
+    bad line, and the lines around it are still scored."""
     pairs: list[ScorePair] = []
     errors: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
             try:
+                line = decode_line(raw, first=number == 1)
+                if not line.strip():
+                    continue
                 pairs.append(parse_line(line))
             except LineError as exc:
                 errors.append((number, str(exc)))
@@ -74,10 +90,20 @@ def read_pairs(path: Path) -> tuple[list[ScorePair], list[tuple[int, str]]]:
 
 
 def write_scores(path: Path, scores: list[TurnScores]) -> None:
+    """Write the scores to a temporary file beside ``path``, then rename it over ``path``: a failed
+    write (a full disk) leaves any earlier file as it was and no partial file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for s in scores:
-            fh.write(s.model_dump_json() + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("x", encoding="utf-8") as fh:  # the usual permissions (umask), unlike mkstemp
+            for s in scores:
+                fh.write(s.model_dump_json() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def summary_table(scores: list[TurnScores], options: MetricOptions) -> Table:
@@ -168,7 +194,13 @@ def score_command(
             store.close()
 
     target = out if out is not None else pred.with_name(pred.stem + ".scores.jsonl")
-    write_scores(target, scores)
+    try:
+        write_scores(target, scores)
+    except OSError as exc:
+        err.print(
+            f"[red]error:[/red] cannot write the scores to {target}: {exc.strerror or exc}", highlight=False
+        )
+        raise typer.Exit(2) from None
     console.print(summary_table(scores, options))
     skipped = f", {len(errors)} line(s) skipped" if errors else ""
     console.print(f"{len(scores)} turn(s) scored{skipped}; per-turn scores in {target}")
