@@ -5,6 +5,8 @@
 - :func:`clean_generated`: what a model wrote, reduced to the spoken line (no role labels,
   quotes, reasoning blocks or continued dialogue).
 - :func:`script_matches`: whether a text is written in the script of a language.
+- :func:`copied_run`: a long run of words (or CJK characters) that a text shares with a source,
+  e.g. a model line that reproduces its own instructions.
 """
 
 from __future__ import annotations
@@ -141,3 +143,54 @@ def script_matches(text: str, lang: str) -> bool:
     if lang == "zh":
         return han / letters >= 0.6 and kana <= max(1, han // 20)
     return True
+
+
+# -- copied text ---------------------------------------------------------------------------------
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNIT = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
+_CJK_UNIT = re.compile(rf"[{_CJK_CHARS}]")
+#: how much a CJK character counts towards a run, against 1 for a word: 12 characters weigh as 8 words
+CJK_WEIGHT = 2 / 3
+
+
+def text_units(text: str) -> list[str]:
+    """Words (letters and digits, case-folded) and single CJK characters; punctuation and spacing dropped."""
+    return _UNIT.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _weight(unit: str) -> float:
+    return CJK_WEIGHT if _CJK_UNIT.fullmatch(unit) else 1.0
+
+
+def _windows(units: list[str], min_weight: float) -> Iterable[tuple[int, tuple[str, ...]]]:
+    """From each position, the shortest run of units that weighs at least ``min_weight``."""
+    weights = [_weight(u) for u in units]
+    end, total = 0, 0.0
+    for start in range(len(units)):
+        while end < len(units) and total < min_weight:
+            total += weights[end]
+            end += 1
+        if total < min_weight:
+            return
+        yield start, tuple(units[start:end])
+        total -= weights[start]
+
+
+def copied_run(text: str, sources: Iterable[str], *, min_words: float = 8.0) -> str | None:
+    """A run of ``text`` that also appears, unit for unit, in one of ``sources``, or None.
+
+    A run counts when it weighs at least ``min_words`` (a word weighs 1, a CJK character
+    :data:`CJK_WEIGHT`). Case, punctuation and spacing are ignored, so a copy with other quotes
+    or line breaks is still found; a run never spans two sources.
+    """
+    seen: set[tuple[str, ...]] = set()
+    for source in sources:
+        seen.update(w for _, w in _windows(text_units(source), min_words))
+    if not seen:
+        return None
+    for _, window in _windows(text_units(text), min_words):
+        if window in seen:
+            return re.sub(
+                r"\s+", " ", "".join(u if _CJK_UNIT.fullmatch(u) else f" {u} " for u in window)
+            ).strip()
+    return None

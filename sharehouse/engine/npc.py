@@ -5,6 +5,11 @@ a session (the house, all four housemates, the rules), then the dialogue so far 
 grows), and last the short instruction for this line. Tiny models get each housemate's sample
 lines, the state's sample question in the target language, stop sequences, and cleaning; a line
 in the wrong language is regenerated once, then replaced by the scenario's own sample line.
+
+A line that gives away its instructions (it names them, as in "my system prompt", or copies a run
+of eight or more words, or twelve CJK characters, from the character sheet or the instruction;
+the sample lines and the state's sample question may be said) is treated the same way, and
+counted in :attr:`NpcLine.leaks`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from sharehouse.engine.users import PastTurn
 from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
 from sharehouse.scenario import NPC, Scenario, State
-from sharehouse.textclean import clean_generated, script_matches
+from sharehouse.textclean import clean_generated, copied_run, script_matches
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
 PLAYER_LABEL = {"en": "You", "ja": "あなた", "zh": "你"}
@@ -29,6 +34,7 @@ class NpcLine:
     text: str
     completion: Completion | None
     fallback: bool = False  # True when the scenario's sample line was used instead of the model's
+    leaks: int = 0  # generated lines rejected because they gave away the instructions
 
 
 def system_prompt(scenario: Scenario, npc: NPC, lang: str, player: str) -> str:
@@ -139,12 +145,67 @@ _ECHO_MARKERS = (
 )
 
 
+# Words that name the instructions themselves: no housemate says them in a chat.
+_LEAK_MARKERS = (
+    "system prompt",
+    "system message",
+    "character sheet",
+    "who you are:",
+    "how you talk in",
+    "lines you might say",
+    "always answer as",
+    "no narration",
+    "no name label",
+    "システムプロンプト",
+    "プロンプト",
+    "系统提示",
+    "提示词",
+)
+#: a run at least this long (words; a CJK character counts 2/3) copied from the prompt is a leak
+LEAK_MIN_WORDS = 8.0
+
+
 def echoes_instruction(text: str, state: State) -> bool:
     """True when the model repeated the prompt's directions instead of speaking."""
     low = text.lower()
     if any(m in low for m in _ECHO_MARKERS):
         return True
     return state.intent[:40].lower() in low
+
+
+def instruction_texts(messages: list[Message], allowed: list[str]) -> list[str]:
+    """The parts of a prompt a line must not reproduce: the system message and the instruction at
+    the end of the user message (not the conversation before it), each cut at every ``allowed``
+    text (sample lines, the sample question, names), so that saying those is no leak."""
+    parts: list[str] = []
+    for m in messages:
+        content = m["content"]
+        if m["role"] == "user":
+            content = content.rpartition("Instruction: ")[2]
+        elif m["role"] != "system":
+            continue
+        for text in sorted((a for a in allowed if a), key=len, reverse=True):
+            content = content.replace(text, "\n")
+        parts.extend(seg for seg in content.split("\n") if seg.strip())
+    return parts
+
+
+def leaked_instructions(text: str, protected: list[str]) -> str | None:
+    """Why ``text`` gives away its instructions (a marker word, or the copied run), or None."""
+    low = text.casefold()
+    marker = next((m for m in _LEAK_MARKERS if m in low), None)
+    if marker is not None:
+        return f"names its instructions ({marker!r})"
+    run = copied_run(text, protected, min_words=LEAK_MIN_WORDS)
+    return f"copies its instructions ({run!r})" if run is not None else None
+
+
+def _allowed_texts(scenario: Scenario, state: State, npc: NPC, lang: str, player: str) -> list[str]:
+    """What a line may say although the prompt holds it: sample lines, the sample question, the
+    intent (asking it is the point), names."""
+    examples = list(npc.examples.get(lang, []))  # type: ignore[call-overload]
+    names = [n.name.get(lang) for n in scenario.npcs] + [n.name.en for n in scenario.npcs] + [player]
+    return [*examples, state.opener.get(lang), state.intent, *names]
 
 
 async def generate_line(
@@ -165,7 +226,9 @@ async def generate_line(
     others = [n.name.get(lang) for n in scenario.npcs if n.id != npc.id] + [PLAYER_LABEL[lang], player]
     stop = [*base.stop, *(f"\n{o}:" for o in others), *(f"\n{o}：" for o in others), "\n\n\n"]
     messages = build_messages(scenario, state, lang, day, history, player=player, follow_up=follow_up)
+    protected = instruction_texts(messages, _allowed_texts(scenario, state, npc, lang, player))
     last: Completion | None = None
+    leaks = 0
     for attempt in range(2):
         p = GenParams(
             max_tokens=base.max_tokens,
@@ -177,6 +240,9 @@ async def generate_line(
         )
         last = await model.complete(messages, p)
         text = clean_generated(last.text, names=[npc.name.get(lang), npc.name.en], stop_names=others)
+        if leaked_instructions(text, protected) is not None:
+            leaks += 1
+            continue
         if len(text) >= 4 and script_matches(text, lang) and not echoes_instruction(text, state):
-            return NpcLine(text=text, completion=last)
-    return NpcLine(text=state.opener.get(lang), completion=last, fallback=True)
+            return NpcLine(text=text, completion=last, leaks=leaks)
+    return NpcLine(text=state.opener.get(lang), completion=last, fallback=True, leaks=leaks)
