@@ -156,3 +156,29 @@ def test_table_and_plot(real: dict[str, tuple[str, list[str]]], tmp_path: Path) 
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     report_json = report.model_dump_json()
     assert "wasserstein" in report_json
+
+
+def test_simulated_replies_leave_out_canned_fallbacks(tmp_path: Path) -> None:
+    from sharehouse.realism.store import simulated_replies
+    from sharehouse.store import Position, SessionRecord, Store, TurnRecord
+
+    with Store(tmp_path / "r.duckdb") as store:
+        store.create_session(
+            SessionRecord(id="s-1", kind="simulated", source="simulate", run_id="r1", user_id="p-en-001",
+                          language="en", position_day=1, position_state="a")
+        )  # fmt: skip
+        spoken = TurnRecord(
+            session_id="s-1", day=1, idx=0, npc="Leo", message="m", response="pizza, obviously"
+        )
+        canned = TurnRecord(
+            session_id="s-1",
+            day=1,
+            idx=1,
+            npc="Leo",
+            message="m",
+            response="sounds fun tbh.",
+            reply_fallback=True,
+        )
+        store.append_turn(spoken, Position(day=1, state="a"))
+        store.append_turn(canned, Position(day=1, state="a"))
+        assert simulated_replies(store, "r1") == {"p-en-001": ("en", ["pizza, obviously"])}
