@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from sharehouse.engine.checks import _CHECK_SYSTEM
+from sharehouse.engine.checks import _CHECK_SYSTEM, judge_messages
 from sharehouse.engine.machine import SessionMachine
 from sharehouse.engine.npc import MAX_REPLY_CHARS_IN_PROMPT, PLAYER_LABEL
 from sharehouse.engine.session import EngineParams, SessionRunner, start_session
@@ -130,13 +130,15 @@ async def test_player_text_stays_data_in_every_prompt(
     for call in checks:
         msgs = call["messages"]
         assert msgs[0] == {"role": "system", "content": _CHECK_SYSTEM}
-        user = msgs[1]["content"]
+        # then the fixed worked examples, then this reply (player text never enters the examples)
+        assert msgs[1:-1] == judge_messages(scenario.ordered_states()[0][1], "q", "r")[1:-1]
+        user = msgs[-1]["content"]
         # The reply is quoted once, between <<< and >>>, and cannot close the quote early.
         assert user.count("<<<") == 1 and user.count(">>>") == 1
         quoted = user.split("<<<", 1)[1].split(">>>", 1)[0]
         assert len(quoted) <= 1200
         assert user.index(">>>") > user.index("<<<")
-        assert user.rstrip().endswith('"a few words"}.')
+        assert user.rstrip().endswith('"why, in a few words"}.')
 
 
 def test_one_decision_moves_one_state(scenario: Scenario) -> None:
