@@ -474,3 +474,48 @@ def cli_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+# A child process that records every address it resolves or connects to (one JSON line each, in
+# the file named by $SHAREHOUSE_TEST_NET_LOG), then runs the ``sharehouse`` command.
+_RECORDING_MAIN = """
+import json, os, socket, sys
+_log_path = os.environ["SHAREHOUSE_TEST_NET_LOG"]
+def _log(kind, host, port):
+    with open(_log_path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps([kind, host if isinstance(host, str) else repr(host), port]) + "\\n")
+_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+def connect(self, address):
+    if isinstance(address, tuple):
+        _log("connect", address[0], address[1])
+    return _connect(self, address)
+def connect_ex(self, address):
+    if isinstance(address, tuple):
+        _log("connect", address[0], address[1])
+    return _connect_ex(self, address)
+def getaddrinfo(host, port, *args, **kwargs):
+    if host is not None:
+        _log("resolve", host.decode() if isinstance(host, bytes) else host, port)
+    return _getaddrinfo(host, port, *args, **kwargs)
+socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+from sharehouse.cli import main
+main()
+"""
+
+
+def recording_argv(*args: str) -> list[str]:
+    """Like :func:`sharehouse_argv`, for a child whose network use is recorded (see
+    :func:`read_net_log`; set ``SHAREHOUSE_TEST_NET_LOG`` in its environment)."""
+    import sys
+
+    return [sys.executable, "-c", _RECORDING_MAIN, *args]
+
+
+def read_net_log(path: Any) -> list[tuple[str, str, Any]]:
+    """The (kind, host, port) records a :func:`recording_argv` child wrote."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [tuple(json.loads(line)) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -5,12 +5,16 @@ run no connection leaves the machine."""
 from __future__ import annotations
 
 import io
-import ipaddress
+import json
 import logging
 import socket
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import duckdb
 import pytest
 from faultserver import FaultConfig, FaultServer
 from rich.console import Console
@@ -25,10 +29,10 @@ PLANTED = "sk-test-PLANTED-7f3a9c1e5b2d4680"
 
 
 class _Connections:
-    """Every address this process resolves or connects to during the test."""
+    """Every (host, port) this process resolves or connects to during the test."""
 
     def __init__(self) -> None:
-        self.hosts: list[str] = []
+        self.seen: list[tuple[str, object]] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         real_connect = socket.socket.connect
@@ -37,7 +41,7 @@ class _Connections:
 
         def record(address: Any) -> None:
             if isinstance(address, tuple):
-                self.hosts.append(str(address[0]))
+                self.seen.append((str(address[0]), address[1]))
 
         def connect(sock: socket.socket, address: Any) -> Any:
             record(address)
@@ -47,27 +51,28 @@ class _Connections:
             record(address)
             return real_connect_ex(sock, address)
 
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
             if host is not None:
-                self.hosts.append(host.decode() if isinstance(host, bytes) else str(host))
-            return real_getaddrinfo(host, *args, **kwargs)
+                self.seen.append((host.decode() if isinstance(host, bytes) else str(host), port))
+            return real_getaddrinfo(host, port, *args, **kwargs)
 
         monkeypatch.setattr(socket.socket, "connect", connect)
         monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
-    def outside(self) -> list[str]:
-        bad = []
-        for host in self.hosts:
-            if host == "localhost":
-                continue
-            try:
-                if ipaddress.ip_address(host).is_loopback:
-                    continue
-            except ValueError:
-                pass
-            bad.append(host)
-        return bad
+    @property
+    def hosts(self) -> list[str]:
+        return [h for h, _ in self.seen]
+
+    def outside(self, api_base: str) -> list[tuple[str, object]]:
+        """Every address that is not the configured endpoint's host and port."""
+        return _not_the_endpoint(self.seen, api_base)
+
+
+def _not_the_endpoint(seen: Iterable[tuple[str, object]], api_base: str) -> list[tuple[str, object]]:
+    url = urlsplit(api_base)
+    endpoint = (url.hostname, url.port)
+    return [(h, p) for h, p in seen if (h, int(p) if str(p).isdigit() else p) != endpoint]
 
 
 def _files_under(path: Path) -> list[Path]:
@@ -128,9 +133,9 @@ async def test_planted_key_is_used_but_never_stored(
         assert PLANTED not in text
         assert "PLANTED" not in text  # not even partly
     assert "Incorrect API key provided: [redacted]" in out.getvalue()
-    # No connection went anywhere but this machine.
+    # No connection went anywhere but the configured endpoint (its host and its port).
     assert conns.hosts, "the connection recorder saw nothing"
-    assert conns.outside() == []
+    assert conns.outside(srv.api_base) == []
 
 
 def test_redaction_of_keys_in_messages(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,3 +152,212 @@ def test_model_config_never_holds_a_key(monkeypatch: pytest.MonkeyPatch) -> None
     assert PLANTED not in cfg.model_dump_json()
     with pytest.raises(ValueError):
         ModelConfig(backend="litellm", model="openai/x", api_key=PLANTED)  # type: ignore[call-arg]
+
+
+# -- evaluate, score and report ---------------------------------------------------------------------
+#: planted in the environment: the key litellm uses for openai/…, and others a user may have set
+KEYS = {
+    "OPENAI_API_KEY": PLANTED,
+    "ANTHROPIC_API_KEY": "sk-ant-PLANTED2-0c9d8e7f6a5b4c3d",
+    "HF_TOKEN": "hf_PLANTED3aBcDeFgHiJkLmNoPqRsTu",
+}
+NEEDLES = [*KEYS.values(), "PLANTED"]
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' ORDER BY table_name, column_name"
+    ).fetchall()
+    return [
+        (t, c)
+        for t, c, ty in rows
+        if ty.upper().startswith(("VARCHAR", "JSON", "TEXT")) or ty.upper() == "VARCHAR[]"
+    ]
+
+
+def _scan_database(db: Path) -> tuple[list[str], dict[str, int]]:
+    """Every table.column (text, JSON and text lists) whose values hold a needle, and how many
+    non-empty values each table's text columns held (so that the scan is known to have read them)."""
+    con = duckdb.connect(str(db), read_only=True)
+    hits: list[str] = []
+    values: dict[str, int] = {}
+    try:
+        for table, column in _text_columns(con):
+            text = f'CAST("{column}" AS VARCHAR)'
+            (n,) = con.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}" IS NOT NULL AND {text} <> \'\''
+            ).fetchone()
+            values[table] = values.get(table, 0) + int(n)
+            for needle in NEEDLES:
+                (found,) = con.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE strpos({text}, ?) > 0', [needle]
+                ).fetchone()
+                if found:
+                    hits.append(f"{table}.{column} ({needle})")
+    finally:
+        con.close()
+    return hits, values
+
+
+def _raw_hits(paths: Iterable[Path]) -> list[str]:
+    return [f"{p} ({n})" for p in paths for n in NEEDLES if n.encode() in p.read_bytes()]
+
+
+async def test_planted_keys_never_reach_evaluate_score_or_report(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    yntp_dir: Path,
+) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from evaluator.metrics.encoders import USEM3
+    from evaluator.runner import EvalParams, run_evaluation_async
+    from evaluator.scoring import MetricOptions
+    from evaluator.task import build_tasks
+    from sharehouse.cli import _build
+    from sharehouse.io import import_yntp
+    from sharehouse.store.evaluation import load_predictions, load_user_status
+
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.DEBUG)
+    conns = _Connections()
+    conns.install(monkeypatch)
+    data = tmp_path / "data"
+    for rel in ("en/en_1.json", "jp/jp_1.json"):
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(yntp_dir / rel, data / rel)
+    db = tmp_path / "eval.duckdb"
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False)
+    options = MetricOptions(sentence_encoder=USEM3, history_encoder=USEM3)  # one encoder: a shorter test
+    # The first answer is a 401 quoting the key: that user fails, with the error stored.
+    with FaultServer(FaultConfig(script=["401"], lifetime_s=300)) as srv, Store(db) as store:
+        assert import_yntp(store, data).ok
+        tasks, _ = build_tasks(store, source="yntp100", max_tests=2)
+        params = EvalParams(api_base=srv.api_base, max_tokens=40, metric_options=options)
+        for attempt in range(2):
+            run = await run_evaluation_async(
+                store, tasks, ["zero-shot", "few-shot"], ["openai/fake"], params=params, concurrency=1,
+                progress=False, run_id="ev-secret", console=console,
+            )  # fmt: skip
+            if attempt == 0:
+                failed = [u for u in load_user_status(store, run) if u.status == "failed"]
+                assert failed and all("[redacted]" in (u.error or "") for u in failed), failed
+        assert store.get_run(run)["status"] == "complete"
+        preds = load_predictions(store, run)
+        assert len(preds) == 8
+        cached = store.fetchone("SELECT count(*) FROM llm_cache")[0]
+        assert cached > 0  # the cache was written, and is scanned below
+        posts = [r for r in srv.requests if r.method == "POST"]
+    assert posts and all(r.headers.get("authorization") == f"Bearer {PLANTED}" for r in posts)
+
+    pred_file = tmp_path / "pred.jsonl"
+    pred_file.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "user": p.user_id,
+                    "language": p.language,
+                    "message": p.message,
+                    "reference": p.reference,
+                    "prediction": p.prediction,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for p in preds
+        ),  # fmt: skip
+        encoding="utf-8",
+    )
+    cli = CliRunner()
+    scores = tmp_path / "scores" / "pred.scores.jsonl"
+    scored = cli.invoke(
+        _build(),
+        ["score", str(pred_file), "--out", str(scores), "--m2-encoder", USEM3, "--m6-encoder", USEM3],
+    )
+    assert scored.exit_code == 0, scored.output
+    report_dir = tmp_path / "report"
+    reported = cli.invoke(_build(), ["report", "eval", run, "--out", str(report_dir), "--db", str(db)])
+    assert reported.exit_code == 0, reported.output
+    written = {p.suffix for p in _files_under(report_dir)}
+    assert {".csv", ".md", ".tex", ".svg", ".png", ".json"} <= written, written
+
+    # The raw bytes of every file written: the database (and any WAL), scores, report files.
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("eval.duckdb")] + _files_under(scores.parent)
+    files += _files_under(report_dir)
+    assert _raw_hits(files) == []
+    # Compressed or dictionary-encoded strings may not show in raw bytes: read every text value too.
+    hits, values = _scan_database(db)
+    assert hits == []
+    # ... and the scan does see a key where one is (on a copy, in a compressed cache row).
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db, copy)
+    con = duckdb.connect(str(copy))
+    con.execute(
+        "UPDATE llm_cache SET text = text || ? WHERE key = (SELECT min(key) FROM llm_cache)", [PLANTED]
+    )
+    con.close()
+    assert f"llm_cache.text ({PLANTED})" in _scan_database(copy)[0]
+    for table in ("runs", "eval_predictions", "eval_users", "eval_scores", "llm_cache", "sessions", "turns"):
+        assert values.get(table, 0) > 0, f"the scan read nothing from {table}"
+    for text in (out.getvalue(), caplog.text, scored.output, reported.output):
+        for needle in NEEDLES:
+            assert needle not in text
+    assert conns.hosts and conns.outside(srv.api_base) == []
+
+
+def test_commands_talk_only_to_the_configured_endpoint(tmp_path: Path, yntp_dir: Path) -> None:
+    """``simulate`` and ``evaluate`` as commands, with keys planted and none of the offline switches
+    set in their environment (litellm's cost map, the Hugging Face hub): every address they
+    resolve or connect to is the configured endpoint's host and port."""
+    import shutil
+
+    from faultserver import cli_env, read_net_log, recording_argv
+
+    db = tmp_path / "net.duckdb"
+    data = tmp_path / "data" / "en"
+    data.mkdir(parents=True)
+    shutil.copy(yntp_dir / "en" / "en_1.json", data / "en_1.json")
+    with Store(db) as store:
+        from sharehouse.io import import_yntp
+
+        assert import_yntp(store, data.parent).ok
+    log = tmp_path / "net.log"
+    env = cli_env(SHAREHOUSE_TEST_NET_LOG=str(log), **KEYS)
+    for switch in (
+        "LITELLM_LOCAL_MODEL_COST_MAP",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+    ):
+        env.pop(switch, None)
+    with FaultServer(FaultConfig(lifetime_s=200)) as srv:
+        commands = {
+            "simulate": ["simulate", "--db", str(db), "--model", "openai/fake", "--api-base", srv.api_base,
+                         "--run", "net", "--personas", "2", "--days", "1", "--no-progress"],
+            "evaluate": ["evaluate", "--db", str(db), "--methods", "zero-shot", "--models", "openai/fake",
+                         "--api-base", srv.api_base, "--limit-turns", "2", "--no-score", "--no-progress"],
+        }  # fmt: skip
+        for name, args in commands.items():
+            log.unlink(missing_ok=True)
+            before = srv.total
+            done = subprocess.run(recording_argv(*args), env=env, capture_output=True, text=True, timeout=240)
+            assert done.returncode == 0, f"{name}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+            seen = [(host, port) for _, host, port in read_net_log(log)]
+            assert srv.total > before and seen, f"{name} did not talk to the endpoint"
+            assert _not_the_endpoint(seen, srv.api_base) == [], f"{name} reached elsewhere"
+            for needle in NEEDLES:
+                assert needle not in done.stdout + done.stderr
+        # Another port on this machine, or the same port by another name, is not the endpoint.
+        assert (
+            len(_not_the_endpoint([("127.0.0.1", srv.port + 1), ("localhost", srv.port)], srv.api_base)) == 2
+        )
+        posts = [r for r in srv.requests if r.method == "POST"]
+    assert all(r.headers.get("authorization") == f"Bearer {PLANTED}" for r in posts)
+    assert _raw_hits([p for p in tmp_path.iterdir() if p.name.startswith("net.duckdb")]) == []
+    assert _scan_database(db)[0] == []
