@@ -74,7 +74,10 @@ class Recorder(EngineEvents):
 async def test_follow_up_then_advance_on_real_model(store, scenario, small_model) -> None:
     rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
     ev = Recorder()
-    user = ScriptedUser(["", "I would buy a little house by the sea, then travel for a year with my sister."])
+    # the second reply answers this state's question (share the win, or keep it quiet?)
+    user = ScriptedUser(
+        ["", "I'd throw a huge party and tell all my friends, then buy a little house by the sea."]
+    )
     runner = SessionRunner(
         store, scenario, rec.id, npc_model=small_model, user=user, events=ev,
         params=EngineParams(seed=1, npc=GenParams(max_tokens=60, temperature=0.0)),
@@ -84,6 +87,7 @@ async def test_follow_up_then_advance_on_real_model(store, scenario, small_model
     assert t1.verdict == "follow_up" and t1.state_id == first_state and t1.response == ""
     t2 = await runner.step()
     assert t2.state_id == first_state and t2.is_followup and t2.verdict in ("advance", "forced")
+    assert (t1.check_by, t2.check_by) == ("rule", "llm")
     assert runner.fsm.state != first_state
     assert ev.tokens, "the NPC line should stream through npc_token"
     stored = store.load_turns(rec.id)
