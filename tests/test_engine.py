@@ -312,3 +312,36 @@ async def test_judge_on_clear_cases_with_the_small_model(scenario, small_model) 
         assert res.by == "llm" and res.reason.strip()
         right.append(res.answered == answered)
     assert sum(right) >= len(JUDGE_CASES) - 1, right
+
+
+class _RecordingUser:
+    def __init__(self) -> None:
+        self.seen: list = []
+
+    async def reply(self, ctx):
+        from sharehouse.engine.users import UserReply
+
+        self.seen.append(ctx)
+        return UserReply(text="I'd throw a party on the roof, obviously.")
+
+
+async def test_user_sees_the_scenarios_housemates_and_stops_at_their_names(store, scenario) -> None:
+    from sharehouse.personas import SimulatedUser, load_personas
+    from sharehouse.personas.io import default_personas_path
+
+    rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="ja")
+    user = _RecordingUser()
+    runner = SessionRunner(
+        store,
+        scenario,
+        rec.id,
+        npc_model=_Canned("ねえ、大金が当たったらどうする？"),
+        user=user,
+        check_model=None,
+    )
+    await runner.step()
+    names = tuple(n.name.get("ja") for n in scenario.npcs)
+    assert user.seen[0].housemates == names and len(names) == 4
+    persona = next(p for p in load_personas(default_personas_path()) if p.language == "ja")
+    stops = SimulatedUser(persona, _Canned(""), seed=0)._params_for(user.seen[0], 0).stop
+    assert all(f"\n{name}:" in stops for name in names)

@@ -37,6 +37,13 @@ class NpcLine:
     leaks: int = 0  # generated lines rejected because they gave away the instructions
 
 
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count(n: int) -> str:
+    return _COUNTS[n] if 0 <= n < len(_COUNTS) else str(n)
+
+
 def system_prompt(scenario: Scenario, npc: NPC, lang: str, player: str) -> str:
     """The speaking housemate's character sheet. Stable for every line this housemate says in a
     session, so its KV cache is reused from one of its lines to the next."""
@@ -46,7 +53,8 @@ def system_prompt(scenario: Scenario, npc: NPC, lang: str, player: str) -> str:
     examples = "\n".join(f"- {e}" for e in npc.examples.get(lang, [])[:3])  # type: ignore[call-overload]
     return "\n".join(
         [
-            f"You are {name}, one of four housemates in {scenario.house.name.en}, a shared house. "
+            f"You are {name}, one of {_count(len(scenario.npcs))} housemates in {scenario.house.name.en}, "
+            "a shared house. "
             f"You live with {others}. A new housemate, {player}, has just moved in, and you chat over five days.",
             f"Who you are: {npc.profile}",
             f"How you talk in {lang_name}: {npc.speaking_style.get(lang, '')}",  # type: ignore[call-overload]

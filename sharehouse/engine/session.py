@@ -282,6 +282,7 @@ class SessionRunner:
             npc_name=npc.name.get(self.lang),
             message=message,
             history=past_turns(self.scenario, self.turns),
+            housemates=tuple(n.name.get(self.lang) for n in self.scenario.npcs),
         )
         self.events.awaiting_reply(ctx)
         started = time.perf_counter()

@@ -26,6 +26,7 @@ class TurnContext:
     npc_name: str
     message: str  # the housemate's line to reply to
     history: list[PastTurn] = field(default_factory=list)  # this session's earlier turns, oldest first
+    housemates: tuple[str, ...] = ()  # every housemate's name in the session language
 
 
 @dataclass

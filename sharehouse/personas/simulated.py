@@ -12,6 +12,8 @@ from sharehouse.personas.cleaning import add_typos, clean_reply, fallback_reply,
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import WARMUP, build_messages, max_tokens_for, reminder, stop_sequences
 
+# The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
+# since a model that has seen that data may start a line with one of them.
 HOUSEMATES: tuple[str, ...] = ("DaVinci", "Donatello", "Michelangelo", "Raffaello")
 
 
@@ -61,11 +63,13 @@ class SimulatedUser:
         temperature = (
             p.temperature if attempt == 0 else min(1.4, p.temperature + self.retry_temperature_boost)
         )
-        stops = list(dict.fromkeys([*p.stop, *stop_sequences(ctx, HOUSEMATES)]))
+        stops = list(dict.fromkeys([*p.stop, *stop_sequences(ctx, (*ctx.housemates, *HOUSEMATES))]))
         return dataclasses.replace(p, seed=seed, temperature=temperature, stop=stops)
 
     def _finish(self, raw: str, ctx: TurnContext) -> str:
-        names = tuple(dict.fromkeys([ctx.npc_name, *HOUSEMATES, *(t.npc_name for t in ctx.history)]))
+        names = tuple(
+            dict.fromkeys([ctx.npc_name, *ctx.housemates, *HOUSEMATES, *(t.npc_name for t in ctx.history)])
+        )
         return clean_reply(
             raw,
             self.persona,
