@@ -3,13 +3,19 @@ prices API calls, and keeps a log of every call so the runner can attribute toke
 latency to a user's fit and to each prediction.
 
 A call is cached only when it is reproducible: temperature 0 or a fixed seed. The key is the
-sha256 of the model spec, the messages and every generation setting that changes the output.
+sha256 of the model spec, the API base URL (when one is set: the same model name behind another
+server is another model), the messages and every generation setting that changes the output.
+
+:class:`LazyModel` defers loading a model until its first call, so that methods which never call
+the shared chat model (the trained methods generate with transformers) do not load it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +32,10 @@ class CallRecord:
     cost_usd: float | None
 
 
-def cache_key(model_spec: str, messages: list[Message], params: GenParams) -> str:
-    payload = {
+def cache_key(
+    model_spec: str, messages: list[Message], params: GenParams, *, api_base: str | None = None
+) -> str:
+    payload: dict[str, Any] = {
         "model": model_spec,
         "messages": messages,
         "params": {
@@ -39,6 +47,8 @@ def cache_key(model_spec: str, messages: list[Message], params: GenParams) -> st
             "json_schema": params.json_schema,
         },
     }
+    if api_base:  # absent for local models, so their keys are those of earlier versions
+        payload["api_base"] = api_base.rstrip("/")
     raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -72,10 +82,12 @@ class CachingModel:
         store: Store | None,
         use_cache: bool = True,
         priced_as: str | None = None,
+        api_base: str | None = None,
     ) -> None:
         self.inner = inner
         self.name = inner.name
         self.model_spec = model_spec
+        self.api_base = api_base
         self.store = store
         self.use_cache = use_cache
         self.priced_as = priced_as  # litellm model name for API models; None for local ones
@@ -83,7 +95,11 @@ class CachingModel:
 
     async def complete(self, messages: list[Message], params: GenParams) -> Completion:
         msgs = [dict(m) for m in messages]
-        key = cache_key(self.model_spec, msgs, params) if self.use_cache and cacheable(params) else None  # type: ignore[arg-type]
+        key = (
+            cache_key(self.model_spec, msgs, params, api_base=self.api_base)  # type: ignore[arg-type]
+            if self.use_cache and cacheable(params)
+            else None
+        )
         if key is not None and self.store is not None:
             hit = cache_get(self.store, key)
             if hit is not None:
@@ -124,6 +140,38 @@ class CachingModel:
         return None
 
 
+class LazyModel:
+    """A ChatModel loaded by ``load`` on its first call (once, thread-safe); ``loaded`` tells whether it was."""
+
+    def __init__(
+        self, name: str, load: Callable[[], ChatModel], on_load: Callable[[], None] | None = None
+    ) -> None:
+        self.name = name
+        self._load = load
+        self._on_load = on_load
+        self._model: ChatModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> ChatModel:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+                if self._on_load is not None:
+                    self._on_load()
+            return self._model
+
+    async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+        return await self.get().complete(messages, params)
+
+    def close(self) -> None:
+        """The loaded model is shared (the registry keeps it); nothing to release here."""
+        return None
+
+
 @dataclass
 class CallTotals:
     calls: int = 0
@@ -132,6 +180,18 @@ class CallTotals:
     completion_tokens: int = 0
     latency_s: float = 0.0
     cost_usd: float | None = None
+
+
+def completion_totals(completions: list[Completion]) -> CallTotals:
+    """Sums over a method's own generations (those made outside the caching wrapper); no cost known."""
+    out = CallTotals()
+    for c in completions:
+        out.calls += 1
+        out.cached += int(bool(c.raw.get("cached")))
+        out.prompt_tokens += c.prompt_tokens
+        out.completion_tokens += c.completion_tokens
+        out.latency_s += c.latency_s
+    return out
 
 
 def totals(records: list[CallRecord]) -> CallTotals:

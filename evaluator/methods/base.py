@@ -47,8 +47,11 @@ class Prediction:
     text: str  # cleaned prediction that gets scored
     raw: str  # what the model returned
     prompt: str = ""  # the final prompt (for audits and prompt hashes)
+    # every generation behind the prediction; when the method generates outside ``ctx.model`` (the
+    # trained methods), the runner takes the tokens and calls from these
     completions: list[Completion] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # e.g. "leaked_reasoning", "refusal", "empty"
+    params: dict[str, Any] = field(default_factory=dict)  # what the method really used (stored)
 
 
 @dataclass
@@ -60,11 +63,16 @@ class MethodContext:
     seed: int = 0
     temperature: float = 0.7
     max_tokens: int = 160
+    top_p: float = 0.95
     extra: dict[str, Any] = field(default_factory=dict)
     store: Any = None  # a sharehouse Store (embedding cache) when the runner has one
 
 
 class Predictor(Protocol):
+    """What ``fit`` returns. It may also carry ``fit_info`` (a dict stored per user: profile,
+    inferred labels, training record) and ``fit_completions`` (generations made while fitting
+    outside ``ctx.model``, counted towards the fit's tokens)."""
+
     async def predict(self, item: TestItem) -> Prediction: ...
 
 

@@ -95,7 +95,9 @@ def today(item: TestItem, ctx: MethodContext) -> str:
 
 def reply_params(ctx: MethodContext, item: TestItem | None = None, names: Sequence[str] = ()) -> GenParams:
     stops = [f"\n{n}:" for n in names if n] + [f"\n{SELF_LABEL}:"]
-    return GenParams(max_tokens=ctx.max_tokens, temperature=ctx.temperature, seed=ctx.seed, stop=stops)
+    return GenParams(
+        max_tokens=ctx.max_tokens, temperature=ctx.temperature, top_p=ctx.top_p, seed=ctx.seed, stop=stops
+    )
 
 
 def render(messages: Sequence[Message]) -> str:

@@ -1,14 +1,16 @@
 """Evaluation tables: predictions, their per-turn scores, per-user status, and the LLM call cache.
 
-Functions take a :class:`Store`. A prediction is keyed by (eval run, method, model, session, day,
-idx) and written once, as soon as it is produced; scores and user status are replaced when they
-are computed again.
+Functions take a :class:`Store`. A prediction is keyed by (eval run, method, model, seed, session,
+day, idx) and written once, as soon as it is produced; scores and user status are replaced when
+they are computed again. A score row records the metric variants (and judge model) that produced
+it, so that :func:`load_predictions` can pick out the predictions whose scores are missing *or*
+were computed with other options.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sharehouse.store.db import Store
 
-PredictionKey = tuple[str, str, str, int, int]  # method, model, session_id, day, idx
+PredictionKey = tuple[str, str, int, str, int, int]  # method, model, seed, session_id, day, idx
 
 
 class PredictionRecord(BaseModel):
@@ -25,6 +27,7 @@ class PredictionRecord(BaseModel):
     eval_run: str
     method: str
     model: str
+    seed: int = 0
     user_id: str
     language: str
     session_id: str
@@ -48,7 +51,7 @@ class PredictionRecord(BaseModel):
 
     @property
     def key(self) -> PredictionKey:
-        return (self.method, self.model, self.session_id, self.day, self.idx)
+        return (self.method, self.model, self.seed, self.session_id, self.day, self.idx)
 
 
 class ScoreRecord(BaseModel):
@@ -57,6 +60,7 @@ class ScoreRecord(BaseModel):
     eval_run: str
     method: str
     model: str
+    seed: int = 0
     session_id: str
     day: int
     idx: int
@@ -68,6 +72,7 @@ class ScoreRecord(BaseModel):
     m6: float | None = None
     judge_content: int | None = None
     judge_style: int | None = None
+    judge_model: str | None = None  # the model spec that judged; None when not judged
     m1_vectors: str | None = None
     m2_encoder: str | None = None
     m4_unit: str | None = None
@@ -80,6 +85,7 @@ class UserStatusRecord(BaseModel):
     eval_run: str
     method: str
     model: str
+    seed: int = 0
     session_id: str
     user_id: str
     language: str
@@ -107,6 +113,15 @@ _SCORE_COLS = list(ScoreRecord.model_fields)
 _USER_COLS = list(UserStatusRecord.model_fields)
 _CACHE_COLS = list(CachedCompletion.model_fields)
 _JSON_COLS = {"params", "fit_info"}
+_KEY_WHERE = (
+    "eval_run = ? AND method = ? AND model = ? AND seed = ? AND session_id = ? AND day = ? AND idx = ?"
+)
+_JOIN_SCORES = (
+    "s.eval_run = p.eval_run AND s.method = p.method AND s.model = p.model AND s.seed = p.seed"
+    " AND s.session_id = p.session_id AND s.day = p.day AND s.idx = p.idx"
+)
+# the score columns that say which metric variants produced a score
+VARIANT_COLS = ("m1_vectors", "m2_encoder", "m4_unit", "m6_encoder", "judge_model")
 
 
 def _values(rec: BaseModel, cols: Sequence[str]) -> list[Any]:
@@ -132,9 +147,7 @@ def insert_prediction(store: Store, rec: PredictionRecord) -> bool:
     """Store one prediction; returns False (and writes nothing) when its key is already stored."""
     with store.transaction() as conn:
         row = conn.execute(
-            "SELECT 1 FROM eval_predictions WHERE eval_run = ? AND method = ? AND model = ? "
-            "AND session_id = ? AND day = ? AND idx = ?",
-            [rec.eval_run, *rec.key],
+            f"SELECT 1 FROM eval_predictions WHERE {_KEY_WHERE}", [rec.eval_run, *rec.key]
         ).fetchone()
         if row:
             return False
@@ -145,9 +158,10 @@ def insert_prediction(store: Store, rec: PredictionRecord) -> bool:
 def prediction_keys(store: Store, eval_run: str) -> set[PredictionKey]:
     """The keys of every prediction stored for a run."""
     rows = store.fetchall(
-        "SELECT method, model, session_id, day, idx FROM eval_predictions WHERE eval_run = ?", [eval_run]
+        "SELECT method, model, seed, session_id, day, idx FROM eval_predictions WHERE eval_run = ?",
+        [eval_run],
     )
-    return {(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows}
+    return {(r[0], r[1], int(r[2]), r[3], int(r[4]), int(r[5])) for r in rows}
 
 
 def _row_to_prediction(row: Sequence[Any]) -> PredictionRecord:
@@ -163,27 +177,39 @@ def load_predictions(
     *,
     method: str | None = None,
     model: str | None = None,
+    seed: int | None = None,
     unscored_only: bool = False,
+    stale_for: Mapping[str, str | None] | None = None,
 ) -> list[PredictionRecord]:
-    """A run's predictions (optionally of one method/model, or only those without scores)."""
+    """A run's predictions, optionally of one method/model/seed.
+
+    ``unscored_only``: only those without a score. ``stale_for`` (score variant column → value,
+    from :data:`VARIANT_COLS`): only those without a score or whose score was computed with another
+    value in any of those columns, i.e. everything that must be scored (again) under these options.
+    """
     cols = ", ".join(f"p.{c}" for c in [*_PRED_COLS, "created_at"])
     sql = f"SELECT {cols} FROM eval_predictions p"
-    if unscored_only:
-        sql += (
-            " LEFT JOIN eval_scores s ON s.eval_run = p.eval_run AND s.method = p.method AND s.model = p.model"
-            " AND s.session_id = p.session_id AND s.day = p.day AND s.idx = p.idx"
-        )
-    where, params = ["p.eval_run = ?"], [eval_run]
-    if method is not None:
-        where.append("p.method = ?")
-        params.append(method)
-    if model is not None:
-        where.append("p.model = ?")
-        params.append(model)
-    if unscored_only:
+    if unscored_only or stale_for is not None:
+        sql += f" LEFT JOIN eval_scores s ON {_JOIN_SCORES}"
+    where: list[str] = ["p.eval_run = ?"]
+    params: list[Any] = [eval_run]
+    for col, value in (("method", method), ("model", model), ("seed", seed)):
+        if value is not None:
+            where.append(f"p.{col} = ?")
+            params.append(value)
+    if stale_for is not None:
+        unknown = set(stale_for) - set(VARIANT_COLS)
+        if unknown:
+            raise ValueError(f"not a score variant column: {', '.join(sorted(unknown))}")
+        differs = [f"s.{c} IS DISTINCT FROM ?" for c in stale_for]
+        where.append("(" + " OR ".join(["s.eval_run IS NULL", *differs]) + ")")
+        params.extend(stale_for.values())
+    elif unscored_only:
         where.append("s.eval_run IS NULL")
     sql += (
-        " WHERE " + " AND ".join(where) + " ORDER BY p.method, p.model, p.language, p.user_id, p.day, p.idx"
+        " WHERE "
+        + " AND ".join(where)
+        + " ORDER BY p.method, p.model, p.seed, p.language, p.user_id, p.day, p.idx"
     )
     return [_row_to_prediction(r) for r in store.fetchall(sql, params)]
 
@@ -198,9 +224,8 @@ def put_scores(store: Store, scores: Sequence[ScoreRecord]) -> int:
     with store.transaction() as conn:
         for rec in scores:
             conn.execute(
-                "DELETE FROM eval_scores WHERE eval_run = ? AND method = ? AND model = ? "
-                "AND session_id = ? AND day = ? AND idx = ?",
-                [rec.eval_run, rec.method, rec.model, rec.session_id, rec.day, rec.idx],
+                f"DELETE FROM eval_scores WHERE {_KEY_WHERE}",
+                [rec.eval_run, rec.method, rec.model, rec.seed, rec.session_id, rec.day, rec.idx],
             )
             conn.execute(_insert_sql("eval_scores", _SCORE_COLS), _values(rec, _SCORE_COLS))
     return len(scores)
@@ -209,19 +234,18 @@ def put_scores(store: Store, scores: Sequence[ScoreRecord]) -> int:
 _SCORED_COLS = (
     "p.method", "p.model", "p.language", "p.user_id", "p.session_id", "p.day", "p.idx", "p.flags",
     "s.m1", "s.m2", "s.m3", "s.m4", "s.m5", "s.m6", "s.judge_content", "s.judge_style",
-    "s.m2_encoder", "s.m4_unit", "s.m6_encoder",
+    "s.m2_encoder", "s.m4_unit", "s.m6_encoder", "p.seed", "s.judge_model",
 )  # fmt: skip
 
 
 def load_scored_turns(store: Store, eval_run: str) -> list[dict[str, Any]]:
-    """Every scored prediction of a run as a plain row: keys, flags and m1…m6."""
+    """Every scored prediction of a run as a plain row: keys (with ``seed``), flags, m1…m6 and the
+    judge's ratings. With several seeds a user has one row per seed and turn."""
     names = [c.split(".", 1)[1] for c in _SCORED_COLS]
     names[names.index("user_id")] = "user"
     rows = store.fetchall(
-        f"SELECT {', '.join(_SCORED_COLS)} FROM eval_predictions p JOIN eval_scores s "
-        "ON s.eval_run = p.eval_run AND s.method = p.method AND s.model = p.model "
-        "AND s.session_id = p.session_id AND s.day = p.day AND s.idx = p.idx "
-        "WHERE p.eval_run = ? ORDER BY p.method, p.model, p.language, p.user_id, p.day, p.idx",
+        f"SELECT {', '.join(_SCORED_COLS)} FROM eval_predictions p JOIN eval_scores s ON {_JOIN_SCORES} "
+        "WHERE p.eval_run = ? ORDER BY p.method, p.model, p.seed, p.language, p.user_id, p.day, p.idx",
         [eval_run],
     )
     out = []
@@ -261,8 +285,9 @@ def put_user_status(store: Store, rec: UserStatusRecord) -> None:
     """Record how one user went for a method/model (replaces the previous record)."""
     with store.transaction() as conn:
         conn.execute(
-            "DELETE FROM eval_users WHERE eval_run = ? AND method = ? AND model = ? AND session_id = ?",
-            [rec.eval_run, rec.method, rec.model, rec.session_id],
+            "DELETE FROM eval_users WHERE eval_run = ? AND method = ? AND model = ? AND seed = ? "
+            "AND session_id = ?",
+            [rec.eval_run, rec.method, rec.model, rec.seed, rec.session_id],
         )
         conn.execute(_insert_sql("eval_users", _USER_COLS), _values(rec, _USER_COLS))
 
@@ -270,7 +295,7 @@ def put_user_status(store: Store, rec: UserStatusRecord) -> None:
 def load_user_status(store: Store, eval_run: str) -> list[UserStatusRecord]:
     rows = store.fetchall(
         f"SELECT {', '.join(_USER_COLS)} FROM eval_users WHERE eval_run = ? "
-        "ORDER BY method, model, language, user_id",
+        "ORDER BY method, model, seed, language, user_id",
         [eval_run],
     )
     out = []
@@ -279,6 +304,15 @@ def load_user_status(store: Store, eval_run: str) -> list[UserStatusRecord]:
         data["fit_info"] = json.loads(data["fit_info"]) if data["fit_info"] else None
         out.append(UserStatusRecord(**data))
     return out
+
+
+def set_run_config(store: Store, run_id: str, config: Mapping[str, Any]) -> None:
+    """Replace the stored config of a run (e.g. when a resumed evaluation adds seeds or rescores)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE runs SET config = ?, updated_at = current_timestamp WHERE id = ?",
+            [json.dumps(dict(config), ensure_ascii=False), run_id],
+        )
 
 
 def list_eval_runs(store: Store) -> list[dict[str, Any]]:

@@ -218,4 +218,116 @@ TURN_DIAGNOSTICS = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS]
+# Several seeds per evaluation run: the seed joins the keys of predictions, scores and user status
+# (DuckDB cannot change a primary key in place, so each table is rebuilt; existing rows take the
+# seed their run recorded, or 0). Scores also record which judge model rated them, so that a run
+# scored again with other metric options is rescored rather than keeping the old numbers.
+_RUN_SEED = "TRY_CAST(json_extract_string(r.config, '$.seed') AS INTEGER)"
+EVAL_SEEDS = Migration(
+    5,
+    "eval_seeds",
+    (
+        """
+        CREATE TABLE eval_predictions_seeded (
+            eval_run TEXT NOT NULL,
+            method TEXT NOT NULL,
+            model TEXT NOT NULL,
+            seed INTEGER NOT NULL DEFAULT 0,  -- sampling seed of this prediction
+            user_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            npc TEXT,
+            message TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            prediction TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            flags VARCHAR[] NOT NULL,
+            prompt_sha256 TEXT,
+            params JSON,
+            latency_s DOUBLE,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            llm_calls INTEGER,
+            cached_calls INTEGER,
+            cost_usd DOUBLE,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (eval_run, method, model, seed, session_id, day, idx)
+        )
+        """,
+        f"""
+        INSERT INTO eval_predictions_seeded
+        SELECT p.eval_run, p.method, p.model,
+               coalesce(TRY_CAST(json_extract_string(p.params, '$.seed') AS INTEGER), {_RUN_SEED}, 0),
+               p.user_id, p.language, p.session_id, p.day, p.idx, p.npc, p.message, p.reference,
+               p.prediction, p.raw, p.flags, p.prompt_sha256, p.params, p.latency_s, p.prompt_tokens,
+               p.completion_tokens, p.llm_calls, p.cached_calls, p.cost_usd, p.created_at
+        FROM eval_predictions p LEFT JOIN runs r ON r.id = p.eval_run
+        """,
+        "DROP TABLE eval_predictions",
+        "ALTER TABLE eval_predictions_seeded RENAME TO eval_predictions",
+        """
+        CREATE TABLE eval_scores_seeded (
+            eval_run TEXT NOT NULL,
+            method TEXT NOT NULL,
+            model TEXT NOT NULL,
+            seed INTEGER NOT NULL DEFAULT 0,
+            session_id TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            m1 DOUBLE, m2 DOUBLE, m3 DOUBLE, m4 DOUBLE, m5 DOUBLE, m6 DOUBLE,
+            judge_content INTEGER,
+            judge_style INTEGER,
+            judge_model TEXT,                -- the chat model that gave judge_*, NULL when not judged
+            m1_vectors TEXT,
+            m2_encoder TEXT,
+            m4_unit TEXT,
+            m6_encoder TEXT,
+            scored_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (eval_run, method, model, seed, session_id, day, idx)
+        )
+        """,
+        f"""
+        INSERT INTO eval_scores_seeded
+        SELECT s.eval_run, s.method, s.model, coalesce({_RUN_SEED}, 0), s.session_id, s.day, s.idx,
+               s.m1, s.m2, s.m3, s.m4, s.m5, s.m6, s.judge_content, s.judge_style,
+               CASE WHEN s.judge_content IS NULL AND s.judge_style IS NULL THEN NULL ELSE 'unknown' END,
+               s.m1_vectors, s.m2_encoder, s.m4_unit, s.m6_encoder, s.scored_at
+        FROM eval_scores s LEFT JOIN runs r ON r.id = s.eval_run
+        """,
+        "DROP TABLE eval_scores",
+        "ALTER TABLE eval_scores_seeded RENAME TO eval_scores",
+        """
+        CREATE TABLE eval_users_seeded (
+            eval_run TEXT NOT NULL,
+            method TEXT NOT NULL,
+            model TEXT NOT NULL,
+            seed INTEGER NOT NULL DEFAULT 0,
+            session_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            fit_info JSON,
+            fit_latency_s DOUBLE,
+            fit_prompt_tokens INTEGER,
+            fit_completion_tokens INTEGER,
+            fit_cost_usd DOUBLE,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (eval_run, method, model, seed, session_id)
+        )
+        """,
+        f"""
+        INSERT INTO eval_users_seeded
+        SELECT u.eval_run, u.method, u.model, coalesce({_RUN_SEED}, 0), u.session_id, u.user_id,
+               u.language, u.status, u.error, u.fit_info, u.fit_latency_s, u.fit_prompt_tokens,
+               u.fit_completion_tokens, u.fit_cost_usd, u.updated_at
+        FROM eval_users u LEFT JOIN runs r ON r.id = u.eval_run
+        """,
+        "DROP TABLE eval_users",
+        "ALTER TABLE eval_users_seeded RENAME TO eval_users",
+    ),
+)
+
+MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS, EVAL_SEEDS]
