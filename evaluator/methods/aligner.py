@@ -3,7 +3,8 @@
 The base model stays frozen. A LoRA adapter on the same local model is trained on days 1-4 as a
 corrector: its input is the NPC's message and the base model's own reply to it (the draft), its
 target is the person's real reply. On day 5 the base model first drafts a reply (no adapter), then
-the corrector rewrites the draft.
+the corrector rewrites the draft. Drafts and final replies are cleaned like the prompting methods'
+replies; both generations are kept in the prediction's completions (tokens, latency).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from evaluator.methods.base import HistoryTurn, MethodContext, Prediction, TestItem, UserTask, register
+from evaluator.methods.clean import clean_reply
 from evaluator.methods.hf_model import BaseModel, base_reply, generate, set_threads, with_adapter
 from evaluator.methods.lora import (
     AdapterPredictor,
     Example,
+    TrainedMethod,
     TrainSettings,
     build_example,
     chat_messages,
+    completion_of,
     day_contexts,
     history_seed,
     housemate_system,
@@ -32,7 +36,6 @@ from evaluator.methods.lora import (
     train_params,
 )
 from sharehouse.llm.base import Completion, Message
-from sharehouse.textclean import clean_generated
 
 
 def corrector_system(names: Sequence[str]) -> str:
@@ -60,32 +63,37 @@ def draft_reply(
     *,
     settings: TrainSettings,
     temperature: float,
+    top_p: float,
     seed: int,
-) -> str:
-    """The base model's own (cleaned) reply to the message, as the housemate prompt asks it."""
-    raw = base_reply(
+) -> tuple[str, Completion]:
+    """The base model's own (cleaned) reply to the message, as the housemate prompt asks it, and the
+    generation behind it."""
+    gen, cached = base_reply(
         base,
         chat_messages(housemate_system(names), context, npc, message),
         max_new_tokens=settings.base_max_tokens,
         temperature=temperature,
+        top_p=top_p,
         seed=seed,
     )
-    return clean_generated(raw, stop_names=names)
+    draft = clean_reply(gen.text, npc_names=[*names, npc])
+    return draft, completion_of(gen, f"{base.name} (draft)", cached=cached, role="draft")
 
 
 def corrector_examples(
     base: BaseModel, user: UserTask, settings: TrainSettings, ctx: MethodContext
-) -> tuple[list[Example], list[str]]:
-    """Training examples (message + draft → real reply) and the drafts used."""
+) -> tuple[list[Example], list[str], list[Completion]]:
+    """Training examples (message + draft → real reply), the drafts used and their generations."""
     names = npc_names(user)
     system = corrector_system(names)
     examples: list[Example] = []
     drafts: list[str] = []
+    made: list[Completion] = []
     for pos, (turn, context) in enumerate(day_contexts(user.history, settings.context_turns)):
         target = turn.response.strip()
         if not target:
             continue
-        draft = draft_reply(
+        draft, comp = draft_reply(
             base,
             names,
             context,
@@ -93,12 +101,14 @@ def corrector_examples(
             turn.message,
             settings=settings,
             temperature=ctx.temperature,
+            top_p=ctx.top_p,
             seed=history_seed(ctx.seed, pos),
         )
         msgs = corrector_messages(system, turn.npc, turn.message, draft)
         examples.append(build_example(base, lambda _c, m=msgs: m, (), target, settings.max_len))
         drafts.append(draft)
-    return examples, drafts
+        made.append(comp)
+    return examples, drafts, made
 
 
 class AlignerPredictor(AdapterPredictor):
@@ -106,7 +116,7 @@ class AlignerPredictor(AdapterPredictor):
 
     def _predict(self, item: TestItem) -> Prediction:
         set_threads(self.settings.threads)
-        draft = draft_reply(
+        draft, draft_comp = draft_reply(
             self.base,
             self.names,
             item_context(item, self.settings.context_turns),
@@ -114,6 +124,7 @@ class AlignerPredictor(AdapterPredictor):
             item.message,
             settings=self.settings,
             temperature=self.temperature,
+            top_p=self.top_p,
             seed=item_seed(self.seed, item),
         )
         msgs = corrector_messages(corrector_system(self.names), item.npc, item.message, draft)
@@ -124,18 +135,16 @@ class AlignerPredictor(AdapterPredictor):
                 msgs,
                 max_new_tokens=self.max_new_tokens,
                 temperature=self.temperature,
-                top_p=self.settings.top_p,
+                top_p=self.top_p,
                 seed=item_seed(self.seed, item),
             )
-        pred = make_prediction(gen, self.names, f"{self.base.name}+aligner", self.params)
-        pred.completions.insert(
-            0, Completion(text=draft, model=f"{self.base.name} (draft)", raw={"role": "draft"})
-        )
+        pred = make_prediction(gen, [*self.names, item.npc], f"{self.base.name}+aligner", self.params)
+        pred.completions.insert(0, draft_comp)
         return pred
 
 
 @register("aligner")
-class AlignerMethod:
+class AlignerMethod(TrainedMethod):
     name = "aligner"
     description = "Per-user corrector LoRA that rewrites the base model's reply into the user's own"
     trains = True
@@ -143,9 +152,9 @@ class AlignerMethod:
 
     def _fit(self, user: UserTask, ctx: MethodContext) -> AlignerPredictor:
         settings = TrainSettings.from_extra(ctx.extra)
-        base = settings.load()
+        base = settings.load(ctx.model_spec, method=self.name)
         lr = settings.lr or self.default_lr
-        examples, _drafts = corrector_examples(base, user, settings, ctx)
+        examples, _drafts, made = corrector_examples(base, user, settings, ctx)
         result = train_loop(
             base,
             settings.lora(),
@@ -167,7 +176,7 @@ class AlignerMethod:
             drafts_from=f"{base.name} (no adapter), max {settings.base_max_tokens} tokens",
             base_max_tokens=settings.base_max_tokens,
         )
-        return AlignerPredictor(base, settings, ctx, result.state, npc_names(user), params)
+        return AlignerPredictor(base, settings, ctx, result.state, npc_names(user), params, made)
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> AlignerPredictor:
         return await asyncio.to_thread(self._fit, user, ctx)

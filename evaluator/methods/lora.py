@@ -2,7 +2,12 @@
 
 Each history turn becomes one chat example: a short housemate system message, the earlier turns
 of the same day, the NPC's message as the user turn and the person's real reply as the assistant
-turn; the loss covers the reply tokens only. Day-5 replies are then generated with the adapter.
+turn; the loss covers the reply tokens only. Day-5 replies are then generated with the adapter and
+cleaned exactly like the prompting methods' replies (:func:`evaluator.methods.clean.clean_reply`).
+
+The trained weights follow the evaluation's model spec (``local`` → the packaged 1.5B,
+``local:small`` → the 0.5B, ``local:/x.gguf`` → that file; see
+:func:`evaluator.methods.hf_model.source_for_spec`); an API model spec is refused.
 
 This module also holds the parts the other training methods share: the settings read from
 ``MethodContext.extra`` (:class:`TrainSettings`), the chat layout (:func:`chat_messages`), the
@@ -22,6 +27,7 @@ from pydantic import BaseModel as PydModel
 from pydantic import ConfigDict, Field
 
 from evaluator.methods.base import HistoryTurn, MethodContext, Prediction, TestItem, UserTask, register
+from evaluator.methods.clean import clean_reply
 from evaluator.methods.hf_model import (
     BaseModel,
     Generated,
@@ -32,25 +38,29 @@ from evaluator.methods.hf_model import (
     prompt_ids,
     reply_ids,
     set_threads,
+    source_for_spec,
     with_adapter,
 )
 from sharehouse.llm.base import Completion, Message
-from sharehouse.llm.models import PACKAGED_MODELS
-from sharehouse.textclean import clean_generated
 
 IGNORE = -100
+REMOVED_SETTINGS = {
+    "train_model": "the trained model follows --models (local, local:small or local:/path.gguf)",
+    "top_p": "use the run's --top-p",
+}
 
 
 class TrainSettings(PydModel):
     """Training and generation settings of the parameter-updating methods (from ``ctx.extra``).
 
     Unknown keys in ``extra`` are ignored, so one ``extra`` can carry settings for every method.
-    ``lr`` left unset takes the method's own default.
+    ``lr`` left unset takes the method's own default. Which model is trained is not a setting: it
+    follows the evaluation's model spec (``--models``); the sampling ``top_p`` and ``temperature``
+    are the run's generation parameters (``--top-p``, ``--temperature``).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    train_model: Literal["small", "default"] = "small"
     epochs: int = Field(3, ge=1)
     max_steps: int | None = Field(None, ge=1)  # overrides epochs: exactly this many steps
     lr: float | None = Field(None, gt=0)
@@ -61,7 +71,6 @@ class TrainSettings(PydModel):
     max_len: int = Field(768, ge=64)  # tokens per training example (prompt + reply)
     max_new_tokens: int | None = Field(None, ge=1)  # default: ctx.max_tokens
     base_max_tokens: int = Field(64, ge=1)  # length of the base model's own replies (DPO, Aligner)
-    top_p: float = Field(0.95, gt=0, le=1)
     dpo_beta: float = Field(0.1, gt=0)
     eval_loss: bool = False  # also measure the loss on the training set before and after
     threads: int = Field(2, ge=1)  # torch threads (1 is faster when other jobs share the cores)
@@ -69,10 +78,14 @@ class TrainSettings(PydModel):
 
     @classmethod
     def from_extra(cls, extra: dict[str, Any]) -> TrainSettings:
+        for key, instead in REMOVED_SETTINGS.items():
+            if key in extra:
+                raise ValueError(f"training option {key!r} no longer exists: {instead}")
         return cls.model_validate(extra)
 
-    def load(self) -> BaseModel:
-        return load_base(self.train_model, dtype=self.dtype, threads=self.threads)
+    def load(self, model_spec: str, *, method: str = "this method") -> BaseModel:
+        """The base model to train for the evaluation model ``model_spec`` (loaded once per process)."""
+        return load_base(source_for_spec(model_spec, method=method), dtype=self.dtype, threads=self.threads)
 
     def lora(self) -> LoraSettings:
         return LoraSettings(r=self.lora_r, alpha=self.lora_alpha, dropout=self.lora_dropout)
@@ -247,15 +260,13 @@ def train_params(
     **more: Any,
 ) -> dict[str, Any]:
     """The hyperparameters and training record stored with every prediction."""
-    base_dtype = base.dtype
     # mean step loss over the first and the last pass (or half of the steps, if fewer)
     per_epoch = min(n_examples, max(1, len(result.losses) // 2)) if result.losses else 0
+    where = base.source.describe() if base.source is not None else {"base_model": base.key}
     return {
         "method": method,
-        "base_model": settings.train_model,
-        "base_gguf": PACKAGED_MODELS[settings.train_model].filename,
-        "base_sha256": PACKAGED_MODELS[settings.train_model].sha256,
-        "dtype": base_dtype,
+        **where,
+        "dtype": base.dtype,
         "lora": settings.lora().as_dict(),
         "optimizer": "AdamW",
         "lr": lr,
@@ -272,6 +283,7 @@ def train_params(
         "loss_last": round(sum(result.losses[-per_epoch:]) / max(1, per_epoch), 4) if per_epoch else None,
         "loss_before": result.loss_before,
         "loss_after": result.loss_after,
+        "step_losses": [round(x, 4) for x in result.losses],
         **result.extra,
         **more,
     }
@@ -285,33 +297,40 @@ def history_seed(seed: int, position: int) -> int:
     return seed * 10_007 + 7_919 + position
 
 
+def completion_of(gen: Generated, model_name: str, *, cached: bool = False, **raw: Any) -> Completion:
+    """A transformers generation as a :class:`Completion` (tokens and latency as measured)."""
+    return Completion(
+        text=gen.text,
+        model=model_name,
+        prompt_tokens=gen.prompt_tokens,
+        completion_tokens=gen.completion_tokens,
+        latency_s=0.0 if cached else gen.latency_s,
+        raw={**raw, **({"cached": True} if cached else {})},
+    )
+
+
 def make_prediction(
     gen: Generated, names: Sequence[str], model_name: str, params: dict[str, Any]
 ) -> Prediction:
-    text = clean_generated(gen.text, stop_names=names)
+    """The cleaned prediction of one generation; the cleaning is the prompting methods' own."""
+    text = clean_reply(gen.text, npc_names=names)
     return Prediction(
         text=text,
         raw=gen.text,
         prompt=gen.prompt,
-        completions=[
-            Completion(
-                text=gen.text,
-                model=model_name,
-                prompt_tokens=gen.prompt_tokens,
-                completion_tokens=gen.completion_tokens,
-                latency_s=gen.latency_s,
-                raw={"params": params},
-            )
-        ],
-        flags=[] if text else ["empty"],
+        completions=[completion_of(gen, model_name, params=params)],
+        flags=[] if text.strip() else ["empty"],
+        params=params,
     )
 
 
 class AdapterPredictor:
     """Generates day-5 replies with one user's trained adapter on the shared base model.
 
-    ``params`` holds the training hyperparameters and record (also stored in every prediction's
-    completion under ``raw["params"]``).
+    ``params`` holds the training hyperparameters and record and the generation settings used; it
+    is the predictor's ``fit_info`` (stored per user) and each prediction's ``params`` (stored with
+    every prediction). ``fit_completions`` are the base model's own generations made while fitting
+    (DPO's rejected replies, the Aligner's drafts), so their tokens count towards the fit.
     """
 
     def __init__(
@@ -322,6 +341,7 @@ class AdapterPredictor:
         state: dict[str, Any],
         names: Sequence[str],
         params: dict[str, Any],
+        fit_completions: Sequence[Completion] = (),
     ) -> None:
         self.base = base
         self.settings = settings
@@ -330,14 +350,20 @@ class AdapterPredictor:
         self.system = housemate_system(self.names)
         self.seed = ctx.seed
         self.temperature = ctx.temperature
+        self.top_p = ctx.top_p
         self.max_new_tokens = settings.max_new_tokens or ctx.max_tokens
+        self.fit_completions = list(fit_completions)
         self.params = {
             **params,
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,
-            "top_p": settings.top_p,
+            "top_p": self.top_p,
             "seed": ctx.seed,
         }
+
+    @property
+    def fit_info(self) -> dict[str, Any]:
+        return dict(self.params)
 
     def messages(self, item: TestItem) -> list[Message]:
         return chat_messages(
@@ -353,10 +379,12 @@ class AdapterPredictor:
                 self.messages(item),
                 max_new_tokens=self.max_new_tokens,
                 temperature=self.temperature,
-                top_p=self.settings.top_p,
+                top_p=self.top_p,
                 seed=item_seed(self.seed, item),
             )
-        return make_prediction(gen, self.names, f"{self.base.name}+{self.params['method']}", self.params)
+        return make_prediction(
+            gen, [*self.names, item.npc], f"{self.base.name}+{self.params['method']}", self.params
+        )
 
     async def predict(self, item: TestItem) -> Prediction:
         return await asyncio.to_thread(self._predict, item)
@@ -377,8 +405,23 @@ def sft_examples(base: BaseModel, user: UserTask, settings: TrainSettings) -> li
     return out
 
 
+class TrainedMethod:
+    """What the runner asks a parameter-updating method before it starts any work."""
+
+    name: str
+    trains = True
+
+    def check_options(self, extra: dict[str, Any]) -> None:
+        """Raise ``ValueError`` (pydantic's ValidationError is one) on bad training options."""
+        TrainSettings.from_extra(extra)
+
+    def check_model(self, model_spec: str) -> None:
+        """Raise ``ValueError`` when ``model_spec`` has no local weights to train (an API model)."""
+        source_for_spec(model_spec, method=self.name)
+
+
 @register("lora")
-class LoraMethod:
+class LoraMethod(TrainedMethod):
     name = "lora"
     description = "Per-user LoRA adapter on the local model, trained on days 1-4 (loss on the replies)"
     trains = True
@@ -386,7 +429,7 @@ class LoraMethod:
 
     def _fit(self, user: UserTask, ctx: MethodContext) -> AdapterPredictor:
         settings = TrainSettings.from_extra(ctx.extra)
-        base = settings.load()
+        base = settings.load(ctx.model_spec, method=self.name)
         lr = settings.lr or self.default_lr
         examples = sft_examples(base, user, settings)
         result = train_loop(
