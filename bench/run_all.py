@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):  # fmt: skip
         os.environ.setdefault(name, value)
 
-    from bench import bench_api, bench_batch, bench_memory, bench_simulate
+    from bench import bench_api, bench_batch, bench_evaluate, bench_memory, bench_simulate
 
     spec = f"local:{args.model}"
     quick = args.quick
@@ -54,6 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     api = bench_api.main(["--days", "1" if quick else "2"])
     rows += [["API path at concurrency 32: ideal / measured", f"{api.efficiency:.0%}", "≥ 80%", api.load]]
+
+    quick_eval = ["--per-language", "1", "--limit-turns", "1", "--max-tokens", "32", "--lora-steps", "2",
+                  "--label", "Quick run (bench/run_all.py --quick; understates a full run): "]  # fmt: skip
+    ev = bench_evaluate.main(["--model", spec, *(quick_eval if quick else [])])
+    ev_load = f"{ev.load_start} → {ev.load_end}"
+    rows += [[f"prompting methods × {ev.total_users} users ({spec}), extrapolated from {ev.sampled_users}",
+              bench_evaluate.fmt_duration(ev.estimate_s), "—", ev_load]]  # fmt: skip
+    if ev.lora is not None:
+        rows += [[f"one LoRA user, fit {ev.lora.steps} steps + predict", bench_evaluate.fmt_duration(ev.lora.total_s),
+                  "—", ev_load]]  # fmt: skip
 
     if not args.skip_scoring:
         scoring = [sys.executable, str(ROOT / "bench" / "bench_scoring.py")]

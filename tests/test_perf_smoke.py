@@ -232,3 +232,37 @@ def test_bench_memory_smoke() -> None:
     assert fig.peak_mb >= fig.start_mb > 100
     assert fig.extrapolated_mb >= fig.peak_mb
     assert fig.cache_mb <= fig.cache_cap_mb
+
+
+@pytest.mark.model
+def test_bench_evaluate_smoke(tmp_path: Path) -> None:
+    """One English user, one turn, two methods and a one-step LoRA user: timed, extrapolated, written."""
+    from bench import bench_evaluate
+
+    fig = bench_evaluate.run(
+        model="local:small", per_language=1, languages=["en"], methods=["zero-shot", "few-shot"],
+        max_tokens=4, limit_turns=1, extra={"max_demos": 2}, lora_steps=1,
+    )  # fmt: skip
+    assert fig.total_users == 100 and fig.sampled_users == 1 and len(fig.sample["en"]) == 1
+    assert sum(fig.turns_per_language.values()) > 100
+    assert [m.method for m in fig.methods] == ["zero-shot", "few-shot"]
+    for m in fig.methods:
+        assert m.failed_users == 0 and m.predictions == 1 and len(m.all_user_s) == 1
+        # one sampled user stands for every user of every language
+        assert m.estimate_s(fig.users_per_language) == pytest.approx(m.all_user_s[0] * 100)
+    assert fig.estimate_s == pytest.approx(sum(m.all_user_s[0] * 100 for m in fig.methods))
+    assert fig.lora is not None and fig.lora.failed is None
+    assert fig.lora.steps == 1 and fig.lora.predictions == 1 and fig.lora.fit_s > 0
+    text = bench_evaluate.report(fig, label="Smoke: ")
+    assert "extrapolations from 1 sampled users" in text and "max_steps 1 (not the default)" in text
+    path = tmp_path / "RESULTS.md"
+    write_section(bench_evaluate.SECTION, text, path)
+    assert bench_evaluate.SECTION in path.read_text()
+    # the sample is seeded: the same seed draws the same users, another seed (here) other ones
+    from types import SimpleNamespace
+
+    pool = [SimpleNamespace(user_id=f"en_{i}", language="en") for i in range(30)]
+    draw = [
+        [t.user_id for t in bench_evaluate.sample_tasks(pool, 3, seed, ["en"])["en"]] for seed in (5, 5, 6)
+    ]
+    assert draw[0] == draw[1] != draw[2] and len(set(draw[0])) == 3
