@@ -1,4 +1,4 @@
-"""A persona file with bytes that are not UTF-8: a clear error that names the file, from the loader,
+"""A persona file with bytes that are not UTF-8: a clear error that names the file and line, from the loader,
 from ``personas validate`` and from ``simulate --persona-file``. No traceback, and nothing is
 written to the store."""
 
@@ -26,8 +26,8 @@ def test_loader_names_the_file_and_the_encoding(latin1_personas: Path) -> None:
     with pytest.raises(PersonaFileError) as caught:
         load_personas(latin1_personas)
     message = str(caught.value)
-    assert message.startswith(f"{latin1_personas}: cannot read file")
-    assert "utf-8" in message and "0xe9" in message
+    assert message.startswith(f"{latin1_personas}, line 2: not valid UTF-8")
+    assert "0xe9" in message and "column" in message
 
 
 def test_commands_report_it_without_a_traceback(latin1_personas: Path, tmp_path: Path) -> None:
@@ -48,6 +48,12 @@ def test_commands_report_it_without_a_traceback(latin1_personas: Path, tmp_path:
     )  # fmt: skip
     assert sim.exit_code != 0 and isinstance(sim.exception, SystemExit), sim.output
     out = " ".join(sim.output.split())
-    assert str(latin1_personas) in out and "cannot read file" in out
+    assert str(latin1_personas) in out and "line 2: not valid UTF-8" in out
     with Store(db, read_only=True) as store:
         assert store.fetchone("SELECT count(*) FROM sessions")[0] == 0
+
+
+def test_a_byte_order_mark_is_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + default_personas_path().read_bytes())
+    assert len(load_personas(path)) == len(load_personas(default_personas_path()))

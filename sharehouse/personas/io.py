@@ -41,14 +41,23 @@ def load_personas(path: str | Path) -> list[Persona]:
     """Load and validate a persona file; raises :class:`PersonaFileError` on the first problem."""
     src = Path(path)
     try:
-        text = src.read_text(encoding="utf-8")
+        raw = src.read_bytes()
     except FileNotFoundError:
         raise PersonaFileError(src, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise PersonaFileError(src, f"cannot read file ({exc})") from exc
     personas: list[Persona] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, chunk in enumerate(raw.splitlines(), start=1):
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = chunk[exc.start : exc.start + 1].hex()
+            raise PersonaFileError(
+                src, f"not valid UTF-8 (byte 0x{bad} at column {exc.start + 1})", lineno
+            ) from None
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")  # a byte-order mark some editors write
         if not line.strip():
             continue
         try:
