@@ -8,7 +8,12 @@ machine's changing load hits all of them alike:
 - single: one call through :class:`~sharehouse.llm.batch.BatchedLocalModel` (generated tokens /
   call latency, prompt included);
 - batched: ``--sessions`` concurrent calls (different prompts, like different sessions) through
-  the same model (all generated tokens / wall time).
+  the same model (all generated tokens / wall time, the prompts' prefill included);
+- batched, decode only: the same calls' generated tokens / the time of the decode steps that only
+  generated (llama_decode + sampling, no prompt tokens in the batch), which is what the raw figure
+  measures for one stream.
+
+All three use the same weights, the same number of llama.cpp threads and the same machine.
 
     .venv/bin/python -m bench.bench_batch [--model small] [--sessions 4] [--tokens 48] [--rounds 2]
 """
@@ -20,7 +25,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.common import load_average, machine_line, markdown_table, write_section
 
@@ -39,6 +44,7 @@ class BatchFigures:
     single_tps: list[float]
     batched_tps: list[float]
     load: str
+    batched_decode_tps: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -47,6 +53,10 @@ class BatchFigures:
     @property
     def ratio_raw(self) -> float:
         return statistics.median(self.batched_tps) / statistics.median(self.raw_tps)
+
+    @property
+    def ratio_decode_raw(self) -> float:
+        return statistics.median(self.batched_decode_tps) / statistics.median(self.raw_tps)
 
 
 def _messages(i: int, rnd: int) -> list[dict[str, str]]:
@@ -77,7 +87,7 @@ def run(*, model: str = "small", sessions: int = 4, tokens: int = 48, rounds: in
     batched = BatchedLocalModel(base, n_seq=sessions)
     batched.load()
     load = load_average()
-    raw, single, multi = [], [], []
+    raw, single, multi, multi_decode = [], [], [], []
 
     async def one(i: int, rnd: int) -> int:
         comp = await batched.complete(
@@ -90,8 +100,10 @@ def run(*, model: str = "small", sessions: int = 4, tokens: int = 48, rounds: in
         n = await one(sessions, rnd)
         single.append(n / (time.perf_counter() - started))
         started = time.perf_counter()
+        secs, toks = batched.generate_only_s, batched.generate_only_tokens
         counts = await asyncio.gather(*(one(i, rnd) for i in range(sessions)))
         multi.append(sum(counts) / (time.perf_counter() - started))
+        multi_decode.append((batched.generate_only_tokens - toks) / max(batched.generate_only_s - secs, 1e-9))
 
     try:
         for rnd in range(rounds):
@@ -101,7 +113,7 @@ def run(*, model: str = "small", sessions: int = 4, tokens: int = 48, rounds: in
         batched.close()
         base.close()
     return BatchFigures(model=f"local:{model}", sessions=sessions, tokens=tokens, threads=base.n_threads,
-                        raw_tps=raw, single_tps=single, batched_tps=multi,
+                        raw_tps=raw, single_tps=single, batched_tps=multi, batched_decode_tps=multi_decode,
                         load=f"{load} → {load_average()}")  # fmt: skip
 
 
@@ -113,9 +125,13 @@ def rows(fig: BatchFigures) -> list[list[str]]:
         ["raw llama.cpp single stream (decode only)", fmt(fig.raw_tps), "reference", fig.load],
         ["BatchedLocalModel, 1 call (prompt included)", fmt(fig.single_tps), "—", fig.load],
         [f"BatchedLocalModel, {fig.sessions} concurrent calls", fmt(fig.batched_tps), "—", fig.load],
+        [f"BatchedLocalModel, {fig.sessions} concurrent calls, decode only", fmt(fig.batched_decode_tps), "—",
+         fig.load],
         [f"ratio {fig.sessions} concurrent / 1 call", f"{fig.ratio:.2f}×", "≥ 2×", fig.load],
         [f"ratio {fig.sessions} concurrent / raw single stream", f"{fig.ratio_raw:.2f}×", "≥ 2×", fig.load],
-    ]
+        [f"ratio {fig.sessions} concurrent, decode only / raw single stream (decode only)",
+         f"{fig.ratio_decode_raw:.2f}×", "≥ 2×", fig.load],
+    ]  # fmt: skip
 
 
 def report(fig: BatchFigures) -> str:

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -31,6 +32,50 @@ def test_parse_spec_forms() -> None:
     assert parse_spec("litellm:anthropic/claude").model == "anthropic/claude"
     with pytest.raises(ValueError):
         parse_spec("local:nonsense")
+    # "+batch" on every local form: the same local model, batched (never a litellm model "local+batch").
+    for spec, model in (("local+batch", "default"), ("local:small+batch", "small"),
+                        ("local:/x/y.gguf+batch", "/x/y.gguf"), ("/x/y.gguf+batch", "/x/y.gguf")):  # fmt: skip
+        cfg = parse_spec(spec)
+        assert (cfg.backend, cfg.model, cfg.batched) == ("local", model, True), spec
+        assert parse_spec(cfg.spec) == cfg  # the recorded spec reads back the same
+    assert not parse_spec("local:small").batched
+    with pytest.raises(ValueError, match="applies only to local models"):
+        parse_spec("openai/gpt-4o-mini+batch")
+    with pytest.raises(ValueError, match="unknown local model 'nonsense'"):
+        parse_spec("local:nonsense+batch")
+
+
+def test_load_model_builds_what_parse_spec_describes() -> None:
+    from sharehouse.llm.batch import BatchedLocalModel
+    from sharehouse.llm.local import LocalModel
+    from sharehouse.llm.remote import RemoteModel
+
+    path = str(ensure_model("small"))
+    for spec in (
+        "local:small",
+        "local:small+batch",
+        path,
+        path + "+batch",
+        f"local:{path}+batch",
+        "openai/x",
+    ):
+        cfg = parse_spec(spec)
+        inner = load_model(spec, ram_cache_bytes=0).inner  # nothing is loaded until the first call
+        expected = BatchedLocalModel if cfg.batched else LocalModel if cfg.backend == "local" else RemoteModel
+        assert type(inner) is expected, spec
+    assert load_model("local:small", batched=True, n_seq=3, ram_cache_bytes=0).inner.n_seq == 3
+    with pytest.raises(ValueError, match="only to local models"):
+        load_model("openai/x", batched=True)
+
+
+def test_llama_cpp_runtime_errors_become_llm_errors() -> None:
+    from sharehouse.llm.local import llama_failure
+
+    full = llama_failure("m", RuntimeError("llama_decode returned 1"))  # no room in the KV cache
+    assert isinstance(full, TransientLLMError) and "llama_decode returned 1" in str(full)
+    assert isinstance(llama_failure("m", RuntimeError("llama_decode returned 2")), TransientLLMError)
+    invalid = llama_failure("m", RuntimeError("llama_decode returned -1"))  # a bad batch: retrying won't help
+    assert isinstance(invalid, LLMError) and not isinstance(invalid, TransientLLMError)
 
 
 def test_packaged_model_assembles_with_pinned_checksum() -> None:
@@ -72,6 +117,89 @@ async def test_local_model_generates_streams_and_reuses_prefix(small_model) -> N
     assert (
         again.evaluated_prompt_tokens is not None and again.evaluated_prompt_tokens < first.prompt_tokens / 2
     )
+
+
+LONG = [{"role": "user", "content": "Count from 1 to 2000, one number per line, and nothing else."}]
+
+
+@pytest.fixture
+def fresh_small():
+    """A LocalModel of its own (closing it must not touch the session's shared model)."""
+    from sharehouse.llm.local import LocalModel
+
+    model = LocalModel(ensure_model("small"), name="local:small")
+    model.load()
+    yield model
+    model.close()
+
+
+def _start_long_call(model, params: GenParams) -> tuple[threading.Thread, list]:
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(model.complete_blocking(LONG, params))
+        except BaseException as exc:  # noqa: BLE001 - the test inspects whatever ended the call
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.model
+def test_close_cancels_a_running_non_streamed_local_call(fresh_small) -> None:
+    from sharehouse.llm.local import ModelClosedError
+
+    # Not streamed (like the judge's checks); unstopped it would generate for minutes.
+    thread, outcome = _start_long_call(fresh_small, GenParams(max_tokens=3000, temperature=0.0))
+    time.sleep(3.0)  # the short prompt is evaluated; the call is generating
+    assert thread.is_alive() and not outcome
+    began = time.perf_counter()
+    fresh_small.close()
+    assert time.perf_counter() - began < 5.0
+    thread.join(5.0)
+    assert len(outcome) == 1 and isinstance(outcome[0], ModelClosedError), outcome
+    with pytest.raises(ModelClosedError):
+        fresh_small.complete_blocking(LONG, GenParams(max_tokens=4))
+
+
+@pytest.mark.model
+def test_close_cancels_running_batched_calls(fresh_small) -> None:
+    from sharehouse.llm.batch import BatchedLocalModel
+    from sharehouse.llm.local import ModelClosedError
+
+    batched = BatchedLocalModel(fresh_small, n_seq=2, ram_cache_bytes=0)
+    calls = [_start_long_call(batched, GenParams(max_tokens=3000, temperature=0.0)) for _ in range(3)]
+    time.sleep(3.0)  # two calls generate, the third waits for a free sequence
+    assert batched.steps > 0 and not any(out for _, out in calls)
+    began = time.perf_counter()
+    batched.close()
+    assert time.perf_counter() - began < 5.0
+    for thread, outcome in calls:
+        thread.join(5.0)
+        assert len(outcome) == 1 and isinstance(outcome[0], ModelClosedError), outcome
+
+
+@pytest.mark.model
+def test_llama_cpp_decode_failure_is_transient_and_the_model_recovers(fresh_small, monkeypatch) -> None:
+    llm = fresh_small.llama
+    msgs = [{"role": "user", "content": "Say hi."}]
+    real_decode = llm._ctx.decode
+    calls = {"n": 0}
+
+    def failing_decode(batch):  # llama.cpp's "no KV slot" failure cannot be provoked on demand
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("llama_decode returned 1")
+        return real_decode(batch)
+
+    monkeypatch.setattr(llm._ctx, "decode", failing_decode)
+    with pytest.raises(TransientLLMError, match="llama_decode returned 1"):
+        fresh_small.complete_blocking(msgs, GenParams(max_tokens=8, temperature=0.0))
+    monkeypatch.setattr(llm._ctx, "decode", real_decode)
+    again = fresh_small.complete_blocking(msgs, GenParams(max_tokens=8, temperature=0.0))
+    assert again.text.strip() and again.evaluated_prompt_tokens == again.prompt_tokens  # a clean context
 
 
 @pytest.mark.model

@@ -142,6 +142,28 @@ def test_batched_stop_strings_json_and_prefix_reuse(batched) -> None:
 
 
 @pytest.mark.model
+def test_batched_lazy_grammar_matches_grammar_first(small_base) -> None:
+    """Checks sample without the JSON grammar and resample under it only when it rejects the token:
+    the same greedy JSON as applying the grammar to the whole vocabulary at every token."""
+    from sharehouse.llm.batch import BatchedLocalModel
+
+    msgs = [{"role": "user", "content": "Did 'nothing much lol' answer 'What did you do at the weekend?' "
+             "Reply in JSON with a 3-word reason."}]  # fmt: skip
+    params = GenParams(max_tokens=40, temperature=0.0, json_schema=SCHEMA)
+    texts = []
+    for lazy in (True, False):
+        model = BatchedLocalModel(small_base, n_seq=1, ram_cache_bytes=0, lazy_grammar=lazy)
+        try:
+            texts.append(model.complete_blocking(msgs, params).text)
+            if lazy:
+                assert model.grammar_resamples > 0  # the grammar did reject some first choices
+        finally:
+            model.close()
+    assert texts[0] == texts[1]
+    assert isinstance(json.loads(texts[0])["answered"], bool)
+
+
+@pytest.mark.model
 def test_bench_simulate_smoke_records_reuse(tmp_path: Path, monkeypatch) -> None:
     """One persona, one day: the recorder sees every call and prefix reuse stays near the ideal."""
     from bench import bench_simulate
@@ -219,9 +241,11 @@ def test_bench_batch_smoke() -> None:
     from bench import bench_batch
 
     fig = bench_batch.run(model="small", sessions=2, tokens=8, rounds=1)
-    assert len(fig.raw_tps) == len(fig.single_tps) == len(fig.batched_tps) == 1
-    assert min(fig.raw_tps + fig.single_tps + fig.batched_tps) > 0
-    assert "ratio 2 concurrent" in bench_batch.report(fig)
+    assert len(fig.raw_tps) == len(fig.single_tps) == len(fig.batched_tps) == len(fig.batched_decode_tps) == 1
+    assert min(fig.raw_tps + fig.single_tps + fig.batched_tps + fig.batched_decode_tps) > 0
+    # Decode-only excludes the prompts' prefill, so it is at least the prompt-included rate.
+    assert fig.batched_decode_tps[0] >= fig.batched_tps[0]
+    assert "ratio 2 concurrent" in bench_batch.report(fig) and "decode only / raw" in bench_batch.report(fig)
 
 
 @pytest.mark.model

@@ -9,6 +9,15 @@ per sequence. Each sequence samples on its own (greedy, or top-k/top-p/temperatu
 seed; a GBNF grammar from the JSON schema for checks) and stops on end of generation, its stop
 strings or ``max_tokens``.
 
+The grammar is applied lazily, as llama.cpp's own ``common_sampler`` does: the token is sampled without
+it and kept when the grammar accepts it; only a rejected token makes the sequence sample again with
+the grammar applied to the whole vocabulary first. Applying a JSON grammar to all 152k tokens of the
+Qwen vocabulary costs about as much as the decode step itself, and the model's first choice is
+almost always valid.
+
+:meth:`BatchedLocalModel.close` (also run when the interpreter exits) ends the running calls at the
+next decode step with :class:`~sharehouse.llm.local.ModelClosedError` instead of finishing them.
+
 A sequence slot keeps the KV cache of its last call, and every finished call's KV state is kept
 in a :class:`~sharehouse.llm.local.SeqStateCache`, so a new call starts from the longest prefix
 it shares with any earlier call (its own session's previous turn, typically).
@@ -20,7 +29,9 @@ import asyncio
 import codecs
 import contextlib
 import ctypes
+import functools
 import json
+import math
 import queue
 import threading
 import time
@@ -35,7 +46,9 @@ from sharehouse.llm.local import (
     DEFAULT_STATE_CACHE_BYTES,
     MIN_RESTORE_GAIN,
     LocalModel,
+    ModelClosedError,
     SeqStateCache,
+    cancel_at_exit,
     common_prefix_len,
     get_seq_state,
     set_seq_state,
@@ -44,6 +57,16 @@ from sharehouse.llm.local import (
 REPEAT_LAST_N = 64
 REPEAT_PENALTY = 1.1
 TOP_K = 40
+MIN_P = 0.05
+# numpy's view of llama_token_data {int32 id; float logit; float p}
+TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+@functools.lru_cache(maxsize=32)
+def _gbnf(schema_json: str) -> str:
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return json_schema_to_gbnf(schema_json)
 
 
 @dataclass
@@ -59,7 +82,8 @@ class _Request:
     generated: list[int] = field(default_factory=list)
     text: str = ""
     streamed: int = 0  # characters of ``text`` already passed to on_token
-    sampler: Any = None
+    sampler: Any = None  # top-k, penalties, top-p/temperature/dist or greedy
+    grammar: Any = None  # GBNF sampler of the JSON schema, applied lazily (module docstring)
     decoder: Any = None
     started: float = 0.0
     deadline: float = 0.0
@@ -86,6 +110,7 @@ class BatchedLocalModel:
         ram_cache_bytes: int = DEFAULT_STATE_CACHE_BYTES,
         gather_s: float = 0.005,
         name: str | None = None,
+        lazy_grammar: bool = True,
     ) -> None:
         if n_seq < 1:
             raise ValueError("n_seq must be at least 1")
@@ -94,6 +119,7 @@ class BatchedLocalModel:
         self.n_seq = n_seq
         self.n_batch = n_batch
         self.gather_s = gather_s
+        self.lazy_grammar = lazy_grammar  # False: the grammar first on the whole vocabulary, every token
         self.timeout_s = base.timeout_s
         self.state_cache = SeqStateCache(ram_cache_bytes) if ram_cache_bytes else None
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -102,8 +128,13 @@ class BatchedLocalModel:
         self._ctx: Any = None
         self._batch: Any = None
         self._closed = False
+        self._closing = threading.Event()
         self.calls = 0
         self.steps = 0  # llama_decode calls
+        # Steps that only generated (no prompt tokens): their wall time, decode + sampling, and tokens.
+        self.generate_only_s = 0.0
+        self.generate_only_tokens = 0
+        self.grammar_resamples = 0  # tokens the grammar rejected, sampled again under it
         self.total_evaluated_tokens = 0
         self.total_generated_tokens = 0
         self.restored_tokens = 0
@@ -119,7 +150,7 @@ class BatchedLocalModel:
     def _start(self) -> None:
         with self._start_lock:
             if self._closed:
-                raise LLMError(f"{self.name}: the model is closed")
+                raise ModelClosedError(f"{self.name}: the model is closed")
             if self._thread is not None:
                 return
             import llama_cpp
@@ -141,9 +172,12 @@ class BatchedLocalModel:
             self._llm = llm
             self._vocab = llm._model.vocab
             self._n_vocab = llm.n_vocab()
+            self._token_ids = np.arange(self._n_vocab, dtype=np.int32)
+            self._candidates = np.zeros(self._n_vocab, dtype=TOKEN_DATA)
             self._slots = [_Slot(seq=i) for i in range(self.n_seq)]
             self._thread = threading.Thread(target=self._run, name="llama-batch", daemon=True)
             self._thread.start()
+            cancel_at_exit(self, "close")
 
     # -- the ChatModel interface -------------------------------------------------------------
     def submit(self, messages: list[Message], params: GenParams) -> Future[Completion]:
@@ -160,11 +194,14 @@ class BatchedLocalModel:
         return self.submit(messages, params).result()
 
     def close(self) -> None:
+        """End the running calls at the next decode step (their callers get ModelClosedError), fail the
+        queued ones, and free the llama.cpp context."""
         with self._start_lock:
             if self._closed:
                 return
             self._closed = True
             thread = self._thread
+        self._closing.set()
         if thread is not None:
             self._queue.put(None)
             thread.join()
@@ -199,6 +236,9 @@ class BatchedLocalModel:
         waiting: list[_Request] = []
         stop = False
         while True:
+            if self._closing.is_set():
+                self._abandon(waiting)
+                return
             active = [s for s in self._slots if s.request is not None]
             if not active and not waiting:
                 if stop:
@@ -220,6 +260,22 @@ class BatchedLocalModel:
             waiting = self._admit(waiting)
             if any(s.request is not None for s in self._slots):
                 self._step()
+
+    def _abandon(self, waiting: list[_Request]) -> None:
+        """Fail every running, waiting and queued call: the model is closing."""
+        closed = ModelClosedError(f"{self.name}: the model was closed during the call")
+        for slot in self._slots:
+            if slot.request is not None:
+                self._finish(slot, error=closed, keep=False)
+        for req in waiting:
+            _resolve(req.future, error=closed)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                _resolve(item.future, error=closed)
 
     def _admit(self, waiting: list[_Request]) -> list[_Request]:
         """Give waiting calls free sequences, each starting from its longest cached prefix."""
@@ -270,26 +326,28 @@ class BatchedLocalModel:
         req.prompt = prompt
         req.pending = prompt[shared:]
         req.evaluated = len(req.pending)
-        req.sampler = self._make_sampler(req.params)
+        req.sampler, req.grammar = self._make_sampler(req.params)
         req.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         req.started = now
         req.deadline = now + self.timeout_s
         slot.request = req
         slot.last_used = now
 
-    def _make_sampler(self, params: GenParams) -> Any:
+    def _make_sampler(self, params: GenParams) -> tuple[Any, Any]:
+        """The sampler chain of one call, and its grammar sampler (None without a JSON schema)."""
         import llama_cpp
 
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
-        add = llama_cpp.llama_sampler_chain_add
+        grammar = None
         if params.json_schema is not None:
-            from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-            gbnf = json_schema_to_gbnf(json.dumps(params.json_schema))
+            gbnf = _gbnf(json.dumps(params.json_schema, sort_keys=True))
             grammar = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
             if not grammar:
                 raise LLMError(f"{self.name}: cannot build a grammar from the JSON schema")
-            add(chain, grammar)
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        add = llama_cpp.llama_sampler_chain_add
+        if grammar is not None and not self.lazy_grammar:
+            add(chain, grammar)  # the chain owns it now
+            grammar = None
         # top-k first: the repetition penalty then looks at 40 candidates, not the whole vocabulary.
         add(chain, llama_cpp.llama_sampler_init_top_k(TOP_K))
         # The same argument order as llama-cpp-python's own sampler (its binding takes n_vocab first).
@@ -302,9 +360,47 @@ class BatchedLocalModel:
         else:
             seed = params.seed if params.seed is not None else self.base.seed
             add(chain, llama_cpp.llama_sampler_init_top_p(params.top_p, 1))
+            # min-p 0.05 as llama-cpp-python's own chain (LocalModel's path) has it by default.
+            add(chain, llama_cpp.llama_sampler_init_min_p(MIN_P, 1))
             add(chain, llama_cpp.llama_sampler_init_temp(params.temperature))
             add(chain, llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return chain
+        return chain, grammar
+
+    def _sample(self, req: _Request, idx: int) -> int:
+        """The next token of one sequence from the logits of batch row ``idx``."""
+        import llama_cpp
+
+        if req.grammar is None:
+            return int(llama_cpp.llama_sampler_sample(req.sampler, self._ctx, idx))
+        token = self._apply(req, idx, with_grammar=False)
+        one = llama_cpp.llama_token_data(token, 1.0, 0.0)
+        single = llama_cpp.llama_token_data_array(ctypes.pointer(one), 1, -1, False)
+        llama_cpp.llama_sampler_apply(req.grammar, ctypes.byref(single))
+        if math.isinf(one.logit) and one.logit < 0:  # the grammar rejects it: sample again under it
+            self.grammar_resamples += 1
+            token = self._apply(req, idx, with_grammar=True)
+        llama_cpp.llama_sampler_accept(req.grammar, token)
+        llama_cpp.llama_sampler_accept(req.sampler, token)
+        return token
+
+    def _apply(self, req: _Request, idx: int, *, with_grammar: bool) -> int:
+        """Run the samplers over the whole vocabulary of batch row ``idx`` without accepting the result."""
+        import llama_cpp
+
+        cand = self._candidates
+        cand["id"] = self._token_ids
+        cand["logit"] = np.ctypeslib.as_array(
+            llama_cpp.llama_get_logits_ith(self._ctx, idx), (self._n_vocab,)
+        )
+        cand["p"] = 0.0
+        data = cand.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data))
+        arr = llama_cpp.llama_token_data_array(data, self._n_vocab, -1, False)
+        if with_grammar:
+            llama_cpp.llama_sampler_apply(req.grammar, ctypes.byref(arr))
+        llama_cpp.llama_sampler_apply(req.sampler, ctypes.byref(arr))
+        if not 0 <= arr.selected < arr.size:
+            raise LLMError(f"{self.name}: the sampler selected no token")
+        return int(arr.data[arr.selected].id)
 
     def _step(self) -> None:
         """One llama_decode for every active sequence, then one sampled token for each that wants one."""
@@ -338,11 +434,13 @@ class BatchedLocalModel:
                 put(slot, req.next_token, True)
                 req.next_token = None
                 outputs.append((slot, n - 1))
+        generate_only = True
         budget = self.n_batch - n
         for slot in self._slots:
             req = slot.request
             if req is None or not req.pending or budget <= 0:
                 continue
+            generate_only = False
             chunk, req.pending = req.pending[:budget], req.pending[budget:]
             for i, token in enumerate(chunk):
                 put(slot, token, not req.pending and i == len(chunk) - 1)
@@ -352,6 +450,7 @@ class BatchedLocalModel:
         if n == 0:
             return
         batch.n_tokens = n
+        began = time.perf_counter()
         rc = llama_cpp.llama_decode(self._ctx, batch)
         self.steps += 1
         if rc != 0:
@@ -364,8 +463,15 @@ class BatchedLocalModel:
         for slot, idx in outputs:
             req = slot.request
             assert req is not None
-            token = int(llama_cpp.llama_sampler_sample(req.sampler, self._ctx, idx))
+            try:
+                token = self._sample(req, idx)
+            except LLMError as exc:
+                self._finish(slot, error=exc, keep=False)
+                continue
             self._accept(slot, req, token)
+        if generate_only:
+            self.generate_only_s += time.perf_counter() - began
+            self.generate_only_tokens += len(outputs)
 
     def _accept(self, slot: _Slot, req: _Request, token: int) -> None:
         import llama_cpp
@@ -405,6 +511,8 @@ class BatchedLocalModel:
         slot.request = None
         slot.last_used = time.perf_counter()
         llama_cpp.llama_sampler_free(req.sampler)
+        if req.grammar is not None:
+            llama_cpp.llama_sampler_free(req.grammar)
         if not keep:
             llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._ctx), slot.seq, -1, -1)
             slot.tokens = []

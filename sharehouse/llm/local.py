@@ -7,6 +7,14 @@ The KV cache of the previous call is reused when the next prompt shares its pref
 (keyed by its tokens, longest-prefix lookup, least-recently-used eviction within the byte budget),
 so interleaved sessions and purposes (each housemate, the simulated user, the check) restore their
 own prefix instead of evaluating it again. Only the sequence's KV cells are kept, never the logits.
+
+A call can be cancelled: :meth:`LocalModel.close` (and the interpreter's exit) sets a flag that the
+generation checks before every llama.cpp decode (each prompt chunk and each generated token), so a
+running call, streamed or not, ends within one decode step with :class:`ModelClosedError` instead of
+holding the worker thread (and the interpreter's exit) until it has generated everything. A
+``RuntimeError`` from llama.cpp (``llama_decode returned 1``: no room in the KV cache, ...) becomes an
+:class:`~sharehouse.llm.base.LLMError` (transient, after the context is reset, unless the batch itself
+was invalid).
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +40,42 @@ from sharehouse.llm.base import Completion, GenParams, LLMError, Message, Transi
 DEFAULT_STATE_CACHE_BYTES = 1536 << 20
 # A saved state is restored only when it saves at least this many tokens over the live KV cache.
 MIN_RESTORE_GAIN = 16
+
+
+class ModelClosedError(LLMError):
+    """The model was closed (or the interpreter is exiting) while the call waited or ran."""
+
+
+def llama_failure(name: str, exc: RuntimeError) -> LLMError:
+    """An LLMError for a RuntimeError raised by llama.cpp during a call.
+
+    ``llama_decode`` returns 1 when the KV cache has no room for the batch and 2 when it was aborted;
+    both can succeed on a fresh context, so they are transient. A negative code means the batch was
+    invalid, which trying again will not change."""
+    text = str(exc)
+    code = None
+    if "returned" in text:
+        with contextlib.suppress(ValueError):
+            code = int(text.rsplit("returned", 1)[1].strip().split()[0])
+    if code is not None and code < 0:
+        return LLMError(f"{name}: llama.cpp rejected the batch ({text})")
+    return TransientLLMError(f"{name}: llama.cpp failed ({text})")
+
+
+def cancel_at_exit(obj: object, method: str) -> None:
+    """Call ``obj.method()`` when the interpreter starts to exit, before it joins worker threads
+    (so a model's running call is cancelled instead of finished). Holds only a weak reference."""
+    ref = weakref.ref(obj)
+
+    def hook() -> None:
+        target = ref()
+        if target is not None:
+            getattr(target, method)()
+
+    register: Callable[[Callable[[], None]], None] | None = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        with contextlib.suppress(RuntimeError):  # already shutting down
+            register(hook)
 
 
 def default_threads() -> int:
@@ -172,6 +217,9 @@ class LocalModel:
         self._formatter: Any = None
         self._load_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._cancel = threading.Event()
+        self._deadline = float("inf")
+        cancel_at_exit(self, "cancel")
         self.calls = 0
         self.total_prompt_tokens = 0
         self.total_evaluated_tokens = 0
@@ -196,9 +244,33 @@ class LocalModel:
                     )
                 except (ValueError, RuntimeError) as exc:
                     raise LLMError(f"cannot load the GGUF model {self.path}: {exc}") from exc
+                self._install_checkpoint(self._llm)
                 if self.ram_cache_bytes:
                     self.state_cache = SeqStateCache(self.ram_cache_bytes)
             return self._llm
+
+    def _install_checkpoint(self, llm: Any) -> None:
+        """Make every ``Llama.eval`` (llama-cpp-python calls it for each prompt chunk and each generated
+        token) check for cancellation and the call's deadline first, one ``n_batch`` chunk at a time."""
+        evaluate = llm.eval
+
+        def checked_eval(tokens: Sequence[int]) -> None:
+            step = max(1, int(llm.n_batch))
+            for i in range(0, len(tokens), step):
+                self._checkpoint()
+                evaluate(tokens[i : i + step])
+
+        llm.eval = checked_eval
+
+    def _checkpoint(self) -> None:
+        if self._cancel.is_set():
+            raise ModelClosedError(f"{self.name}: the model was closed during the call")
+        if time.perf_counter() > self._deadline:
+            raise TransientLLMError(f"{self.name}: generation exceeded {self.timeout_s:.0f} s")
+
+    def cancel(self) -> None:
+        """Make the running call (and every queued one) end now with :class:`ModelClosedError`."""
+        self._cancel.set()
 
     def load(self) -> None:
         """Load the weights now (otherwise they load on the first call)."""
@@ -263,6 +335,8 @@ class LocalModel:
         self.state_cache.put(llm.input_ids[: llm.n_tokens], get_seq_state(llm._ctx.ctx, 0))
 
     def _complete_sync(self, messages: list[Message], params: GenParams) -> Completion:
+        if self._cancel.is_set():
+            raise ModelClosedError(f"{self.name}: the model is closed")
         llm = self._ensure_loaded()
         prompt = self.prompt_tokens(messages)
         kwargs: dict[str, Any] = {
@@ -277,11 +351,12 @@ class LocalModel:
         if params.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": params.json_schema}
         started = time.perf_counter()
-        deadline = started + self.timeout_s
+        self._deadline = started + self.timeout_s
         self._restore_prefix(llm, prompt)
         self._perf_reset(llm)
         pieces: list[str] = []
         finish = None
+        intact = True  # the context holds what input_ids says: its state may be kept
         try:
             stream = llm.create_chat_completion(stream=True, **kwargs)
             for chunk in stream:
@@ -292,12 +367,19 @@ class LocalModel:
                     if params.on_token is not None:
                         params.on_token(delta)
                 finish = choice.get("finish_reason") or finish
-                if time.perf_counter() > deadline:
-                    raise TransientLLMError(f"{self.name}: generation exceeded {self.timeout_s:.0f} s")
+                self._checkpoint()
+        except LLMError:
+            raise
         except ValueError as exc:  # e.g. prompt longer than the context window
             raise LLMError(f"{self.name}: {exc}") from exc
+        except RuntimeError as exc:  # llama.cpp: llama_decode returned ...
+            intact = False
+            self._reset_context(llm)
+            raise llama_failure(self.name, exc) from exc
         finally:
-            self._save_state(llm)
+            self._deadline = float("inf")
+            if intact:
+                self._save_state(llm)
         latency = time.perf_counter() - started
         text = "".join(pieces)
         prompt_tokens = len(prompt)
@@ -323,15 +405,31 @@ class LocalModel:
             raw={"finish_reason": finish},
         )
 
+    def _reset_context(self, llm: Any) -> None:
+        """Forget the KV cache after a failed decode: the next call starts from a clean context."""
+        with contextlib.suppress(Exception):
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+
     async def complete(self, messages: list[Message], params: GenParams) -> Completion:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._complete_sync, messages, params)
+        try:
+            future = loop.run_in_executor(self._executor, self._complete_sync, messages, params)
+        except RuntimeError as exc:  # the executor is shut down
+            raise ModelClosedError(f"{self.name}: the model is closed") from exc
+        return await future
 
     def complete_blocking(self, messages: list[Message], params: GenParams) -> Completion:
         """The same call for synchronous code (runs on the model's worker thread)."""
-        return self._executor.submit(self._complete_sync, messages, params).result()
+        try:
+            future = self._executor.submit(self._complete_sync, messages, params)
+        except RuntimeError as exc:
+            raise ModelClosedError(f"{self.name}: the model is closed") from exc
+        return future.result()
 
     def close(self) -> None:
+        """Cancel the running call (it ends at its next decode step), drop queued ones, free the model."""
+        self._cancel.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
         with self._load_lock:
             if self._llm is not None:

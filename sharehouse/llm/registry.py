@@ -1,5 +1,10 @@
 """Model specs (``local``, ``local:small``, ``local:/path.gguf``, ``litellm:openai/gpt-4o-mini``)
-turned into ready ChatModels, with retries, loaded once per process."""
+turned into ready ChatModels, with retries, loaded once per process.
+
+A local spec may end in ``+batch`` (``local+batch``, ``local:small+batch``, ``/x.gguf+batch``): its
+concurrent calls are then decoded together over several llama.cpp sequences
+(:mod:`sharehouse.llm.batch`). :func:`parse_spec` and :func:`load_model` read every spec form the same
+way: ``load_model`` builds exactly what ``parse_spec`` describes."""
 
 from __future__ import annotations
 
@@ -28,18 +33,35 @@ class ModelConfig(BaseModel):
     n_ctx: int = 4096
     timeout_s: float = 300.0
     max_attempts: int = 4
+    # Local only: concurrent calls decoded together over ``n_seq`` llama.cpp sequences.
+    batched: bool = False
+    n_seq: int | None = None
+    # Local only: byte budget of the KV state cache (None = the loader's default, 0 = off).
+    state_cache_bytes: int | None = None
 
     @property
     def spec(self) -> str:
-        return f"{self.backend}:{self.model}"
+        """The spec string that parses back to this backend, model and batching."""
+        return f"{self.backend}:{self.model}" + (BATCH_SUFFIX if self.batched else "")
+
+
+BATCH_SUFFIX = "+batch"
 
 
 def parse_spec(spec: str, *, api_base: str | None = None, **overrides: Any) -> ModelConfig:
     """``local`` → the default packaged model; ``local:small``; ``local:/x.gguf``;
-    ``litellm:MODEL`` or a bare ``provider/model`` → litellm."""
+    ``litellm:MODEL`` or a bare ``provider/model`` → litellm. A local spec ending in ``+batch``
+    (``local+batch``, ``local:small+batch``) sets ``batched``; on a litellm spec it is an error."""
     spec = spec.strip()
     if not spec:
         raise ValueError("empty model spec")
+    if spec.endswith(BATCH_SUFFIX):
+        cfg = parse_spec(spec[: -len(BATCH_SUFFIX)], api_base=api_base, **overrides)
+        if cfg.backend != "local":
+            raise ValueError(
+                f"model spec {spec!r}: {BATCH_SUFFIX!r} (batched decoding) applies only to local models"
+            )
+        return cfg.model_copy(update={"batched": True})
     if spec == "local":
         return ModelConfig(backend="local", model="default", **overrides)
     if spec.startswith("local:"):
@@ -61,6 +83,11 @@ _LOCK = threading.Lock()
 _LOCAL: dict[tuple[str, int], LocalModel] = {}
 _BATCHED: dict[tuple[str, int, int], ChatModel] = {}
 MAX_SEQUENCES = 8
+
+
+def clamp_sequences(n: int) -> int:
+    """The number of llama.cpp sequences a batched model gets for ``n`` concurrent calls."""
+    return max(1, min(int(n), MAX_SEQUENCES))
 
 
 def local_model_path(cfg: ModelConfig) -> Path:
@@ -102,10 +129,11 @@ def build_model(
     batched: bool = False,
     n_seq: int = 4,
 ) -> RetryingModel:
-    """``batched`` (local only): concurrent calls share llama.cpp batches over ``n_seq`` sequences."""
+    """``batched`` or ``cfg.batched`` (local only): concurrent calls share llama.cpp batches over
+    ``cfg.n_seq`` (else ``n_seq``) sequences, at most :data:`MAX_SEQUENCES`."""
     inner: ChatModel
-    if cfg.backend == "local" and batched:
-        inner = _batched(cfg, ram_cache_bytes, max(1, min(n_seq, MAX_SEQUENCES)))
+    if cfg.backend == "local" and (batched or cfg.batched):
+        inner = _batched(cfg, ram_cache_bytes, clamp_sequences(cfg.n_seq or n_seq))
     elif cfg.backend == "local":
         inner = _local(cfg, ram_cache_bytes)
     else:
@@ -121,19 +149,18 @@ def load_model(spec: str = DEFAULT_MODEL, *, api_base: str | None = None, **over
     Local-only keywords: ``ram_cache_bytes`` (budget of the per-call KV state cache that lets
     interleaved sessions resume their own prefix; None = the default 1.5 GiB, 0 = off),
     ``batched=True`` with ``n_seq`` (decode up to ``n_seq`` concurrent calls together, see
-    :mod:`sharehouse.llm.batch`). A spec ending in ``+batch`` (``local:small+batch``) also asks for it.
+    :mod:`sharehouse.llm.batch`). A spec ending in ``+batch`` (``local:small+batch``) also asks for it;
+    the spec is read by :func:`parse_spec` alone, so both always agree on what it means.
     """
     ram = overrides.pop("ram_cache_bytes", None)
     ram_cache_bytes = DEFAULT_STATE_CACHE_BYTES if ram is None else int(ram)
     retry = overrides.pop("retry", None)
     batched = bool(overrides.pop("batched", False))
     n_seq = int(overrides.pop("n_seq", 4))
-    if spec.strip().endswith("+batch"):
-        spec, batched = spec.strip()[: -len("+batch")], True
-    return build_model(
-        parse_spec(spec, api_base=api_base, **overrides),
-        ram_cache_bytes=ram_cache_bytes, retry=retry, batched=batched, n_seq=n_seq,
-    )  # fmt: skip
+    cfg = parse_spec(spec, api_base=api_base, **overrides)
+    if batched and cfg.backend != "local":
+        raise ValueError(f"model spec {spec!r}: batched decoding applies only to local models")
+    return build_model(cfg, ram_cache_bytes=ram_cache_bytes, retry=retry, batched=batched, n_seq=n_seq)
 
 
 def release_local_models() -> None:
