@@ -1,13 +1,14 @@
 """Memory benchmark (target 5): peak RSS of a local ``simulate`` with many personas.
 
-Runs ``--personas`` personas for ``--days`` day(s) on the batched local model (what ``simulate``
-uses for concurrency > 1), samples the resident set size twice a second together with the number
+Runs ``--personas`` personas for ``--days`` day(s) with the model ``simulate`` itself builds for those
+options (by default one completion at a time with a 2 GiB KV state cache for concurrency > 1;
+``--batched``: the batched multi-sequence model, one sequence per concurrent session), samples the resident set size twice a second together with the number
 of finished sessions and the KV state cache's size, and extrapolates to 100 personas two ways:
 naively (a straight line through the RSS of the second half of the run) and bounded (RSS after
 loading + the state cache's cap + the growth per finished session of everything except the cache,
 which is what a long run approaches: the cache stops growing at its cap and evicts the oldest states).
 
-    .venv/bin/python -m bench.bench_memory [--personas 24] [--days 1] [--concurrency 4]
+    .venv/bin/python -m bench.bench_memory [--personas 24] [--days 1] [--concurrency 4] [--batched]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class MemoryFigures:
     cache_mb: float  # KV state cache in use at the end
     cache_cap_mb: float
     wall_s: float
+    batched: bool
     load: str
     turns: int = 0
     failed: int = 0
@@ -68,13 +70,20 @@ class MemoryFigures:
 
 
 def run(
-    *, model: str = "local:small", personas: int = 24, days: int = 1, concurrency: int = 4
+    *,
+    model: str = "local:small",
+    personas: int = 24,
+    days: int = 1,
+    concurrency: int = 4,
+    batched: bool | None = None,
 ) -> MemoryFigures:
-    from sharehouse.llm import load_model
-    from sharehouse.simulate import RunStats, SimulateOptions, run_simulate
+    from sharehouse.simulate import RunStats, SimulateOptions, build_planned_model, plan_models, run_simulate
     from sharehouse.store import Store
 
-    chat = load_model(model, batched=True, n_seq=concurrency)
+    opts = SimulateOptions(n_personas=personas, model=model, concurrency=concurrency, days=days, progress=False,
+                           run_id=f"mem-{int(time.time())}", batched=batched)  # fmt: skip
+    plan = plan_models(opts)
+    chat = build_planned_model(plan.npc)  # exactly what run_simulate would build for these options
     chat.load()  # type: ignore[attr-defined]
     start_mb = current_rss_mb()
     stats = RunStats()
@@ -88,8 +97,6 @@ def run(
             in_cache = cache.size_bytes / 2**20 if cache is not None else 0.0
             samples.append((stats.done + stats.failed, current_rss_mb(), in_cache))
 
-    opts = SimulateOptions(n_personas=personas, model=model, concurrency=concurrency, days=days, progress=False,
-                           run_id=f"mem-{int(time.time())}")  # fmt: skip
     load = load_average()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -111,6 +118,7 @@ def run(
         model=model, personas=personas, days=days, concurrency=concurrency, start_mb=start_mb,
         peak_mb=peak_rss_mb(), slope_mb=slope, other_slope_mb=other, cache_mb=(cache.size_bytes / 2**20) if cache else 0.0,
         cache_cap_mb=(cache.capacity_bytes / 2**20) if cache else 0.0, wall_s=wall, turns=stats.turns,
+        batched=bool(plan.npc.batched),
         failed=stats.failed,
         load=f"{load} → {load_average()}",
     )  # fmt: skip
@@ -137,7 +145,8 @@ def report(fig: MemoryFigures) -> str:
         ],
     ]
     return (
-        f"{fig.model} batched, concurrency {fig.concurrency}, {fig.turns} turns, {fig.failed} failed sessions, "
+        f"{fig.model} {'batched' if fig.batched else 'one call at a time'}, concurrency {fig.concurrency}, "
+        f"{fig.turns} turns, {fig.failed} failed sessions, "
         f"wall {fig.wall_s:.0f} s. RSS in MiB. The state "
         "cache cannot grow past its cap, so start + cap + the per-session store/engine growth bounds any run.\n\n"
         + markdown_table(["figure", "MiB", "target", "load avg"], rows)
@@ -150,9 +159,18 @@ def main(argv: Sequence[str] | None = None) -> MemoryFigures:
     parser.add_argument("--personas", type=int, default=24)
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--batched", action=argparse.BooleanOptionalAction, default=None, help="default: as simulate decides"
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    fig = run(model=args.model, personas=args.personas, days=args.days, concurrency=args.concurrency)
+    fig = run(
+        model=args.model,
+        personas=args.personas,
+        days=args.days,
+        concurrency=args.concurrency,
+        batched=args.batched,
+    )
     text = report(fig)
     print(text)
     if not args.no_write:

@@ -3,9 +3,11 @@
 Runs ``run_simulate`` on a packaged local model with several sessions interleaved, every call
 recorded per session: prompt tokens, the tokens new since that session's earlier prompts and
 answers (the least any per-session cache can evaluate), and the tokens llama.cpp really evaluated.
+The model is the one ``simulate`` builds for the same options (one completion at a time unless
+``--batched``, with simulate's state cache budget unless ``--ram-cache-mb``).
 
     .venv/bin/python -m bench.bench_simulate [--personas 3] [--concurrency 3] [--days 5]
-        [--model local:small] [--batched] [--ram-cache-mb 1536] [--no-write]
+        [--model local:small] [--batched | --no-batched] [--ram-cache-mb 1536] [--no-write]
 """
 
 from __future__ import annotations
@@ -61,26 +63,23 @@ def run(
     personas: int = 3,
     concurrency: int = 3,
     days: int = 5,
-    batched: bool = False,
+    batched: bool | None = None,
     ram_cache_mb: int | None = None,
     label: str = "",
 ) -> SimulateFigures:
-    from sharehouse.llm import load_model
-    from sharehouse.simulate import SimulateOptions, run_simulate
+    from sharehouse.simulate import SimulateOptions, build_planned_model, plan_models, run_simulate
     from sharehouse.store import Store
 
-    kwargs: dict[str, object] = {}
-    if ram_cache_mb is not None:
-        kwargs["ram_cache_bytes"] = ram_cache_mb << 20
-    if batched:
-        kwargs["batched"] = True
-    base = load_model(model, **kwargs)  # type: ignore[arg-type]
-    base.inner.load()  # type: ignore[attr-defined]
-    recorder = RecordingModel(base, tokenize=base.inner.prompt_tokens)  # type: ignore[attr-defined]
     opts = SimulateOptions(
         n_personas=personas, model=model, concurrency=concurrency, days=days, progress=False, seed=7,
-        run_id=f"bench-{int(time.time())}",
+        run_id=f"bench-{int(time.time())}", batched=batched,
+        ram_cache_bytes=None if ram_cache_mb is None else ram_cache_mb << 20,
     )  # fmt: skip
+    plan = plan_models(opts)
+    batched = bool(plan.npc.batched)
+    base = build_planned_model(plan.npc)  # what run_simulate builds for these options
+    base.inner.load()  # type: ignore[attr-defined]
+    recorder = RecordingModel(base, tokenize=base.inner.prompt_tokens)  # type: ignore[attr-defined]
     load = load_average()
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.duckdb") as store:
         started = time.perf_counter()
@@ -141,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> SimulateFigures:
     parser.add_argument("--personas", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--days", type=int, default=5)
-    parser.add_argument("--batched", action="store_true")
+    parser.add_argument(
+        "--batched", action=argparse.BooleanOptionalAction, default=None, help="default: as simulate decides"
+    )
     parser.add_argument("--ram-cache-mb", type=int, default=None)
     parser.add_argument("--label", default="")
     parser.add_argument("--no-write", action="store_true")

@@ -134,14 +134,30 @@ def simulate(
     persona_file: Annotated[Path | None, typer.Option("--persona-file", help="Persona JSONL file.")] = None,
     language: Annotated[str | None, typer.Option(help="Only personas of this language (en, ja, zh).")] = None,
     model: Annotated[
-        str, typer.Option(help="Model spec: local, local:small, local:/x.gguf, or a litellm model.")
+        str,
+        typer.Option(
+            help="Model spec: local, local:small, local:/x.gguf (+batch: batched decoding), or a litellm model."
+        ),
     ] = "local",
     user_model: Annotated[
         str | None, typer.Option(help="Model for the simulated users (default: --model).")
     ] = None,
     api_base: Annotated[str | None, typer.Option(help="API base URL for litellm models.")] = None,
     concurrency: Annotated[int, typer.Option(help="Sessions played at once.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed for sampling and persona choice.")] = 0,
+    batched: Annotated[
+        bool | None,
+        typer.Option(
+            "--batched/--no-batched",
+            help="Local models: decode the concurrent sessions together, one llama.cpp sequence each "
+            "(default: off, one completion at a time; it was not faster on a 2-core CPU).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Sampling seed; each persona's session gets a seed derived from it and the persona id."
+        ),
+    ] = 0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
     run_id: Annotated[str | None, typer.Option("--run", help="Run id; the same id resumes that run.")] = None,
     resume: Annotated[
@@ -166,6 +182,7 @@ def simulate(
         user_model=user_model,
         api_base=api_base,
         concurrency=concurrency,
+        batched=batched,
         seed=seed,
         temperature=temperature,
         run_id=run_id,
@@ -177,7 +194,7 @@ def simulate(
         progress=progress,
     )
     with open_store(db) as store:
-        code = asyncio.run(run_simulate_cli(store, opts, console))
+        code = asyncio.run(run_simulate_cli(store, opts, console, err))
     raise typer.Exit(code)
 
 

@@ -2,14 +2,27 @@
 
 A run has an id; each persona gets one session with a deterministic id inside it, so a killed run
 restarted with the same id continues every unfinished session at its stored position and never
-creates a second session for a persona. A session that keeps failing is marked failed with its
-reason and the batch goes on; the next run with the same id retries it.
+creates a second session for a persona. A session that keeps failing (or raises anything else) is
+marked failed with its reason and the batch goes on; the next run with the same id retries it.
+
+On the local backend, ``batched`` (``--batched``, or a model spec ending in ``+batch``) decodes the
+concurrent sessions together in the batched multi-sequence model (:mod:`sharehouse.llm.batch`, one
+llama.cpp sequence per concurrent session). It is off by default because it was not faster on the
+two-core machine this project targets (one llama.cpp thread, local:small, one day, temperature 0,
+load average about 3): 2 personas at concurrency 2 played 2.49 turns/min batched against 2.53
+plain, 4 at concurrency 4 3.19 against 3.67 (generated tokens per CPU second 4.53 vs 3.53 and 4.02
+vs 4.17; the dialogues differ a little, so turns and tokens differ too). On one
+CPU thread a batch of 4 tokens costs 22.9 ms per token against 34.8 ms for one (at most 1.5x), and
+a turn's work is mostly evaluating new prompt tokens (400-550 per turn against about 60 generated),
+which batching does not speed up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import traceback
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +35,17 @@ from rich.table import Table
 
 from sharehouse.engine.checks import CheckResult
 from sharehouse.engine.session import EngineEvents, EngineParams, SessionRunner, start_session
-from sharehouse.llm import GenParams, LLMError, load_model, parse_spec
+from sharehouse.llm import GenParams, LLMError, ModelConfig, parse_spec
 from sharehouse.llm.base import ChatModel
+from sharehouse.llm.registry import build_model, clamp_sequences
 from sharehouse.scenario import Scenario, load_scenario
-from sharehouse.scenario.load import default_scenario_path
+from sharehouse.scenario.load import ScenarioError, default_scenario_path
 from sharehouse.store import Store, StoreError, TurnRecord
+
+# Run statuses: every selected session complete / some still active / none active, some failed.
+RUN_COMPLETE, RUN_INCOMPLETE, RUN_FAILED_SESSIONS = "complete", "incomplete", "failed-sessions"
+# Batched decoding on local models unless asked: off, it was not faster here (module docstring).
+DEFAULT_BATCHED = False
 
 
 class SimulateOptions(BaseModel):
@@ -49,22 +68,40 @@ class SimulateOptions(BaseModel):
     progress: bool = True
     max_session_attempts: int = 3
     ram_cache_bytes: int | None = None  # local backend: KV states kept for interleaved sessions
+    # Local backend: decode concurrent sessions together (one llama.cpp sequence each).
+    # None = DEFAULT_BATCHED unless the spec ends in ``+batch``; False with a ``+batch`` spec is an error.
+    batched: bool | None = None
 
 
 @dataclass
 class RunStats:
     total: int = 0
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
+    done: int = 0  # sessions complete or at the end of the requested days (incl. complete earlier)
+    failed: int = 0  # sessions failed now, or failed earlier and left alone
+    skipped: int = 0  # sessions not played by this invocation (complete earlier, not resumed/retried)
+    earlier_complete: int = 0  # of ``skipped``: complete before this invocation
+    settled: int = 0  # sessions this invocation is finished with (played or skipped)
     running: int = 0
     turns: int = 0
-    tokens: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     started: float = field(default_factory=time.perf_counter)
     per_session: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    def eta(self) -> float | None:
+        """Seconds left, from the time per session played so far (skipped sessions take none)."""
+        todo = self.total - self.settled
+        if todo <= 0:
+            return 0.0
+        played = self.settled - self.skipped
+        return self.elapsed() / played * todo if played > 0 else None
 
 
 @dataclass
@@ -72,6 +109,7 @@ class SimulateResult:
     run_id: str
     stats: RunStats
     session_ids: list[str]
+    status: str = RUN_INCOMPLETE
 
 
 class _Counter(EngineEvents):
@@ -80,7 +118,8 @@ class _Counter(EngineEvents):
 
     def turn_committed(self, turn: TurnRecord, check: CheckResult) -> None:
         self.stats.turns += 1
-        self.stats.tokens += (turn.prompt_tokens or 0) + (turn.completion_tokens or 0)
+        self.stats.prompt_tokens += turn.prompt_tokens or 0
+        self.stats.completion_tokens += turn.completion_tokens or 0
         self.stats.per_session[self.sid]["turns"] += 1
 
 
@@ -121,6 +160,104 @@ def session_id_for(run_id: str, persona_id: str) -> str:
     return f"sim-{run_id}-{persona_id}"
 
 
+def persona_seed(seed: int, persona_id: str) -> int:
+    """The sampling seed of one persona's session: a stable hash (CRC-32) of the run seed and the id."""
+    return zlib.crc32(f"{seed}:{persona_id}".encode()) & 0x7FFFFFFF
+
+
+# -- models ----------------------------------------------------------------------------------------
+@dataclass
+class ModelPlan:
+    """What ``simulate`` builds for the housemates (and checks) and for the simulated users."""
+
+    npc: ModelConfig
+    user: ModelConfig
+
+    @property
+    def shared(self) -> bool:
+        return self.user == self.npc
+
+
+def _plan_one(spec: str, opts: SimulateOptions) -> ModelConfig:
+    cfg = parse_spec(spec, api_base=opts.api_base)
+    if cfg.backend != "local":
+        return cfg
+    if cfg.batched and opts.batched is False:
+        raise ValueError(f"--no-batched contradicts the model spec {spec!r}, which asks for batched decoding")
+    batched = cfg.batched or (opts.batched if opts.batched is not None else DEFAULT_BATCHED)
+    ram = opts.ram_cache_bytes
+    if ram is None:
+        # NPC, simulated-user and check prompts alternate even within one session: keep their KV states.
+        ram = (2 << 30) if opts.concurrency > 1 else (1 << 30)
+    n_seq = clamp_sequences(opts.concurrency) if batched else None
+    return cfg.model_copy(update={"batched": batched, "n_seq": n_seq, "state_cache_bytes": ram})
+
+
+def plan_models(opts: SimulateOptions) -> ModelPlan:
+    """Parse and check the model specs against the options (no model is loaded)."""
+    npc = _plan_one(opts.model, opts)
+    user = npc if (opts.user_model or opts.model) == opts.model else _plan_one(opts.user_model or "", opts)
+    if opts.batched and "local" not in (npc.backend, user.backend):
+        raise ValueError(f"--batched needs a local model; {opts.model!r} is served through litellm")
+    return ModelPlan(npc=npc, user=user)
+
+
+def build_planned_model(cfg: ModelConfig) -> ChatModel:
+    """The model ``simulate`` uses for a planned config (local models are cached per process)."""
+    if cfg.backend != "local":
+        return build_model(cfg)
+    return build_model(
+        cfg, ram_cache_bytes=cfg.state_cache_bytes or 0, batched=cfg.batched, n_seq=cfg.n_seq or 1
+    )
+
+
+def describe_model(model: ChatModel, planned: ModelConfig) -> dict[str, Any]:
+    """``planned`` as stored in a session's ``llm_config``, corrected to what ``model`` really is
+    (a model handed in by a caller may be batched, plain or remote whatever the options say)."""
+    from sharehouse.llm.batch import BatchedLocalModel
+    from sharehouse.llm.local import LocalModel
+
+    inner: Any = model
+    for _ in range(8):  # unwrap RetryingModel and similar wrappers
+        nxt = inner.__dict__.get("inner") if hasattr(inner, "__dict__") else None
+        if nxt is None:
+            break
+        inner = nxt
+    if isinstance(inner, BatchedLocalModel):
+        cache = inner.state_cache.capacity_bytes if inner.state_cache is not None else 0
+        actual = {"backend": "local", "batched": True, "n_seq": inner.n_seq, "state_cache_bytes": cache}
+    elif isinstance(inner, LocalModel):
+        actual = {
+            "backend": "local",
+            "batched": False,
+            "n_seq": None,
+            "state_cache_bytes": inner.ram_cache_bytes,
+        }
+    else:
+        actual = {"batched": False, "n_seq": None, "state_cache_bytes": None}
+    return {**planned.model_dump(), **actual}
+
+
+async def _preload(model: ChatModel) -> None:
+    load = getattr(model, "load", None)
+    if callable(load):
+        await asyncio.to_thread(load)
+
+
+# -- the run -----------------------------------------------------------------------------------------
+def run_status(store: Store, run_id: str) -> str:
+    """``complete`` only when every session of the run is; ``failed-sessions`` when none is active
+    but some failed; else ``incomplete``."""
+    counts = dict(
+        store.fetchall("SELECT status, count(*) FROM sessions WHERE run_id = ? GROUP BY status", [run_id])
+    )
+    if counts.get("active"):
+        return RUN_INCOMPLETE
+    if counts.get("failed"):
+        return RUN_FAILED_SESSIONS
+    return RUN_COMPLETE
+
+
 async def run_simulate(
     store: Store,
     opts: SimulateOptions,
@@ -136,73 +273,108 @@ async def run_simulate(
     scenario = scenario or load_scenario(opts.scenario or default_scenario_path())
     personas = select_personas(opts)
     run_id = opts.run_id or new_run_id()
-    cfg = parse_spec(opts.model, api_base=opts.api_base)
-    user_spec = opts.user_model or opts.model
-    ram = opts.ram_cache_bytes
-    if ram is None:
-        # NPC, simulated-user and check prompts alternate even within one session: keep their KV states.
-        ram = ((2 << 30) if opts.concurrency > 1 else (1 << 30)) if cfg.backend == "local" else 0
-    npc_model = npc_model or load_model(opts.model, api_base=opts.api_base, ram_cache_bytes=ram)
+    plan = plan_models(opts)
+    npc_model = npc_model or build_planned_model(plan.npc)
     if user_model is None:
-        user_model = npc_model if user_spec == opts.model else load_model(user_spec, api_base=opts.api_base)
-    llm_config = {"npc": cfg.model_dump(), "user": parse_spec(user_spec, api_base=opts.api_base).model_dump(),
+        user_model = npc_model if plan.shared else build_planned_model(plan.user)
+    await _preload(npc_model)
+    if user_model is not npc_model:
+        await _preload(user_model)
+    llm_config = {"npc": describe_model(npc_model, plan.npc), "user": describe_model(user_model, plan.user),
                   "temperature": opts.temperature, "seed": opts.seed}  # fmt: skip
     store.upsert_run(run_id, "simulate", {**opts.model_dump(mode="json"), "run_id": run_id})
     stats = stats or RunStats()
     stats.total = len(personas)
+    stats.started = time.perf_counter()  # rates and the ETA count playing time, not loading the model
     sem = asyncio.Semaphore(max(1, opts.concurrency))
     session_ids: list[str] = []
 
-    async def play(i: int, persona: Any) -> None:
+    def entry(
+        sid: str, persona: Any, status: str, *, turns: int = 0, note: str = "", reason: str | None = None
+    ) -> None:
+        stats.per_session[sid] = {"persona": persona.id, "language": persona.language, "turns": turns,
+                                  "status": status, "seconds": 0.0, "reason": reason, "note": note}  # fmt: skip
+
+    def skip(sid: str, persona: Any, status: str, note: str, reason: str | None = None) -> None:
+        entry(sid, persona, status, turns=store.turn_counts([sid]).get(sid, 0), note=note, reason=reason)
+        stats.skipped += 1
+        stats.settled += 1
+        if status == "complete":
+            stats.done += 1
+            stats.earlier_complete += 1
+        elif status == "failed":
+            stats.failed += 1
+
+    async def play(persona: Any) -> None:
         sid = session_id_for(run_id, persona.id)
         session_ids.append(sid)
         rec = store.get_session(sid)
         if rec is not None and rec.status == "complete":
-            stats.skipped += 1
-            stats.done += 1
-            return
-        if rec is not None and rec.status == "failed":
-            if not opts.retry_failed:
-                stats.skipped += 1
-                stats.failed += 1
-                return
-            store.set_status(sid, "active", None)
+            return skip(sid, persona, "complete", "complete before this run")
         if rec is not None and not opts.resume:
-            stats.skipped += 1
-            return
-        if rec is None:
-            start_session(
-                store, scenario, kind="simulated", source="simulate", user_id=persona.id,
-                language=persona.language, run_id=run_id, persona_id=persona.id,
-                llm_config=llm_config, session_id=sid,
-            )  # fmt: skip
-        stats.per_session[sid] = {"persona": persona.id, "language": persona.language, "turns": 0,
-                                  "status": "running", "seconds": 0.0, "reason": None}  # fmt: skip
-        async with sem:
-            stats.running += 1
-            began = time.perf_counter()
-            try:
-                await _play_session(
-                    store, scenario, sid, persona, opts, npc_model, user_model, stats, SimulatedUser
-                )
-            finally:
-                stats.running -= 1
-                stats.per_session[sid]["seconds"] = time.perf_counter() - began
+            return skip(sid, persona, rec.status, "not resumed (--no-resume)", rec.failure_reason)
+        if rec is not None and rec.status == "failed" and not opts.retry_failed:
+            return skip(sid, persona, "failed", "not retried (--no-retry-failed)", rec.failure_reason)
+        entry(sid, persona, "running", note="resumed" if rec is not None else "")
+        error: str | None = None
+        try:
+            if rec is not None and rec.status == "failed":
+                store.set_status(sid, "active", None)
+            if rec is None:
+                start_session(
+                    store, scenario, kind="simulated", source="simulate", user_id=persona.id,
+                    language=persona.language, run_id=run_id, persona_id=persona.id,
+                    llm_config=llm_config, session_id=sid,
+                )  # fmt: skip
+            async with sem:
+                stats.running += 1
+                began = time.perf_counter()
+                try:
+                    await _play_session(
+                        store, scenario, sid, persona, opts, npc_model, user_model, stats, SimulatedUser
+                    )
+                finally:
+                    stats.running -= 1
+                    stats.per_session[sid]["seconds"] = time.perf_counter() - began
+        except StoreError:
+            raise
+        except Exception as exc:  # anything one session raises fails that session, not the batch
+            error = describe_error(exc)
+            if store.get_session(sid) is not None:
+                store.set_status(sid, "failed", error)
         final = store.get_session(sid)
         status = final.status if final else "failed"
         stats.per_session[sid]["status"] = status
+        stats.settled += 1
         if status == "failed":
             stats.failed += 1
-            stats.per_session[sid]["reason"] = final.failure_reason if final else None
+            stats.per_session[sid]["reason"] = (final.failure_reason if final else None) or error
         else:
             stats.done += 1
 
+    tasks = [asyncio.create_task(play(p)) for p in personas]
+    status = RUN_INCOMPLETE
     try:
-        await asyncio.gather(*(play(i, p) for i, p in enumerate(personas)))
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
-        remaining = store.list_sessions(run_id=run_id, status="active")
-        store.set_run_status(run_id, "complete" if not remaining else "incomplete")
-    return SimulateResult(run_id=run_id, stats=stats, session_ids=session_ids)
+        status = run_status(store, run_id)
+        store.set_run_status(run_id, status)
+    return SimulateResult(run_id=run_id, stats=stats, session_ids=session_ids, status=status)
+
+
+def describe_error(exc: BaseException, limit: int = 500) -> str:
+    """``Type: message (at file:line)`` of the innermost frame, for a session's failure reason."""
+    text = f"{type(exc).__name__}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames and not isinstance(exc, LLMError):
+        last = frames[-1]
+        text += f" (at {Path(last.filename).name}:{last.lineno})"
+    return text[:limit]
 
 
 async def _play_session(
@@ -216,77 +388,104 @@ async def _play_session(
     stats: RunStats,
     user_cls: Any,
 ) -> None:
-    seed = opts.seed + sum(ord(c) for c in persona.id)
+    """Play one session to the end of the requested days; model failures are tried again up to
+    ``max_session_attempts`` times, any other error marks the session failed at once."""
+    seed = persona_seed(opts.seed, persona.id)
     last_error = ""
     for _attempt in range(opts.max_session_attempts):
         store.bump_attempts(sid)
-        user = user_cls(
-            persona, user_model, params=GenParams(max_tokens=120, temperature=opts.temperature), seed=seed
-        )
-        runner = SessionRunner(
-            store, scenario, sid, npc_model=npc_model, user=user, events=_Counter(stats, sid),
-            params=EngineParams(npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed),
-        )  # fmt: skip
         try:
+            user = user_cls(
+                persona, user_model, params=GenParams(max_tokens=120, temperature=opts.temperature), seed=seed
+            )
+            runner = SessionRunner(
+                store, scenario, sid, npc_model=npc_model, user=user, events=_Counter(stats, sid),
+                params=EngineParams(npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed),
+            )  # fmt: skip
             while not runner.finished and (runner.fsm.day or 99) <= opts.days:
                 await runner.step()
             return
         except (TimeoutError, LLMError) as exc:
-            last_error = f"{type(exc).__name__}: {exc}"
+            last_error = describe_error(exc)
             await asyncio.sleep(0.2)
         except StoreError:
             raise
-    store.set_status(sid, "failed", last_error[:500] or "unknown error")
+        except Exception as exc:  # a bug or bad data: trying again would fail the same way
+            last_error = describe_error(exc)
+            break
+    store.set_status(sid, "failed", last_error or "unknown error")
 
 
+# -- display ---------------------------------------------------------------------------------------
 def progress_table(run_id: str, stats: RunStats) -> Table:
     el = stats.elapsed()
-    finished = stats.done + stats.failed
     rate = stats.turns / el * 60 if el > 0 else 0.0
-    todo = stats.total - finished
-    eta = (el / max(1, finished - stats.skipped)) * todo if finished > stats.skipped else None
+    eta = stats.eta()
     table = Table(title=f"simulate {run_id}", header_style="bold", expand=False)
-    for col in (
-        "sessions",
-        "done",
-        "running",
-        "failed",
-        "turns",
-        "tokens",
-        "turns/min",
-        "tok/s",
-        "elapsed",
-        "ETA",
-    ):
+    for col in ("sessions", "done", "running", "failed", "skipped", "turns", "generated tok", "turns/min",
+                "generated tok/s", "elapsed", "ETA"):  # fmt: skip
         table.add_column(col, justify="right")
     table.add_row(
         str(stats.total), f"[green]{stats.done}[/green]", f"[yellow]{stats.running}[/yellow]",
-        f"[red]{stats.failed}[/red]", str(stats.turns), str(stats.tokens), f"{rate:.1f}",
-        f"{stats.tokens / el if el > 0 else 0:.1f}", f"{el:.0f}s", f"{eta:.0f}s" if eta is not None else "-",
+        f"[red]{stats.failed}[/red]", str(stats.skipped), str(stats.turns), str(stats.completion_tokens),
+        f"{rate:.1f}", f"{stats.completion_tokens / el if el > 0 else 0:.1f}", f"{el:.0f}s",
+        f"{eta:.0f}s" if eta is not None else "-",
     )  # fmt: skip
     return table
 
 
 def summary_table(stats: RunStats) -> Table:
-    table = Table(title="sessions", header_style="bold")
-    for col in ("session", "persona", "lang", "status", "turns", "seconds", "reason"):
+    played = stats.total - stats.skipped
+    table = Table(
+        title="sessions",
+        header_style="bold",
+        caption=(
+            f"{played} played now, {stats.earlier_complete} complete before this run, "
+            f"{stats.skipped - stats.earlier_complete} left as they were"
+        ),
+    )
+    for col in ("session", "persona", "lang", "status", "turns", "seconds", "note / reason"):
         table.add_column(col)
     for sid, s in stats.per_session.items():
         colour = {"complete": "green", "failed": "red"}.get(s["status"], "yellow")
+        note = "; ".join(x for x in (s.get("note"), (s["reason"] or "")[:80]) if x)
         table.add_row(sid, s["persona"], s["language"], f"[{colour}]{s['status']}[/{colour}]", str(s["turns"]),
-                      f"{s['seconds']:.0f}", (s["reason"] or "")[:60])  # fmt: skip
+                      f"{s['seconds']:.0f}", note, )  # fmt: skip
     return table
 
 
-async def run_simulate_cli(store: Store, opts: SimulateOptions, console: Console) -> int:
+def _print_error(err: Console, exc: BaseException) -> None:
+    """Plain lines on stderr, like ``sharehouse scenario validate``: one per problem, file and place."""
+    lines = exc.lines() if isinstance(exc, ScenarioError) else [f"error: {exc}"]
+    for line in lines:
+        err.print(line, markup=False, highlight=False)
+
+
+async def run_simulate_cli(
+    store: Store, opts: SimulateOptions, console: Console, err: Console | None = None
+) -> int:
+    """The ``sharehouse simulate`` command: check the inputs, play with a progress display, summarize.
+    Exit codes: 0 all played sessions fine, 1 some failed, 2 bad input or a model that cannot load."""
+    from sharehouse.consoles import err_console
+    from sharehouse.llm.models import ModelNotInstalledError
     from sharehouse.views import render_transcript
 
+    err = err or err_console()
     run_id = opts.run_id or new_run_id()
     opts = opts.model_copy(update={"run_id": run_id})
+    try:  # every input problem is reported before any progress output
+        scenario = load_scenario(opts.scenario or default_scenario_path())
+        select_personas(opts)
+        plan = plan_models(opts)
+    except ValueError as exc:  # ScenarioError, PersonaFileError, a bad model spec or option
+        _print_error(err, exc)
+        return 2
     stats = RunStats()
-    console.print(f"run [bold]{run_id}[/bold] · model {opts.model} · database {store.path}")
+    mode = f"batched, {plan.npc.n_seq} sequences" if plan.npc.batched else "one call at a time"
+    model_line = f"{opts.model} ({mode})" if plan.npc.backend == "local" else opts.model
+    console.print(f"run [bold]{run_id}[/bold] · model {model_line} · database {store.path}", highlight=False)
     try:
-        task = asyncio.create_task(run_simulate(store, opts, stats=stats))
+        task = asyncio.create_task(run_simulate(store, opts, scenario=scenario, stats=stats))
         if opts.progress and console.is_terminal:
             with Live(progress_table(run_id, stats), console=console, refresh_per_second=2) as live:
                 while not task.done():
@@ -300,11 +499,12 @@ async def run_simulate_cli(store: Store, opts: SimulateOptions, console: Console
                 if stats.turns != last and stats.turns % 5 == 0:
                     last = stats.turns
                     console.print(
-                        f"… {stats.turns} turns, {stats.done}/{stats.total} sessions done", highlight=False
+                        f"… {stats.turns} turns, {stats.settled}/{stats.total} sessions finished",
+                        highlight=False,
                     )
         result = await task
-    except (ValueError, LLMError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+    except (ValueError, LLMError, ModelNotInstalledError) as exc:
+        _print_error(err, exc)
         return 2
     console.print(progress_table(run_id, stats))
     console.print(summary_table(stats))
@@ -313,5 +513,11 @@ async def run_simulate_cli(store: Store, opts: SimulateOptions, console: Console
             rec = store.get_session(sid)
             if rec is not None:
                 render_transcript(console, rec, store.load_turns(sid))
-    console.print(f"resume or extend this run with: sharehouse simulate --run {run_id}")
+    explain = {
+        RUN_COMPLETE: "every session is complete",
+        RUN_INCOMPLETE: "some sessions have days left to play",
+        RUN_FAILED_SESSIONS: "failed sessions remain; the same command retries them",
+    }[result.status]
+    console.print(f"run status: {result.status} ({explain})", highlight=False)
+    console.print(f"resume or extend this run with: sharehouse simulate --run {run_id}", highlight=False)
     return 1 if stats.failed else 0
