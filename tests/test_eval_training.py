@@ -282,9 +282,11 @@ async def test_aligner_rewrites_the_base_draft(user_a: UserTask) -> None:
         pred = await predictor.predict(item)
         assert_clean_prediction(pred, predictor.names)
         draft, final = pred.completions
-        assert draft.raw == {"role": "draft"} and draft.text.strip()
+        assert draft.raw == {"role": "draft"} and draft.text.strip() and draft.completion_tokens > 0
         assert final.raw["params"]["method"] == "aligner"
-        assert "Draft answer: " + draft.text in pred.prompt
+        # the draft generation, cleaned like every reply, is what the corrector rewrites
+        cleaned = clean_reply(draft.text, npc_names=[*predictor.names, item.npc])
+        assert "Draft answer: " + cleaned in pred.prompt
     assert adapter_free(predictor.base)
 
 
