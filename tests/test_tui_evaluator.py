@@ -471,10 +471,13 @@ def test_evaluate_tui_runs_inside_the_app(
     def headless_run(self: EvaluatorApp) -> None:  # the terminal driver → Textual's headless one
         async def drive() -> None:
             async with self.run_test(size=SIZE) as pilot:
-                await pilot.pause()
+                # The run starts by itself, without a key press; it may even finish before the first
+                # look, so the test waits for its worker to exist rather than catching it running.
+                await wait_for(pilot, lambda: isinstance(self.screen, EvaluatorScreen))
                 screen = self.screen
                 assert isinstance(screen, EvaluatorScreen)
-                seen["running"] = screen.running
+                await wait_for(pilot, lambda: screen.worker is not None)
+                seen["running"] = screen.worker is not None
                 seen["request"] = screen.request
                 await wait_for(pilot, lambda: not screen.running)
                 seen["progress"] = screen.progress
