@@ -46,6 +46,7 @@ from sharehouse.store.evaluation import (
     PredictionRecord,
     ScoreRecord,
     UserStatusRecord,
+    has_user_status,
     insert_prediction,
     load_predictions,
     prediction_keys,
@@ -167,6 +168,17 @@ async def _run_user(
                 idx=item.idx,
             )
     if not todo:
+        # Every prediction is stored. A process killed after the last one but before the user's
+        # status was written left no status: record it now, so the run can count this user as done.
+        if not has_user_status(store, run_id, combo.method_name, combo.spec, seed, user.session_id):
+            put_user_status(
+                store,
+                UserStatusRecord(
+                    eval_run=run_id, method=combo.method_name, model=combo.spec, seed=seed,
+                    session_id=user.session_id, user_id=user.user_id, language=user.language,
+                    status="ok", fit_info={"note": "status recorded on resume; the fit's figures were lost"},
+                ),
+            )  # fmt: skip
         return
     wrapper = CachingModel(
         combo.model,

@@ -109,3 +109,28 @@ def test_killed_run_resumes_without_recomputing(tmp_path: Path, yntp_dir: Path, 
             assert after[key].created_at == old.created_at
             assert after[key].raw == old.raw
         assert store.get_run(RUN)["status"] == "complete"
+
+
+def test_resume_records_a_status_lost_after_the_last_prediction(
+    tmp_path: Path, yntp_dir: Path, small_model: Any
+) -> None:
+    """Killed after a user's last prediction but before its status row: the resume writes the
+    status without predicting again."""
+    from sharehouse.store.evaluation import load_user_status
+
+    (tmp_path / "data" / "en").mkdir(parents=True)
+    shutil.copy(yntp_dir / "en" / "en_1.json", tmp_path / "data" / "en" / "en_1.json")
+    with Store(tmp_path / "s.duckdb") as store:
+        import_yntp(store, tmp_path / "data")
+        tasks, _ = build_tasks(store, source="yntp100", max_tests=1)
+        kwargs = dict(seed=0, params=EvalParams(**PARAMS), progress=False, run_id="ev-status")
+        run_evaluation(store, tasks, ["zero-shot"], ["local:small"], **kwargs)
+        assert [s.status for s in load_user_status(store, "ev-status")] == ["ok"]
+        store.execute("DELETE FROM eval_users WHERE eval_run = 'ev-status'")  # the lost write
+        events: list[str] = []
+        run_evaluation(
+            store, tasks, ["zero-shot"], ["local:small"], on_event=lambda k, d: events.append(k), **kwargs
+        )
+        assert "predicted" not in events and "skipped" in events
+        (status,) = load_user_status(store, "ev-status")
+        assert status.status == "ok" and "recorded on resume" in status.fit_info["note"]

@@ -292,6 +292,15 @@ def put_user_status(store: Store, rec: UserStatusRecord) -> None:
         conn.execute(_insert_sql("eval_users", _USER_COLS), _values(rec, _USER_COLS))
 
 
+def has_user_status(store: Store, eval_run: str, method: str, model: str, seed: int, session_id: str) -> bool:
+    row = store.fetchone(
+        "SELECT count(*) FROM eval_users WHERE eval_run = ? AND method = ? AND model = ? AND seed = ? "
+        "AND session_id = ?",
+        [eval_run, method, model, seed, session_id],
+    )
+    return bool(row and row[0])
+
+
 def load_user_status(store: Store, eval_run: str) -> list[UserStatusRecord]:
     rows = store.fetchall(
         f"SELECT {', '.join(_USER_COLS)} FROM eval_users WHERE eval_run = ? "
