@@ -24,6 +24,8 @@ from evaluator.cli_metric_options import (
     M2EncoderOpt,
     M4UnitOpt,
     M6EncoderOpt,
+    ZPoolOpt,
+    check_z_pool,
 )
 from evaluator.cli_score import _explain
 from evaluator.scoring import MetricOptions
@@ -344,8 +346,10 @@ def show_command(
     failures: Annotated[
         bool, typer.Option("--failures", help="Also list failed users with their errors.")
     ] = False,
+    z_pool: ZPoolOpt = "all",
 ) -> None:
     """Print the per-language leaderboards of a stored evaluation run."""
+    check_z_pool(z_pool)
     from evaluator.leaderboard import print_leaderboard
     from sharehouse.store.evaluation import list_eval_runs, load_user_status
 
@@ -357,7 +361,7 @@ def show_command(
             err_console().print(f"[red]error:[/red] no evaluation run {run!r} (recent: {known})")
             raise typer.Exit(1)
         console.print(f"run {run}: {info['status']}, created {info['created_at']}")
-        print_leaderboard(console, store, run)
+        print_leaderboard(console, store, run, z_pool=z_pool)  # type: ignore[arg-type]
         print_judge_table(console, store, run)
         if failures:
             for st in load_user_status(store, run):

@@ -20,3 +20,17 @@ JudgeOpt = Annotated[
     typer.Option("--judge", help="Also rate content/style 1-5 with this chat model (a model spec)."),
 ]
 DEFAULT_M2, DEFAULT_M6, DEFAULT_M4 = MINILM, MPNET, "chars"
+ZPoolOpt = Annotated[
+    str,
+    typer.Option(
+        "--z-pool",
+        help="Standardise each metric over all users of the run (all, the paper's definition) "
+        "or within each language (language).",
+    ),
+]
+
+
+def check_z_pool(value: str) -> str:
+    if value not in ("all", "language"):
+        raise typer.BadParameter(f"--z-pool must be all or language, not {value!r}")
+    return value

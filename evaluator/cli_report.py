@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from evaluator.cli_metric_options import ZPoolOpt, check_z_pool
 from sharehouse.consoles import out_console
 
 DbOpt = Annotated[
@@ -37,14 +38,7 @@ def report_eval(
             f"tie (z is in standard deviations; default {TIE_TOL_HELP_DEFAULT}).",
         ),
     ] = None,
-    z_pool: Annotated[
-        str,
-        typer.Option(
-            "--z-pool",
-            help="Standardise each metric over all users of the run (all, the paper's definition) "
-            "or within each language (language).",
-        ),
-    ] = "all",
+    z_pool: ZPoolOpt = "all",
     db: DbOpt = None,
 ) -> None:
     """Write CSV / Markdown / LaTeX tables (also one CSV per language), PNG + SVG figures and
@@ -54,8 +48,7 @@ def report_eval(
     from sharehouse.store.evaluation import load_scored_turns
 
     console = out_console()
-    if z_pool not in ("all", "language"):
-        raise typer.BadParameter(f"--z-pool must be all or language, not {z_pool!r}")
+    check_z_pool(z_pool)
     with open_store(db, read_only=True) as store:
         info = store.get_run(run)
         if info is None or info["kind"] != "evaluate":

@@ -100,3 +100,35 @@ def test_bad_generation_metric_and_training_options_are_rejected_before_any_mode
     assert message in " ".join(result.output.split()), result.output
     with Store(db) as store:  # nothing was run or stored
         assert store.fetchone("SELECT count(*) FROM eval_predictions")[0] == 0
+
+
+def test_show_prints_z_scores_over_the_chosen_pool(cli: CliRunner, tmp_path: Path) -> None:
+    from sharehouse.store import Store
+    from sharehouse.store.evaluation import PredictionRecord, ScoreRecord, insert_prediction, put_scores
+
+    db = tmp_path / "z.duckdb"
+    with Store(db) as store:
+        store.upsert_run("ev-z", "evaluate", {"methods": ["few-shot"], "models": ["local:small"]})
+        for i, (lang, m2) in enumerate([("en", 0.8), ("en", 0.6), ("ja", 0.2), ("ja", 0.0)]):
+            sid = f"s-{i}"
+            insert_prediction(
+                store,
+                PredictionRecord(eval_run="ev-z", method="few-shot", model="local:small", user_id=f"u{i}",
+                                 language=lang, session_id=sid, day=5, idx=0, npc="Leo", message="m",
+                                 reference="r", prediction="p", raw="p", prompt_sha256="ab" * 32),
+            )  # fmt: skip
+            put_scores(
+                store,
+                [ScoreRecord(eval_run="ev-z", method="few-shot", model="local:small", session_id=sid, day=5,
+                             idx=0, m1=0.5, m2=m2, m3=0.1, m4=0.5, m5=0.5, m6=0.5)],
+            )  # fmt: skip
+    pooled = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db)], env={"COLUMNS": "250"})
+    assert pooled.exit_code == 0, pooled.output
+    assert "z-scores over all users" in pooled.output and "0.949" in pooled.output  # 0.3 / sqrt(0.1)
+    within = cli.invoke(
+        app, ["evaluate", "show", "ev-z", "--db", str(db), "--z-pool", "language"], env={"COLUMNS": "250"}
+    )
+    assert within.exit_code == 0 and "this language's users" in within.output
+    assert "0.949" not in within.output
+    bad = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db), "--z-pool", "method"])
+    assert bad.exit_code == 2 and "--z-pool" in bad.output
