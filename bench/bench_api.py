@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import load_average, machine_line, markdown_table, write_section
+from bench.common import load_average, markdown_table, publish
 from bench.fake_openai import FakeOpenAI
 
 SECTION = "API path (bench/bench_api.py)"
@@ -101,9 +101,7 @@ def main(argv: Sequence[str] | None = None) -> ApiFigures:
     args = parser.parse_args(argv)
     fig = run(personas=args.personas, concurrency=args.concurrency, days=args.days, latency_s=args.latency)
     text = report(fig)
-    print(text)
-    if not args.no_write and math.isfinite(fig.efficiency):
-        write_section(SECTION, "Machine: " + machine_line() + "\n\n" + text)
+    publish(SECTION, text, write=not args.no_write and math.isfinite(fig.efficiency))
     return fig
 
 

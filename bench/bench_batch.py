@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.common import load_average, machine_line, markdown_table, write_section
+from bench.common import load_average, markdown_table, publish
 
 SECTION = "Batched decoding (bench/bench_batch.py)"
 TOPICS = ("a cat who learns to cook", "a lighthouse keeper", "a train that runs late", "a garden on a roof",
@@ -152,9 +152,7 @@ def main(argv: Sequence[str] | None = None) -> BatchFigures:
     args = parser.parse_args(argv)
     fig = run(model=args.model, sessions=args.sessions, tokens=args.tokens, rounds=args.rounds)
     text = report(fig)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, "Machine: " + machine_line() + "\n\n" + text)
+    publish(SECTION, text, write=not args.no_write)
     return fig
 
 

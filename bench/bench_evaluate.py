@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, machine_line, markdown_table, write_section  # noqa: E402
+from bench.common import load_average, markdown_table, publish  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "yntp100"
 SECTION = "Evaluate: prompting methods over YNTP-100 and one LoRA user (bench/bench_evaluate.py)"
@@ -379,10 +379,7 @@ def main(argv: Sequence[str] | None = None) -> EvaluateFigures:
         lora_steps=args.lora_steps,
     )
     text = report(fig, label=args.label)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, f"Machine: {machine_line()}\n\n{text}", path=args.results)
-        print(f"wrote {args.results}")
+    publish(SECTION, text, write=not args.no_write, path=args.results)
     return fig
 
 

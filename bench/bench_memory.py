@@ -27,10 +27,9 @@ import numpy as np
 from bench.common import (
     current_rss_mb,
     load_average,
-    machine_line,
     markdown_table,
     peak_rss_mb,
-    write_section,
+    publish,
 )
 
 SECTION = "Memory (bench/bench_memory.py)"
@@ -172,9 +171,7 @@ def main(argv: Sequence[str] | None = None) -> MemoryFigures:
         batched=args.batched,
     )
     text = report(fig)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, "Machine: " + machine_line() + "\n\n" + text)
+    publish(SECTION, text, write=not args.no_write)
     return fig
 
 

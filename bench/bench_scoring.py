@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, machine_line, write_section  # noqa: E402
+from bench.common import load_average, publish  # noqa: E402
 from evaluator.metrics import encoders  # noqa: E402
 from evaluator.metrics.encoders import MINILM, MPNET, USEM3, encoder_seconds, get_encoder  # noqa: E402
 from evaluator.metrics.m1_wmd import WMD_MAX, wmd_words  # noqa: E402
@@ -212,10 +212,7 @@ def main(argv: Sequence[str] | None = None) -> ScoringFigures:
 
     fig = measure(args.per_language, args.naive_sample)
     text = report(fig)
-    print(text)
-    if not args.no_write:
-        write_section(SECTION, f"Machine: {machine_line()}\n\n{text}", path=args.results)
-        print(f"wrote {args.results}")
+    publish(SECTION, text, write=not args.no_write, path=args.results)
     return fig
 
 

@@ -94,6 +94,15 @@ def write_section(title: str, text: str, path: Path = RESULTS) -> None:
     path.write_text(new, encoding="utf-8")
 
 
+def publish(title: str, text: str, *, write: bool = True, path: Path = RESULTS) -> None:
+    """Print a benchmark's report and, when ``write``, store it as section ``title`` of RESULTS.md
+    under a line naming this machine and the date."""
+    print(text)
+    if write:
+        write_section(title, f"Machine: {machine_line()}\n\n{text}", path=path)
+        print(f"wrote {path}")
+
+
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
