@@ -138,7 +138,7 @@ async def test_player_text_stays_data_in_every_prompt(
         quoted = user.split("<<<", 1)[1].split(">>>", 1)[0]
         assert len(quoted) <= 1200
         assert user.index(">>>") > user.index("<<<")
-        assert user.rstrip().endswith('"why, in a few words"}.')
+        assert user.rstrip().endswith('"answered": true or false}.')
 
 
 def test_one_decision_moves_one_state(scenario: Scenario) -> None:

@@ -339,7 +339,8 @@ class BatchedLocalModel:
 
         grammar = None
         if params.json_schema is not None:
-            gbnf = _gbnf(json.dumps(params.json_schema, sort_keys=True))
+            # Key order kept: the grammar generates properties in the order of the schema.
+            gbnf = _gbnf(json.dumps(params.json_schema))
             grammar = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
             if not grammar:
                 raise LLMError(f"{self.name}: cannot build a grammar from the JSON schema")
