@@ -117,6 +117,8 @@ def show(
     ]
     for key, value in rows:
         body.add_row(key, value)
+    for i, example in enumerate(s.style_examples, start=1):
+        body.add_row(f"example {i}", f"{example.question}\n→ {example.answer}")
     for i, sample in enumerate(s.sample_replies, start=1):
         body.add_row(f"sample {i}", sample)
     console.print(Panel(body, title=f"{persona.id} · {persona.name}", expand=False))
@@ -134,3 +136,53 @@ def validate(file: Annotated[Path, typer.Argument(help="Persona JSON Lines file 
         raise typer.Exit(1) from None
     console.print(_summary(personas))
     console.print(f"[green]ok[/green]: {len(personas)} valid personas in {file}")
+
+
+@app.command()
+def recover(
+    run: Annotated[str, typer.Option("--run", help="Simulate run id whose stored stances to read.")],
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Persona file of the run (default: the shipped personas/default.jsonl)."
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recover each persona's MBTI letters from the stances stored with a run's turns (majority per
+    dimension, ties unresolved) and report the agreement with the personas' types."""
+    import json
+
+    from sharehouse.cli import open_store
+    from sharehouse.personas.stance import DIMENSIONS
+    from sharehouse.personas.traits import recover_traits, run_stances
+
+    console = _console()
+    try:
+        personas = {p.id: p for p in load_personas(file or default_personas_path())}
+    except PersonaFileError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    with open_store(db, read_only=True) as store:
+        stances = run_stances(store, run)
+    report = recover_traits(stances, personas)
+    if not report.personas:
+        console.print(f"[red]error:[/red] no stored stances of known personas in run {run!r}")
+        raise typer.Exit(1)
+    if as_json:
+        console.print_json(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"trait recovery from stances · run {run}")
+    for col in ("persona", "lang", "type", "recovered", *DIMENSIONS):
+        table.add_column(col)
+    for p in report.personas:
+        votes = [" ".join(f"{k}{v}" for k, v in sorted(p.votes[d].items())) or "-" for d in DIMENSIONS]
+        table.add_row(p.persona_id, p.language, p.mbti, p.recovered, *votes)
+    console.print(table)
+    summary = report.to_json()
+    langs = ", ".join(f"{lang} {v:.0%}" for lang, v in summary["by_language"].items() if v is not None)
+    console.print(f"letters recovered: {summary['agreement']:.0%} ({langs})")

@@ -24,7 +24,7 @@ from sharehouse.personas import (
     persona_prompt,
     write_personas_jsonl,
 )
-from sharehouse.personas.cleaning import clean_reply, fallback_reply, is_usable
+from sharehouse.personas.cleaning import clean_reply, is_usable
 from sharehouse.personas.prompt import build_messages, history_window, reminder, system_prompt
 
 KANA = re.compile(r"[\u3040-\u30ff]")
@@ -81,7 +81,7 @@ def test_single_language_generation_and_ids() -> None:
     for p in personas:
         assert p.style.reply_length.unit == "chars"
         assert p.style.first_person
-        assert all(KANA.search(s) or CJK.search(s) for s in p.style.sample_replies)
+        assert all(KANA.search(s) or CJK.search(s) for s in p.style.example_texts())
 
 
 def test_bad_generation_arguments() -> None:
@@ -95,10 +95,39 @@ def test_lower_case_persona_samples_are_lower_case() -> None:
     lower = [p for p in generate_personas(100, seed=0) if p.style.casing == "lower"]
     assert lower
     for p in lower:
-        assert all(s == s.lower() for s in p.style.sample_replies)
+        assert all(s == s.lower() for s in p.style.example_texts())
 
 
 # -- files --------------------------------------------------------------------------------------
+
+
+def test_style_examples_answer_varied_everyday_questions_in_the_persona_length() -> None:
+    from sharehouse.personas.cleaning import measure
+
+    personas = generate_personas(100, seed=0)
+    for p in personas:
+        examples = p.style.style_examples
+        assert len(examples) == 3 and not p.style.sample_replies
+        assert len({ex.question for ex in examples}) == 3
+        rl = p.style.reply_length
+        for ex in examples:
+            assert measure(ex.answer, p.language) <= 1.6 * rl.max + 8, (p.id, ex.answer)
+    # Across the set, the examples are not a handful of catchphrases.
+    answers = [ex.answer for p in personas for ex in p.style.style_examples]
+    assert len(set(answers)) >= 0.8 * len(answers)
+
+
+def test_old_persona_files_with_sample_replies_still_load(tmp_path: Path) -> None:
+    row = _lines(1)[0]
+    del row["style"]["style_examples"], row["style"]["question_rate"]
+    row["style"]["sample_replies"] = ["sure", "sounds fun"]
+    path = _write(tmp_path, [json.dumps(row, ensure_ascii=False)])
+    (persona,) = load_personas(path)
+    assert persona.style.example_texts() == ["sure", "sounds fun"]
+    assert "sounds fun" in system_prompt(persona)
+    row["style"]["sample_replies"] = ["only one"]
+    with pytest.raises(PersonaFileError, match="at least two"):
+        load_personas(_write(tmp_path, [json.dumps(row, ensure_ascii=False)]))
 
 
 def test_shipped_default_file_has_100_personas_matching_seed_0() -> None:
@@ -191,11 +220,11 @@ def test_inconsistent_persona_and_empty_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "ja", "zh"])
-def test_prompt_contains_samples_and_language(lang: str) -> None:
+def test_prompt_contains_style_examples_and_language(lang: str) -> None:
     persona = _persona(lang)
     text = system_prompt(persona)
-    for sample in persona.style.sample_replies:
-        assert " ".join(sample.split("\n")) in text
+    for ex in persona.style.style_examples:
+        assert ex.question in text and " / ".join(ex.answer.split("\n")) in text
     assert persona_prompt(persona) in text
     assert persona.name in persona_prompt(persona)
     assert persona.mbti in persona_prompt(persona)
@@ -215,14 +244,16 @@ def test_messages_keep_a_stable_prefix_and_grow_at_the_end() -> None:
     ]
     first = build_messages(persona, TurnContext("ja", 2, "Raffaello", "調子はどう？", history=turns))
     nxt = turns + [PastTurn(day=2, npc_name="Raffaello", message="調子はどう？", response="元気です")]
-    second = build_messages(persona, TurnContext("ja", 2, "Michelangelo", "夕飯は何にする？", history=nxt))
+    second = build_messages(
+        persona, TurnContext("ja", 2, "Michelangelo", "夕飯は何にする？", history=nxt), note="（メモ）"
+    )
     assert first[0]["role"] == "system"
-    assert second[: len(first)] == first
-    assert second[-1]["role"] == "user" and "夕飯は何にする？" in second[-1]["content"]
+    assert second[: len(first) - 1] == first[:-1]
+    assert second[-1]["role"] == "user" and second[-1]["content"].endswith("夕飯は何にする？\n\n（メモ）")
     assert second[-2] == {"role": "assistant", "content": "元気です"}
-    # The persona's samples are replayed as an opening exchange.
+    # No made-up opening exchange: the only assistant turns are the persona's real replies.
     assistant = [m["content"] for m in first if m["role"] == "assistant"]
-    assert assistant[: len(persona.style.sample_replies)] == persona.style.sample_replies
+    assert assistant == ["おはようございます", "特にないです"]
 
 
 def test_history_window_drops_in_steps() -> None:
@@ -301,14 +332,6 @@ def test_is_usable_checks_script_and_disclaimers() -> None:
     assert not is_usable("すみません、私はAIアシスタントです", "ja")
 
 
-def test_fallback_reply_comes_from_samples() -> None:
-    persona = _persona("zh")
-    for i in range(4):
-        text = fallback_reply(persona, i)
-        assert text and any(text in s for s in persona.style.sample_replies)
-        assert is_usable(text, "zh")
-
-
 # -- simulated user with a scripted model ---------------------------------------------------------
 
 
@@ -344,7 +367,8 @@ async def test_simulated_user_cleans_and_returns_completion() -> None:
     assert reply.text == "pretty good, thanks!"
     assert reply.completion is not None and reply.completion.text == "Me: Pretty Good, Thanks!"
     messages, params = model.requests[0]
-    assert messages[0]["role"] == "system" and messages[-1]["content"].endswith("How was your day?")
+    assert messages[0]["role"] == "system"
+    assert messages[-1]["content"].startswith("[Day 1] DaVinci: How was your day?\n\n(Private note")
     assert "\n\n" in params.stop and "\nDaVinci:" in params.stop
     assert params.seed is not None and params.max_tokens >= 32
     assert (user.calls, user.retries, user.fallbacks) == (1, 0, 0)
@@ -362,14 +386,14 @@ async def test_simulated_user_retries_hotter_then_succeeds() -> None:
     assert (user.retries, user.fallbacks) == (1, 0)
 
 
-async def test_simulated_user_falls_back_to_samples() -> None:
+async def test_simulated_user_falls_back_after_unusable_attempts() -> None:
     persona = _persona("ja")
-    model = ScriptedModel(["我明天去超市买菜。", "User:"])
+    model = ScriptedModel(["我明天去超市买菜。", "User:", "As an AI language model"])
     user = SimulatedUser(persona, model, seed=1)
     reply = await user.reply(_ctx("ja"))
-    assert reply.text and reply.completion is None
-    assert any(reply.text in s for s in persona.style.sample_replies)
-    assert user.fallbacks == 1 and user.last_raw == ["我明天去超市买菜。", "User:"]
+    assert reply.text and reply.completion is None and reply.fallback and is_usable(reply.text, "ja")
+    assert not any(reply.text in s for s in persona.style.example_texts())
+    assert user.fallbacks == 1 and user.last_raw == ["我明天去超市买菜。", "User:", "As an AI language model"]
 
 
 async def test_simulated_user_is_deterministic_for_a_seed() -> None:
@@ -424,28 +448,13 @@ async def test_simulated_user_on_small_local_model_replies_in_japanese() -> None
     assert is_usable(reply.text, "ja")
 
 
-async def test_simulated_user_retries_a_copied_sample() -> None:
-    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.5, punctuation="full")
-    sample = persona.style.sample_replies[0]
-    model = ScriptedModel([sample, "We could grab dinner later."])
-    user = SimulatedUser(persona, model, seed=2)
-    reply = await user.reply(_ctx())
-    assert reply.text == "We could grab dinner later."
-    assert (user.repeats, user.retries, user.fallbacks) == (1, 1, 0)
-    # When the retry is unusable, the copy is kept rather than falling back.
-    history = [
-        PastTurn(day=1, npc_name="DaVinci", message="Hi?", response="Grabbing dinner with friends tonight.")
-    ]
-    model = ScriptedModel(["Grabbing dinner with friends tonight!", ""])
-    user = SimulatedUser(persona, model, seed=2)
-    reply = await user.reply(_ctx(history=history))
-    assert reply.text == "Grabbing dinner with friends tonight!" and user.fallbacks == 0
-    assert reply.completion is not None
-
-
 def test_is_repeat() -> None:
     from sharehouse.personas.cleaning import is_repeat
 
     assert is_repeat("Sounds good to me!", ["sounds good to me."])
     assert not is_repeat("ok", ["ok"])
     assert not is_repeat("We could cook pasta tonight", ["Sounds good to me"])
+    # A whole sentence of an example inside a longer reply is a copy too.
+    assert is_repeat(
+        "Well, I made a big pot of lentil soup, then slept", ["I made a big pot of lentil soup. Nice."]
+    )

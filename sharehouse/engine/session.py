@@ -8,6 +8,7 @@ A session rebuilt from the store resumes at the same state, with the same pendin
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,6 +284,9 @@ class SessionRunner:
             message=message,
             history=past_turns(self.scenario, self.turns),
             housemates=tuple(n.name.get(self.lang) for n in self.scenario.npcs),
+            state_id=state.id,
+            dimension=state.mbti,
+            poles={k: v.get(self.lang) for k, v in state.poles.items()} if state.poles else None,
         )
         self.events.awaiting_reply(ctx)
         started = time.perf_counter()
@@ -322,6 +326,8 @@ class SessionRunner:
             check_reason=check.reason,
             npc_fallback=shown.fallback,
             reply_fallback=reply.fallback,
+            stance=json.dumps(reply.stance, ensure_ascii=False) if reply.stance is not None else None,
+            reply_resampled=reply.resampled,
         )
         self.store.append_turn(turn, pos, complete=self.fsm.finished)
         self.turns.append(turn)

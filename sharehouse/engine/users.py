@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sharehouse.llm.base import Completion
 
@@ -27,6 +27,9 @@ class TurnContext:
     message: str  # the housemate's line to reply to
     history: list[PastTurn] = field(default_factory=list)  # this session's earlier turns, oldest first
     housemates: tuple[str, ...] = ()  # every housemate's name in the session language
+    state_id: str | None = None  # the scenario state being asked (follow-ups keep it)
+    dimension: str | None = None  # the MBTI dimension it probes ("E/I", ...; "none")
+    poles: dict[str, str] | None = None  # what each letter's side answers, in the session language
 
 
 @dataclass
@@ -34,6 +37,8 @@ class UserReply:
     text: str
     completion: Completion | None = None  # set when an LLM wrote the reply
     fallback: bool = False  # True when a canned reply stood in for unusable model output
+    stance: dict[str, Any] | None = None  # what a simulated user was told to think (ground truth)
+    resampled: int | None = None  # simulated users: attempts thrown away as repeats of a reply or example
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from sharehouse.personas.models import Persona
+from sharehouse.personas.stance import NOTE_MARKERS
 
 EMOJI_RE = re.compile(
     "["
@@ -85,7 +86,6 @@ _AI_TELLS = (
     "人工智能助手",
     "语言模型",
 )
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？…])\s*|\n")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
@@ -149,11 +149,12 @@ def _strip_echoes(text: str, echoes: Sequence[str], npc_message: str | None) -> 
 
 
 def _is_echo(segment: str, sources: Sequence[str]) -> bool:
-    """A piece of the reply that repeats the length guidance or someone else's words from the prompt."""
+    """A piece of the reply that repeats the length guidance, the private note or someone else's
+    words from the prompt."""
     bare = segment.strip()
     if not bare:
         return False
-    if _GUIDANCE_RE.search(bare):
+    if _GUIDANCE_RE.search(bare) or any(marker in bare.lower() for marker in NOTE_MARKERS):
         return True
     if len(bare) < 6:
         return False
@@ -280,19 +281,34 @@ def _normalise(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
+def similarity(text: str, previous: Sequence[str]) -> float:
+    """The highest similarity (0..1, ignoring case, spaces and punctuation) of ``text`` to one of
+    ``previous``; 1.0 also when a whole sentence of at least 16 letters of one of them is inside it."""
+    norm = _normalise(text)
+    best = 0.0
+    for prev in previous:
+        other = _normalise(prev)
+        if not other or not norm:
+            continue
+        if norm == other:
+            return 1.0
+        for part in re.split(r"[.!?。！？…\n]", prev):
+            piece = _normalise(part)
+            if len(piece) >= 16 and piece in norm:
+                return 1.0
+        best = max(best, difflib.SequenceMatcher(None, norm, other).ratio())
+    return best
+
+
 def is_repeat(text: str, previous: Sequence[str], threshold: float = 0.9) -> bool:
-    """True when the reply (ignoring case, spaces, punctuation) copies one of ``previous``.
+    """True when the reply (ignoring case, spaces, punctuation) copies one of ``previous``, wholly or
+    a whole sentence of it; ``threshold`` is the similarity from which a near copy counts.
 
     Very short replies ("ok", "はい") are never counted as copies: people do repeat those.
     """
-    norm = _normalise(text)
-    if len(norm) < 4:
+    if len(_normalise(text)) < 4:
         return False
-    for prev in previous:
-        other = _normalise(prev)
-        if other and (norm == other or difflib.SequenceMatcher(None, norm, other).ratio() >= threshold):
-            return True
-    return False
+    return similarity(text, previous) >= threshold
 
 
 def add_typos(text: str, rate: float, rng: random.Random) -> str:
@@ -308,9 +324,40 @@ def add_typos(text: str, rate: float, rng: random.Random) -> str:
     return " ".join(out)
 
 
-def fallback_reply(persona: Persona, index: int) -> str:
-    """A short reply in the persona's voice taken from its sample replies (rotating with ``index``)."""
-    samples = sorted(persona.style.sample_replies, key=len)
-    sample = samples[index % len(samples)]
-    first = next((p.strip() for p in _SENTENCE_END_RE.split(sample) if p and p.strip()), sample.strip())
-    return first if is_usable(first, persona.language) else sample.strip()
+_FALLBACK: dict[str, tuple[str, ...]] = {
+    # {pole}: the stance's side of the question; {I}: the persona's first-person pronoun (ja, zh).
+    "en": ("Honestly, I'd {pole}.", "I think I'd {pole}, to be honest.", "For me? I'd {pole}."),
+    "ja_casual": ("{I}なら、{pole}かな。", "うーん、{I}は{pole}と思う。", "{I}だったら{pole}かな。"),
+    "ja_polite": (
+        "{I}なら、{pole}と思います。",
+        "{I}は{pole}かなと思います。",
+        "{I}でしたら、{pole}と思います。",
+    ),
+    "zh": ("{I}的话，{pole}吧。", "嗯……{I}觉得{pole}。", "要是{I}，{pole}。"),
+}
+_FALLBACK_PLAIN: dict[str, tuple[str, ...]] = {
+    # States that probe no dimension (a favourite memory, a goodbye).
+    "en": ("It was a really good week, thanks everyone.", "Thanks for everything this week, really."),
+    "ja_casual": ("この一週間、ほんとに楽しかった。ありがとう。", "みんな、一週間ありがとうね。"),
+    "ja_polite": (
+        "この一週間、本当に楽しかったです。ありがとうございました。",
+        "皆さん、一週間ありがとうございました。",
+    ),
+    "zh": ("这一周真的很开心，谢谢大家。", "这几天谢谢大家的照顾。"),
+}
+
+
+def fallback_reply(
+    persona: Persona, index: int, pole: str | None = None, previous: Sequence[str] = ()
+) -> str:
+    """A plain reply that states ``pole`` (the stance's side) in the persona's register, used when the
+    model gave nothing usable. The wording rotates with ``index`` and never repeats ``previous``."""
+    lang = persona.language
+    voice = lang if lang != "ja" else ("ja_casual" if persona.style.formality == "casual" else "ja_polite")
+    templates = _FALLBACK[voice] if pole else _FALLBACK_PLAIN[voice]
+    first_person = persona.style.first_person or "I"
+    candidates = [
+        enforce_style(t.format(pole=pole or "", I=first_person), persona)
+        for t in templates[index % len(templates) :] + templates[: index % len(templates)]
+    ]
+    return next((c for c in candidates if not is_repeat(c, previous)), candidates[0])

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import TypeVar
 
 from sharehouse.personas import pools
-from sharehouse.personas.models import MBTI_TYPES, LengthRange, MBTIStrength, Persona, WritingStyle
+from sharehouse.personas.models import (
+    MBTI_TYPES,
+    LengthRange,
+    MBTIStrength,
+    Persona,
+    StyleExample,
+    WritingStyle,
+)
 
 T = TypeVar("T")
 
@@ -26,6 +34,7 @@ _FORMALITY_WEIGHTS: dict[str, dict[str, float]] = {
     "ja": {"casual": 0.25, "neutral": 0.25, "polite": 0.33, "very_polite": 0.17},
     "zh": {"casual": 0.35, "neutral": 0.33, "polite": 0.22, "very_polite": 0.1},
 }
+_SENTENCE_START_RE = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=\n))[a-z]")
 _END_MARKS = ("?", "？", "!", "！", "〜", "~")
 _COMMAS = {"en": ",", "ja": "、", "zh": "，"}
 _PERIOD = {"en": ".", "ja": "。", "zh": "。"}
@@ -156,59 +165,36 @@ def _background(lang: str, origin: str, situation: str) -> str:
 
 
 def _make_style(lang: str, mbti: str, age: int, gender: str, rng: random.Random) -> WritingStyle:
+    """Writing habits drawn from the real participants' per-language shares (pools.STYLE_CALIBRATION)."""
+    cal = pools.STYLE_CALIBRATION[lang]
     extravert = mbti[0] == "E"
+    # Equal thirds on average, as in the real data; extraverts lean a little longer.
     elaboration = _weighted(
-        {"terse": 0.2 if extravert else 0.3, "moderate": 0.45, "elaborate": 0.35 if extravert else 0.25}, rng
+        {"terse": 0.28 if extravert else 0.38, "moderate": 0.34, "elaborate": 0.38 if extravert else 0.28},
+        rng,
     )
     formality_w = dict(_FORMALITY_WEIGHTS[lang])
     if age >= 50:
         formality_w["casual"] *= 0.3
         formality_w["polite"] *= 1.6
     formality = _weighted(formality_w, rng)
-    punctuation = _weighted(
-        {
-            "none": 0.12 if formality in ("casual", "neutral") else 0.03,
-            "minimal": 0.25,
-            "full": 0.4 if formality != "casual" else 0.2,
-            "exclamations": 0.16 if extravert else 0.07,
-            "ellipses": 0.08 if extravert else 0.13,
-        },
-        rng,
-    )
-    if rng.random() < (0.5 if extravert else 0.75) or formality == "very_polite":
-        emoji_rate = 0.0
-    else:
-        emoji_rate = rng.choice((0.05, 0.05, 0.1, 0.1, 0.15, 0.2, 0.3, 0.5))
-    lower_p = {"casual": 0.45, "neutral": 0.2, "polite": 0.05, "very_polite": 0.0}[formality]
+    punctuation = _weighted(cal["punctuation"], rng)
+    emoji_rate = rng.choice(cal["emoji_rates"]) if rng.random() < cal["emoji_people"] else 0.0
+    lower_p = cal["lower_people"] * (2.0 if formality == "casual" else 1.0)
     casing = "lower" if lang == "en" and rng.random() < lower_p else "normal"
-    line_breaks = (
-        "never"
-        if elaboration == "terse"
-        else _weighted({"never": 0.65, "sometimes": 0.25, "often": 0.1}, rng)
-    )
+    line_breaks = "never" if elaboration == "terse" else _weighted(cal["line_breaks"], rng)
     typo_rate = rng.choice(
         (0.0, 0.0, 0.01, 0.02, 0.04, 0.06) if lang == "en" else (0.0, 0.0, 0.0, 0.01, 0.02)
     )
-    (min_lo, min_hi), (max_lo, max_hi) = pools.LENGTH_BANDS[lang][elaboration]
+    question_rate = rng.choice(cal["question_rates"])
+    (min_lo, min_hi), (max_lo, max_hi) = cal["length_bands"][elaboration]
     reply_length = LengthRange(
         min=rng.randint(min_lo, min_hi),
         max=rng.randint(max_lo, max_hi),
         unit="words" if lang == "en" else "chars",
     )
     first_person = rng.choice(pools.FIRST_PERSON[lang][formality][gender]) if lang != "en" else None
-    samples = compose_samples(
-        lang,
-        formality=formality,
-        elaboration=elaboration,
-        punctuation=punctuation,
-        casing=casing,
-        line_breaks=line_breaks,
-        emoji_rate=emoji_rate,
-        typo_rate=typo_rate,
-        first_person=first_person,
-        rng=rng,
-    )
-    return WritingStyle(
+    style = WritingStyle(
         reply_length=reply_length,
         formality=formality,  # type: ignore[arg-type]
         first_person=first_person,
@@ -218,60 +204,74 @@ def _make_style(lang: str, mbti: str, age: int, gender: str, rng: random.Random)
         line_breaks=line_breaks,  # type: ignore[arg-type]
         typo_rate=typo_rate,
         elaboration=elaboration,  # type: ignore[arg-type]
-        sample_replies=samples,
+        question_rate=question_rate,
+        sample_replies=["-", "-"],  # replaced just below, once the habits are known
     )
+    examples = compose_examples(lang, style, rng)
+    return style.model_copy(update={"style_examples": examples, "sample_replies": []})
 
 
-def compose_samples(
-    lang: str,
-    *,
-    formality: str,
-    elaboration: str,
-    punctuation: str,
-    casing: str,
-    line_breaks: str,
-    emoji_rate: float,
-    typo_rate: float,
-    first_person: str | None,
-    rng: random.Random,
-) -> list[str]:
-    """Two or three example replies in the persona's voice, built from the pools' reply units."""
-    units = pools.SAMPLE_UNITS[lang][formality]
-    shorts, longs = list(units["short"]), list(units["long"])
-    rng.shuffle(shorts)
-    rng.shuffle(longs)
-    count = 2 if elaboration == "elaborate" else 3
-    samples: list[str] = []
-    for i in range(count):
-        if elaboration == "terse":
-            parts = [shorts.pop()]
-        elif elaboration == "moderate":
-            parts = [longs.pop()] if rng.random() < 0.5 else [shorts.pop(), longs.pop()]
-        else:
-            parts = (
-                [shorts.pop(), longs.pop(), longs.pop()]
-                if i == 0
-                else [longs.pop(), longs.pop(), longs.pop()]
-            )
-        breaks = line_breaks == "often" or (line_breaks == "sometimes" and i == 0)
-        text = _join_units(parts, lang, punctuation, breaks)
-        if lang == "en" and typo_rate >= 0.03 and i == 0:
+_OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
+    # A few words that set the register of an example answer (en and zh; ja has its own clauses).
+    "en": {
+        "casual": ("honestly", "ha", "ngl", ""),
+        "neutral": ("", "well", "hmm"),
+        "polite": ("thanks for asking", "oh, nice question"),
+        "very_polite": ("that is kind of you to ask", "thank you for asking"),
+    },
+    "zh": {
+        "casual": ("哈哈", "害", ""),
+        "neutral": ("", "嗯"),
+        "polite": ("谢谢关心", ""),
+        "very_polite": ("谢谢您关心", "承蒙您问起"),
+    },
+    "ja": {
+        "casual": ("", "んー"),
+        "neutral": ("",),
+        "polite": ("",),
+        "very_polite": ("お気遣いありがとうございます",),
+    },
+}
+
+
+def compose_examples(lang: str, style: WritingStyle, rng: random.Random, k: int = 3) -> list[StyleExample]:
+    """``k`` everyday questions (food, weekend, work, weather, films…) answered in the persona's style:
+    its length, register, punctuation, line breaks, emoji, casing and questions back."""
+    from sharehouse.personas.cleaning import measure
+
+    voice = lang if lang != "ja" else ("ja_casual" if style.formality == "casual" else "ja_polite")
+    topics = rng.sample(pools.STYLE_TOPICS, k)
+    lo, hi = style.reply_length.min, style.reply_length.max
+    targets = [lo + (hi - lo) * f for f in (0.5, 0.2, 0.85)][:k]
+    rng.shuffle(targets)
+    with_emoji = max(1, round(style.emoji_rate * k)) if style.emoji_rate > 0 else 0
+    asks = round(style.question_rate * k + rng.random() * 0.5)
+    with_opener = rng.randrange(k)  # one example only: an opener on every answer becomes a catchphrase
+    out: list[StyleExample] = []
+    for i, (topic, target) in enumerate(zip(topics, targets, strict=True)):
+        opener = rng.choice(_OPENERS[lang][style.formality]) if i == with_opener else ""
+        parts: list[str] = []
+        first, *rest = topic.clauses[voice]
+        for clause in [first, *rng.sample(rest, len(rest))]:
+            if parts and measure(" ".join([opener, *parts]), lang) >= target:
+                break
+            parts.append(clause)
+        if opener:
+            sep = "。" if opener.endswith("ます") else {"en": ", ", "ja": "、", "zh": "，"}[lang]
+            parts[0] = opener + sep + parts[0]
+        if i < asks:
+            parts.append(rng.choice(pools.QUESTION_BACK[voice]))
+        breaks = style.line_breaks == "often" or (style.line_breaks == "sometimes" and i == 0)
+        text = _join_units(parts, lang, style.punctuation, breaks and len(parts) > 1)
+        if lang == "en" and style.typo_rate >= 0.03 and i == 0:
             text = _typo(text)
-        samples.append(text)
-    if emoji_rate > 0:
-        with_emoji = max(1, round(emoji_rate * count))
-        for i in range(with_emoji):
-            sep = " " if lang == "en" else ""
-            samples[i] = f"{samples[i]}{sep}{rng.choice(pools.EMOJI)}"
-    out: list[str] = []
-    for text in samples:
-        if first_person:
-            text = text.replace("{I}", first_person)
-        if casing == "lower":
+        if i < with_emoji:
+            text += (" " if lang == "en" else "") + rng.choice(pools.EMOJI)
+        if style.casing == "lower":
             text = text.lower()
         elif lang == "en":
-            text = text[:1].upper() + text[1:]
-        out.append(text)
+            text = _SENTENCE_START_RE.sub(lambda m: m.group(0).upper(), text)
+        out.append(StyleExample(question=topic.question[lang], answer=text))
     return out
 
 

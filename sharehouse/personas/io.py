@@ -32,9 +32,17 @@ def write_personas_jsonl(path: str | Path, personas: Iterable[Persona]) -> Path:
     """Write personas one per line (UTF-8, non-ASCII kept readable); creates parent folders."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(p.model_dump(mode="json"), ensure_ascii=False) for p in personas]
+    lines = [json.dumps(_row(p), ensure_ascii=False) for p in personas]
     out.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return out
+
+
+def _row(persona: Persona) -> dict[str, object]:
+    """A persona as written to a file; the legacy ``sample_replies`` only when it has some."""
+    row = persona.model_dump(mode="json")
+    if not row["style"]["sample_replies"]:
+        del row["style"]["sample_replies"]
+    return row
 
 
 def load_personas(path: str | Path) -> list[Persona]:

@@ -46,8 +46,19 @@ class LengthRange(_Strict):
         return self
 
 
+class StyleExample(_Strict):
+    """A question on an everyday topic and the persona's answer: an example of how they write."""
+
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
 class WritingStyle(_Strict):
-    """The habits that make one person's messages recognisable."""
+    """The habits that make one person's messages recognisable.
+
+    ``style_examples`` show the persona answering varied everyday questions; files written before
+    they existed carry ``sample_replies`` (bare example replies) instead, which still load.
+    """
 
     reply_length: LengthRange
     formality: Formality
@@ -58,7 +69,9 @@ class WritingStyle(_Strict):
     line_breaks: LineBreaks
     typo_rate: float = Field(ge=0.0, le=0.3, description="share of words with a slip of the finger")
     elaboration: Elaboration
-    sample_replies: list[str] = Field(min_length=2, max_length=3)
+    question_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="share of replies asking back")
+    style_examples: list[StyleExample] = Field(default_factory=list, max_length=6)
+    sample_replies: list[str] = Field(default_factory=list, max_length=3)
 
     @field_validator("sample_replies")
     @classmethod
@@ -66,6 +79,16 @@ class WritingStyle(_Strict):
         if any(not s.strip() for s in value):
             raise ValueError("sample replies must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _has_examples(self) -> WritingStyle:
+        if len(self.style_examples) + len(self.sample_replies) < 2:
+            raise ValueError("a style needs at least two style_examples (or, in older files, sample_replies)")
+        return self
+
+    def example_texts(self) -> list[str]:
+        """Every example text the persona was shown (answers and old-style samples): never to be copied."""
+        return [ex.answer for ex in self.style_examples] + list(self.sample_replies)
 
 
 class Persona(_Strict):

@@ -1,13 +1,15 @@
 """Curated attribute pools the persona generator draws from (names, jobs, values, voices).
 
-Every localised entry is a mapping ``{"en": ..., "ja": ..., "zh": ...}``. Sample-reply units are
-written without sentence-final punctuation (the generator adds it in the persona's habit) and use
-``{I}`` where a Japanese or Chinese speaker would say their first-person pronoun.
+Every localised entry is a mapping ``{"en": ..., "ja": ..., "zh": ...}``. Style-example clauses
+are written without sentence-final punctuation (the generator adds it in the persona's habit). The
+style numbers (lengths, punctuation, line breaks, emoji, questions back) are calibrated to the real
+YNTP-100 participants: see ``STYLE_CALIBRATION``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 Localized = dict[str, str]
 
@@ -429,173 +431,269 @@ FIRST_PERSON: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     },
 }
 
-# Reply units per language and formality: "short" ones make terse replies, "long" ones are sentences.
-SAMPLE_UNITS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
-    "en": {
-        "casual": {
-            "short": ("yeah sure", "lol same", "sounds fun tbh", "nah I'm good", "ok deal", "haha maybe"),
-            "long": (
-                "Honestly I'd just order pizza and call it a night",
-                "I'm down for a movie if someone else picks",
-                "Mornings are not my thing at all",
-                "We could just split chores by day of the week",
-                "I've been kinda wiped lately so chill plans work for me",
-                "If there's karaoke I'm definitely in",
+
+@dataclass(frozen=True)
+class StyleTopic:
+    """An everyday question (nothing to do with the scenario) and clauses a persona can answer it with.
+
+    ``clauses`` maps a voice to clauses: ``en`` for English, ``ja_casual``/``ja_polite`` and
+    ``zh`` for Japanese and Chinese. Clauses are joined in the persona's punctuation habit until the
+    answer reaches the persona's length.
+    """
+
+    question: Localized
+    clauses: dict[str, tuple[str, ...]]
+
+
+STYLE_TOPICS: tuple[StyleTopic, ...] = (
+    StyleTopic(
+        {
+            "en": "What did you have for dinner yesterday?",
+            "ja": "昨日の夜ごはん、何食べた？",
+            "zh": "你昨天晚饭吃的什么？",
+        },
+        {
+            "en": (
+                "I made a big pot of lentil soup with whatever was left in the fridge",
+                "it turned out better than expected so there are leftovers for two more days",
+                "I was going to order noodles but the delivery fee put me off",
+                "next time I want to try it with a bit more chilli",
+            ),
+            "ja_casual": (
+                "冷蔵庫の残り物で適当にチャーハン作った",
+                "思ったよりうまくできたから明日の弁当にもする",
+                "ほんとはラーメン食べに行きたかったけど雨で面倒になった",
+                "次はもうちょっとネギ多めにしたい",
+            ),
+            "ja_polite": (
+                "冷蔵庫の残り物で簡単に野菜炒めを作りました",
+                "思ったより上手にできたので、明日のお弁当にも入れるつもりです",
+                "本当は外に食べに行きたかったのですが、雨だったのでやめました",
+                "次はもう少し味を濃くしてみようと思っています",
+            ),
+            "zh": (
+                "用冰箱里剩的菜随便炒了个饭",
+                "味道比想象的好，明天的午饭也有了",
+                "本来想点外卖，看到配送费就算了",
+                "下次想多放点辣椒试试",
             ),
         },
-        "neutral": {
-            "short": ("Sounds good to me", "Sure, why not", "Maybe later this week", "I think so, yes"),
-            "long": (
-                "I usually cook on Sundays, so I can take care of dinner",
-                "A quiet evening with a book is my idea of a good time",
-                "I'm fine with a cleaning rota as long as it's fair",
-                "Weekends I mostly see friends or go for a walk",
-                "I'd rather keep the rules simple so nobody feels policed",
-                "I get more done at night than in the morning",
+    ),
+    StyleTopic(
+        {"en": "How was your weekend?", "ja": "週末どうだった？", "zh": "你周末过得怎么样？"},
+        {
+            "en": (
+                "Saturday was mostly laundry and a long nap on the sofa",
+                "on Sunday I finally walked to that market by the river",
+                "I bought way too many tomatoes and a plant I will probably forget to water",
+                "it was slow but exactly what I needed after last week",
+            ),
+            "ja_casual": (
+                "土曜はほぼ洗濯と昼寝で終わった",
+                "日曜はやっと川沿いの市場まで歩いて行ってきた",
+                "トマト買いすぎたし、たぶん水やり忘れる植物まで買っちゃった",
+                "のんびりだったけど先週の疲れがとれてよかった",
+            ),
+            "ja_polite": (
+                "土曜日はほとんど洗濯と昼寝で終わりました",
+                "日曜日にようやく川沿いの市場まで歩いて行ってきました",
+                "トマトを買いすぎてしまい、観葉植物まで買ってしまいました",
+                "のんびりでしたが、先週の疲れがとれてよかったです",
+            ),
+            "zh": (
+                "周六基本就是洗衣服加睡午觉",
+                "周日终于走去河边那个集市逛了逛",
+                "西红柿买多了，还顺手买了一盆估计会忘记浇水的花",
+                "过得很慢，不过正好缓一缓上周的累",
             ),
         },
-        "polite": {
-            "short": (
-                "That sounds lovely, thank you",
-                "I'd be happy to help",
-                "Yes, that works for me",
-                "What a nice idea",
+    ),
+    StyleTopic(
+        {"en": "How's work going these days?", "ja": "最近仕事はどう？", "zh": "最近工作怎么样？"},
+        {
+            "en": (
+                "it's busy because two people on my team are off at the same time",
+                "I keep saying I'll leave on time and then it's suddenly seven",
+                "the good part is I'm learning a lot faster than last year",
+                "I'm counting the days until the long weekend",
             ),
-            "long": (
-                "Thank you for asking, I'd prefer something calm this weekend",
-                "I like to plan ahead, so a shared calendar would help me a lot",
-                "I try to keep the common areas tidy for everyone",
-                "If anyone needs a hand with anything, please let me know",
-                "I'd like to hear what the others think before we decide",
-                "On my days off I usually walk around the neighbourhood",
+            "ja_casual": (
+                "チームの二人が同時に休んでてけっこうバタバタしてる",
+                "定時で帰るって毎日言ってるのに気づいたら七時なんだよね",
+                "でも去年よりいろいろ覚えるのが早くなった気がする",
+                "連休まであと何日か数えてる",
             ),
-        },
-        "very_polite": {
-            "short": (
-                "Thank you so much, that is very kind of you",
-                "I would be delighted, if it is no trouble",
-                "Of course, whatever suits everyone best",
-                "That is a wonderful suggestion",
+            "ja_polite": (
+                "チームの二人が同時にお休みしていて、少しバタバタしています",
+                "定時で帰ろうと思っていても、気づくと七時になっています",
+                "ただ、去年より覚えることが早くなった気がします",
+                "連休まであと何日か数えているところです",
             ),
-            "long": (
-                "I really appreciate you thinking of me",
-                "If it suits everyone, I would gladly prepare something for the shared dinner",
-                "I hope you will not mind if I share a small thought of my own",
-                "I tend to spend my free time reading, if I may say so",
-                "Please do not hesitate to ask me whenever you need help",
-                "I am very grateful to be living with such considerate people",
+            "zh": (
+                "组里两个人同时请假，最近挺忙的",
+                "每天都说要准时下班，一抬头就七点了",
+                "好处是感觉比去年学东西快多了",
+                "现在天天在数离小长假还有几天",
             ),
         },
-    },
-    "ja": {
-        "casual": {
-            "short": ("いいね、それ", "{I}はパスかな", "まじで？", "うん、行く", "わかる〜", "それな"),
-            "long": (
-                "{I}は週末ずっと家でゴロゴロしてたいな",
-                "料理なら{I}に任せて、カレーくらいなら作れるし",
-                "正直、朝早いのはほんと苦手なんだよね",
-                "みんなで映画見るのとか楽しそう",
-                "掃除当番は曜日で決めちゃえばいいと思う",
-                "最近ちょっと疲れ気味だから、のんびりしたい",
+    ),
+    StyleTopic(
+        {"en": "Crazy weather today, huh?", "ja": "今日の天気すごかったね", "zh": "今天天气好怪啊"},
+        {
+            "en": (
+                "I got soaked on the way back because I left my umbrella at home",
+                "it was sunny in the morning so I really didn't see it coming",
+                "my shoes are still drying by the heater",
+                "at least the air feels fresh now",
+            ),
+            "ja_casual": (
+                "傘忘れて帰りにびしょ濡れになった",
+                "朝は晴れてたから完全に油断してた",
+                "靴がまだ乾いてない",
+                "まあ空気はすっきりしたけどね",
+            ),
+            "ja_polite": (
+                "傘を忘れてしまって、帰りにびしょ濡れになりました",
+                "朝は晴れていたので、すっかり油断していました",
+                "靴がまだ乾いていません",
+                "でも空気がすっきりして気持ちいいですね",
+            ),
+            "zh": (
+                "忘带伞了，回来的路上淋成落汤鸡",
+                "早上还是大晴天，完全没想到",
+                "鞋子现在还在暖气边上晾着",
+                "不过空气倒是清新了不少",
             ),
         },
-        "neutral": {
-            "short": ("いいですね", "たぶん大丈夫です", "{I}もそう思います", "うーん、どうでしょう"),
-            "long": (
-                "{I}は静かな場所で本を読むのが好きです",
-                "料理はあまり得意じゃないけど、片付けならやります",
-                "週末は友達とカフェに行くことが多いです",
-                "ルールは少なめの方が気楽でいいと思います",
-                "たまにはみんなで集まるのも楽しそうですね",
-                "朝は弱いので、夜の方が動きやすいです",
+    ),
+    StyleTopic(
+        {
+            "en": "Seen any good films lately?",
+            "ja": "最近なにか面白い映画観た？",
+            "zh": "最近看了什么好电影吗？",
+        },
+        {
+            "en": (
+                "I watched an old black and white detective film on a whim",
+                "the plot was slow but the ending really got me",
+                "I fell asleep during the first one I tried though",
+                "I could lend it to you if you like that kind of thing",
+            ),
+            "ja_casual": (
+                "なんとなく古い白黒の探偵映画観た",
+                "話はゆっくりだけどラストがよかった",
+                "その前に観ようとしたやつは途中で寝ちゃった",
+                "そういうの好きなら貸すよ",
+            ),
+            "ja_polite": (
+                "なんとなく古い白黒の探偵映画を観ました",
+                "話はゆっくりでしたが、最後がとてもよかったです",
+                "その前に観た作品は途中で寝てしまいました",
+                "よろしければお貸しします",
+            ),
+            "zh": (
+                "心血来潮看了一部老的黑白侦探片",
+                "节奏有点慢，但结局真的很好",
+                "之前看的那部我看到一半就睡着了",
+                "你喜欢这种的话可以借你",
             ),
         },
-        "polite": {
-            "short": ("ありがとうございます", "はい、大丈夫です", "それは素敵ですね", "{I}も参加したいです"),
-            "long": (
-                "お誘いいただけて嬉しいです、ぜひ参加させてください",
-                "{I}は計画を立ててから動くほうが安心できます",
-                "共有スペースはいつもきれいに使いたいと思っています",
-                "休日は近所を散歩して過ごすことが多いです",
-                "何か手伝えることがあれば遠慮なく言ってください",
-                "皆さんの意見も聞いてから決めたいです",
+    ),
+    StyleTopic(
+        {
+            "en": "What do you do to relax?",
+            "ja": "リラックスしたいときは何してる？",
+            "zh": "你平时怎么放松？",
+        },
+        {
+            "en": (
+                "usually a hot shower and a podcast about history",
+                "sometimes I go for a walk without my phone",
+                "I tried meditation once but my mind kept wandering to emails",
+                "a good cup of tea fixes most things for me",
+            ),
+            "ja_casual": (
+                "だいたい熱いシャワー浴びて歴史のポッドキャスト聞いてる",
+                "スマホ置いて散歩することもある",
+                "瞑想もやってみたけどメールのことばっか考えちゃった",
+                "おいしいお茶があればだいたい元気になる",
+            ),
+            "ja_polite": (
+                "たいてい熱いシャワーを浴びて、歴史のポッドキャストを聞いています",
+                "スマホを置いて散歩することもあります",
+                "瞑想も試しましたが、ついメールのことを考えてしまいました",
+                "おいしいお茶を飲むとだいたい落ち着きます",
+            ),
+            "zh": (
+                "一般就是洗个热水澡，听听历史播客",
+                "有时候会不带手机出去散散步",
+                "试过冥想，结果满脑子都是邮件",
+                "一杯好茶基本就能让我缓过来",
             ),
         },
-        "very_polite": {
-            "short": (
-                "恐れ入ります",
-                "承知いたしました",
-                "ありがとうございます、光栄です",
-                "ぜひご一緒させてください",
-            ),
-            "long": (
-                "お心遣いいただき、誠にありがとうございます",
-                "{I}でよろしければ、喜んでお手伝いいたします",
-                "ご提案いただいた内容、大変素晴らしいと存じます",
-                "差し支えなければ、{I}の考えも少しお伝えしてよろしいでしょうか",
-                "休日は主に読書をして過ごしております",
-                "皆様のご都合に合わせますので、どうぞお気軽にお声がけください",
-            ),
-        },
-    },
-    "zh": {
-        "casual": {
-            "short": ("好啊", "哈哈哈可以", "{I}就不去了吧", "真的假的？", "行，没问题", "随便啦"),
-            "long": (
-                "{I}周末就想在家躺着追剧",
-                "做饭的话交给{I}，简单的家常菜还是会的",
-                "说实话{I}早上真的起不来",
-                "大家一起看电影听起来挺好玩的",
-                "打扫的事排个表轮流来就行",
-                "最近有点累，想好好歇一歇",
-            ),
-        },
-        "neutral": {
-            "short": ("可以的", "{I}觉得还行", "应该没问题", "嗯，看情况吧"),
-            "long": (
-                "{I}平时比较喜欢安静地看看书",
-                "做饭不太擅长，不过洗碗可以交给{I}",
-                "周末一般会和朋友出去吃个饭",
-                "规矩少一点大家会更自在",
-                "偶尔一起聚聚也挺不错的",
-                "{I}晚上精神比较好，早上就不太行",
-            ),
-        },
-        "polite": {
-            "short": ("谢谢你的邀请", "好的，没问题", "这个主意很不错", "{I}也很想参加"),
-            "long": (
-                "谢谢大家想着{I}，{I}很乐意参加",
-                "{I}习惯先做好计划再行动，这样比较安心",
-                "公共区域还是希望大家一起保持整洁",
-                "休息的时候{I}一般会去附近公园散散步",
-                "如果有需要帮忙的地方，请随时告诉{I}",
-                "{I}想先听听大家的意见再决定",
-            ),
-        },
-        "very_polite": {
-            "short": ("非常感谢您的好意", "您太客气了", "荣幸之至，一定参加", "好的，听您安排"),
-            "long": (
-                "承蒙您的关照，{I}深表感谢",
-                "如果不嫌弃的话，{I}很愿意帮忙",
-                "您的提议非常周到，{I}十分赞同",
-                "冒昧说一下{I}的想法，还请多多指教",
-                "{I}平日里大多以读书来打发时间",
-                "一切以大家的方便为准，请随时吩咐",
-            ),
-        },
-    },
+    ),
+)
+
+QUESTION_BACK: dict[str, tuple[str, ...]] = {
+    # Short questions back, per voice (as in StyleTopic.clauses); the persona's question_rate decides
+    # how often an example answer ends with one.
+    "en": ("what about you?", "you?", "how about yours?"),
+    "ja_casual": ("そっちは？", "そっちはどう？"),
+    "ja_polite": ("そちらはどうですか？", "いかがでしたか？"),
+    "zh": ("你呢？", "你那边呢？", "你怎么样？"),
 }
 
 EMOJI: tuple[str, ...] = ("😊", "😂", "👍", "🙏", "✨", "😅", "🎉", "🙂", "😆", "🥲")
 
-# Typical reply lengths per elaboration: words for en, characters for ja/zh (low, high ranges).
-LENGTH_BANDS: dict[str, dict[str, tuple[tuple[int, int], tuple[int, int]]]] = {
-    # elaboration -> ((min low, min high), (max low, max high))
-    "en": {"terse": ((1, 3), (6, 10)), "moderate": ((6, 10), (18, 30)), "elaborate": ((18, 28), (45, 75))},
-    "ja": {
-        "terse": ((3, 8), (15, 25)),
-        "moderate": ((15, 25), (50, 80)),
-        "elaborate": ((50, 70), (120, 180)),
+# Style numbers per language, measured on the 100 real YNTP-100 participants (all five days) by
+# scripts/calibrate_personas.py, which prints this constant. Lengths are words (en) or non-space
+# characters (ja, zh). ``length_bands`` splits the people into thirds by mean reply length
+# (terse / moderate / elaborate); each band gives the interquartile range of those people's short
+# replies (20th percentile) and long replies (80th percentile): ((min low, min high), (max low,
+# max high)). The shares are the fraction of people with each habit (floored at 0.03 so that every
+# habit stays possible). No real participant used an emoji; ``emoji_people`` keeps a few emoji users.
+# ``question_rates`` are the quartiles of the per-person share of replies that ask something back.
+STYLE_CALIBRATION: dict[str, dict[str, Any]] = {
+    "en": {
+        "mean_len": 24.1,
+        "length_bands": {
+            "terse": ((5, 9), (14, 22)),
+            "moderate": ((10, 16), (24, 32)),
+            "elaborate": ((19, 34), (41, 51)),
+        },
+        "line_breaks": {"never": 0.82, "sometimes": 0.12, "often": 0.06},
+        "punctuation": {"none": 0.03, "minimal": 0.12, "full": 0.61, "exclamations": 0.18, "ellipses": 0.06},
+        "emoji_people": 0.03,
+        "emoji_rates": (0.05, 0.1),
+        "question_rates": (0.06, 0.12, 0.24),
+        "lower_people": 0.06,
     },
-    "zh": {"terse": ((2, 5), (10, 18)), "moderate": ((10, 18), (35, 60)), "elaborate": ((35, 55), (90, 140))},
+    "ja": {
+        "mean_len": 61.8,
+        "length_bands": {
+            "terse": ((17, 23), (35, 49)),
+            "moderate": ((30, 37), (73, 85)),
+            "elaborate": ((44, 80), (102, 142)),
+        },
+        "line_breaks": {"never": 0.85, "sometimes": 0.09, "often": 0.06},
+        "punctuation": {"none": 0.03, "minimal": 0.48, "full": 0.39, "exclamations": 0.09, "ellipses": 0.03},
+        "emoji_people": 0.03,
+        "emoji_rates": (0.05, 0.1),
+        "question_rates": (0.0, 0.1, 0.25),
+        "lower_people": 0.0,
+    },
+    "zh": {
+        "mean_len": 39.7,
+        "length_bands": {
+            "terse": ((5, 9), (14, 27)),
+            "moderate": ((14, 21), (37, 45)),
+            "elaborate": ((30, 60), (92, 111)),
+        },
+        "line_breaks": {"never": 0.91, "sometimes": 0.06, "often": 0.03},
+        "punctuation": {"none": 0.06, "minimal": 0.71, "full": 0.18, "exclamations": 0.03, "ellipses": 0.03},
+        "emoji_people": 0.03,
+        "emoji_rates": (0.05, 0.1),
+        "question_rates": (0.0, 0.05, 0.07),
+        "lower_people": 0.0,
+    },
 }

@@ -148,6 +148,8 @@ def persona_prompt(persona: Persona) -> str:
             habits.append("all lower case")
         if s.typo_rate >= 0.03:
             habits.append("the odd typo")
+        if s.question_rate >= 0.1:
+            habits.append("now and then you ask something back")
         return (
             f"You are {persona.name}, {persona.age}, {persona.occupation}. {persona.background}\n"
             f"Personality: {_mbti_text(persona)}.\n"
@@ -163,6 +165,8 @@ def persona_prompt(persona: Persona) -> str:
             emoji,
             breaks,
         ]
+        if s.question_rate >= 0.1:
+            habits.append("ときどき相手に聞き返す")
         return (
             f"あなたは{persona.name}（{persona.age}歳、{persona.occupation}）です。{persona.background}\n"
             f"性格: {_mbti_text(persona)}。\n"
@@ -170,6 +174,8 @@ def persona_prompt(persona: Persona) -> str:
             f"書き方: {'。'.join(habits)}。"
         )
     habits = [fmt, f"自称用“{s.first_person}”", f"每次回复{length_text(persona)}", punct, emoji, breaks]
+    if s.question_rate >= 0.1:
+        habits.append("偶尔反问对方")
     return (
         f"你是{persona.name}，{persona.age}岁，{persona.occupation}。{persona.background}\n"
         f"性格：{_mbti_text(persona)}。\n"
@@ -178,31 +184,48 @@ def persona_prompt(persona: Persona) -> str:
     )
 
 
+def _examples(persona: Persona) -> str:
+    """The persona's style examples as question/answer pairs (older files: bare sample replies)."""
+    s = persona.style
+    pairs = [f"Q: {ex.question}\nA: {' / '.join(ex.answer.split(chr(10)))}" for ex in s.style_examples]
+    pairs += [f"A: {' / '.join(sample.split(chr(10)))}" for sample in s.sample_replies]
+    return "\n\n".join(pairs)
+
+
 def system_prompt(persona: Persona) -> str:
-    """The stable head of every simulated-user prompt: the task, the persona and style examples."""
+    """The stable head of every simulated-user prompt: the task, the persona and style examples.
+
+    The examples answer everyday questions unrelated to the house, to show how the persona writes;
+    they are never replayed as earlier turns of the dialogue (a small model would copy them).
+    """
     lang = persona.language
-    samples = "\n".join(
-        f"{persona.first_name}: {' '.join(sample.split(chr(10)))}" for sample in persona.style.sample_replies
-    )
+    examples = _examples(persona)
     if lang == "en":
         return (
             "You live in a shared house and are texting with your housemates over five days. "
-            "You are a real person, not an assistant. Write only your own next message, in English: "
+            "You are a real person, not an assistant. When a housemate asks you something, answer it "
+            "with your own opinion and a concrete detail, in English. Write only your own next message: "
             "no name label, no quotation marks, no narration, no explanations.\n\n"
-            f"{persona_prompt(persona)}\n\nExamples of your style (do not repeat them word for word):\n{samples}"
+            f"{persona_prompt(persona)}\n\n"
+            "How you write, shown on other topics (copy the style, never these words):\n"
+            f"{examples}"
         )
     if lang == "ja":
         return (
             "あなたはシェアハウスに住んでいて、五日間ハウスメイトとメッセージでやり取りします。"
-            "AIアシスタントではなく、一人の人間として、自分の次のメッセージだけを日本語で書いてください。"
-            "名前ラベル、かぎかっこ、ト書き、説明は書かないこと。\n\n"
-            f"{persona_prompt(persona)}\n\nあなたの書き方の例（そのまま繰り返さないこと）:\n{samples}"
+            "AIアシスタントではなく、一人の人間です。聞かれたことには、自分の意見と具体的なことを入れて"
+            "日本語で答えてください。書くのは自分の次のメッセージだけ。名前ラベル、かぎかっこ、ト書き、説明は書かないこと。\n\n"
+            f"{persona_prompt(persona)}\n\n"
+            "別の話題でのあなたの書き方の例（書き方だけまねして、言葉はそのまま使わないこと）:\n"
+            f"{examples}"
         )
     return (
         "你住在一个合租房里，接下来五天要和室友们用消息聊天。"
-        "你是一个真实的人，不是AI助手。只用中文写出你自己的下一条消息："
-        "不要加名字标签、引号、旁白或解释。\n\n"
-        f"{persona_prompt(persona)}\n\n你的说话风格示例（不要照抄）：\n{samples}"
+        "你是一个真实的人，不是AI助手。室友问你问题时，用中文说出你自己的看法和一个具体的细节。"
+        "只写你自己的下一条消息：不要加名字标签、引号、旁白或解释。\n\n"
+        f"{persona_prompt(persona)}\n\n"
+        "你在别的话题上的说话风格示例（只学风格，不要照抄原话）：\n"
+        f"{examples}"
     )
 
 
@@ -222,39 +245,6 @@ def reminder(persona: Persona) -> str:
         }[s.formality]
         return f"{persona.name}として日本語で返信: {register}、{length_text(persona)}。"
     return f"以{persona.name}的身份用中文回复：{_FORMALITY['zh'][s.formality]}，{length_text(persona)}。"
-
-
-WARMUP: dict[str, tuple[str, tuple[str, ...]]] = {
-    # A neutral speaker label and three opening questions; the persona's samples answer them as
-    # in-dialogue style examples before the real conversation starts.
-    "en": (
-        "Housemate",
-        (
-            "Hey, welcome to the house! How are you settling in?",
-            "Any plans for the weekend?",
-            "What would you think of a shared dinner on Fridays?",
-        ),
-    ),
-    "ja": (
-        "ハウスメイト",
-        (
-            "ようこそ！新しい家にはもう慣れた？",
-            "週末は何か予定ある？",
-            "金曜日にみんなで夕食を食べるのはどう？",
-        ),
-    ),
-    "zh": ("室友", ("欢迎入住！住得还习惯吗？", "周末有什么安排吗？", "每周五大家一起吃晚饭怎么样？")),
-}
-
-
-def warmup_messages(persona: Persona) -> list[Message]:
-    """The persona's sample replies as a short opening exchange: the strongest style anchor for tiny models."""
-    speaker, questions = WARMUP[persona.language]
-    messages: list[Message] = []
-    for question, sample in zip(questions, persona.style.sample_replies, strict=False):
-        messages.append({"role": "user", "content": f"{speaker}: {question}"})
-        messages.append({"role": "assistant", "content": sample})
-    return messages
 
 
 def day_marker(lang: str, day: int) -> str:
@@ -291,14 +281,13 @@ def build_messages(
     history_step: int = 4,
     max_history_chars: int | None = 4000,
     with_reminder: bool = False,
-    few_shot: bool = True,
+    note: str | None = None,
 ) -> list[Message]:
-    """System text, the dialogue so far as alternating turns, the housemate's new line, and a
-    short system reminder of the persona's length and register (only on the newest turn)."""
+    """System text, the dialogue so far as alternating turns, the housemate's new line (followed by
+    the private ``note``: the persona's stance and the length, never kept in the history), and
+    optionally a short system reminder of the persona's length and register."""
     lang = persona.language
     messages: list[Message] = [{"role": "system", "content": system_prompt(persona)}]
-    if few_shot:
-        messages += warmup_messages(persona)
     last_day: int | None = None
     for turn in history_window(ctx.history, max_history_turns, history_step, max_history_chars):
         head = f"{day_marker(lang, turn.day)} " if turn.day != last_day else ""
@@ -306,7 +295,8 @@ def build_messages(
         messages.append({"role": "user", "content": f"{head}{turn.npc_name}: {turn.message}"})
         messages.append({"role": "assistant", "content": turn.response})
     head = f"{day_marker(lang, ctx.day)} " if ctx.day != last_day else ""
-    messages.append({"role": "user", "content": f"{head}{ctx.npc_name}: {ctx.message}"})
+    tail = f"\n\n{note}" if note else ""
+    messages.append({"role": "user", "content": f"{head}{ctx.npc_name}: {ctx.message}{tail}"})
     if with_reminder:
         messages.append({"role": "system", "content": reminder(persona)})
     return messages

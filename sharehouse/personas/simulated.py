@@ -8,22 +8,37 @@ import zlib
 
 from sharehouse.engine.users import TurnContext, UserReply
 from sharehouse.llm.base import ChatModel, Completion, GenParams
-from sharehouse.personas.cleaning import add_typos, clean_reply, fallback_reply, is_repeat, is_usable
+from sharehouse.personas.cleaning import (
+    add_typos,
+    clean_reply,
+    fallback_reply,
+    is_repeat,
+    is_usable,
+    similarity,
+)
 from sharehouse.personas.models import Persona
-from sharehouse.personas.prompt import WARMUP, build_messages, max_tokens_for, reminder, stop_sequences
+from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
+from sharehouse.personas.stance import Stance, private_note, stance_for, target_length
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
 # since a model that has seen that data may start a line with one of them.
 HOUSEMATES: tuple[str, ...] = ("DaVinci", "Donatello", "Michelangelo", "Raffaello")
 
+#: Similarity to an earlier reply or a style example from which an attempt is thrown away.
+NEAR_COPY = 0.75
+
 
 class SimulatedUser:
     """Implements the engine's ``User`` protocol by prompting ``model`` with the persona.
 
-    Each turn: one generation; if nothing usable comes back (empty, wrong script, AI disclaimer) or
-    it copies a style sample or an earlier reply, one retry at a higher temperature; then the copy
-    if there was one, else a short reply from the persona's samples (counted in :attr:`fallbacks`). Errors raised by
-    the model (``LLMError``) are not hidden: they propagate to the runner.
+    Each turn: the persona's stance on the question is fixed first (:mod:`sharehouse.personas.stance`)
+    and handed to the model as a private note with the length to aim for; the model words it. An
+    attempt that is unusable (empty, wrong script, AI disclaimer) or that repeats an earlier reply or
+    a style example, exactly or nearly, is resampled hotter with another seed, up to
+    ``max_attempts`` in all (repeats are counted in :attr:`repeats` and ``UserReply.resampled``).
+    Then the least similar usable attempt is kept if it is not a copy; otherwise a plain reply
+    built from the stance stands in (``fallback=True``, counted in :attr:`fallbacks`). A copy is
+    never kept. Errors raised by the model (``LLMError``) propagate to the runner.
     """
 
     def __init__(
@@ -36,7 +51,8 @@ class SimulatedUser:
         max_history_turns: int = 12,
         history_step: int = 4,
         max_history_chars: int | None = 4000,
-        retry_temperature_boost: float = 0.35,
+        retry_temperature_boost: float = 0.25,
+        max_attempts: int = 3,
     ) -> None:
         self.persona = persona
         self.model = model
@@ -45,6 +61,7 @@ class SimulatedUser:
         self.history_step = history_step
         self.max_history_chars = max_history_chars
         self.retry_temperature_boost = retry_temperature_boost
+        self.max_attempts = max(1, max_attempts)
         self._params = params or GenParams(max_tokens=max_tokens_for(persona), temperature=0.8, top_p=0.92)
         base = seed if seed is not None else zlib.crc32(persona.id.encode("utf-8"))
         self._rng = random.Random(base)
@@ -52,17 +69,18 @@ class SimulatedUser:
         self.retries = 0
         self.fallbacks = 0
         self.repeats = 0
-        # Raw model texts of the latest turn's attempts (for diagnostics and logs).
+        # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
         self.last_raw: list[str] = []
+        self.last_stance: Stance | None = None
 
     def _params_for(self, ctx: TurnContext, attempt: int) -> GenParams:
         p = self._params
         seed = p.seed
         if seed is None and self.seed is not None:
             seed = self.seed * 100_003 + ctx.day * 1_009 + len(ctx.history) * 7 + attempt
-        temperature = (
-            p.temperature if attempt == 0 else min(1.4, p.temperature + self.retry_temperature_boost)
-        )
+        elif seed is not None and attempt:
+            seed = seed + attempt * 7_919
+        temperature = min(1.4, p.temperature + attempt * self.retry_temperature_boost)
         stops = list(dict.fromkeys([*p.stop, *stop_sequences(ctx, (*ctx.housemates, *HOUSEMATES))]))
         return dataclasses.replace(p, seed=seed, temperature=temperature, stop=stops)
 
@@ -74,22 +92,29 @@ class SimulatedUser:
             raw,
             self.persona,
             npc_names=names,
-            echoes=(reminder(self.persona), *WARMUP[self.persona.language][1]),
+            echoes=(reminder(self.persona), *(ex.question for ex in self.persona.style.style_examples)),
             npc_message=ctx.message,
         )
 
     async def reply(self, ctx: TurnContext) -> UserReply:
+        key = ctx.state_id or f"day{ctx.day}:{ctx.message[:60]}"
+        stance = stance_for(self.persona, key, ctx.dimension, ctx.poles)
+        self.last_stance = stance
+        note = private_note(self.persona, stance, target_length(self.persona, key, len(ctx.history)))
         messages = build_messages(
             self.persona,
             ctx,
             max_history_turns=self.max_history_turns,
             history_step=self.history_step,
             max_history_chars=self.max_history_chars,
+            note=note,
         )
+        stance_json = stance.to_json() if stance is not None else None
         self.last_raw = []
-        previous = [*self.persona.style.sample_replies, *(t.response for t in ctx.history)]
-        copied: UserReply | None = None
-        for attempt in range(2):
+        previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
+        usable: list[tuple[float, UserReply]] = []
+        resampled = 0
+        for attempt in range(self.max_attempts):
             if attempt:
                 self.retries += 1
             self.calls += 1
@@ -100,15 +125,20 @@ class SimulatedUser:
                 continue
             if self.persona.language == "en" and self.persona.style.typo_rate > 0:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
-            reply = UserReply(text=text, completion=completion)
-            # A copy of a style sample or of an earlier reply gets one hotter retry; kept if that fails.
-            if attempt == 0 and is_repeat(text, previous):
-                self.repeats += 1
-                copied = reply
-                continue
-            return reply
-        if copied is not None:
-            return copied
-        text = fallback_reply(self.persona, self.fallbacks)
+            reply = UserReply(text=text, completion=completion, stance=stance_json)
+            if not is_repeat(text, previous, NEAR_COPY):
+                reply.resampled = resampled
+                return reply
+            resampled += 1
+            self.repeats += 1
+            usable.append((similarity(text, previous), reply))
+        if usable:
+            _, best = min(usable, key=lambda pair: pair[0])
+            if not is_repeat(best.text, previous):
+                best.resampled = resampled
+                return best
+        text = fallback_reply(
+            self.persona, self.fallbacks, stance.pole if stance is not None else None, previous
+        )
         self.fallbacks += 1
-        return UserReply(text=text, completion=None, fallback=True)
+        return UserReply(text=text, completion=None, fallback=True, stance=stance_json, resampled=resampled)

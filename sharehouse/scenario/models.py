@@ -128,6 +128,11 @@ class Check(BaseModel):
 
 
 class State(BaseModel):
+    """One question of a day. ``poles`` (optional) says in plain words what each side of the probed
+    MBTI dimension would answer, keyed by its two letters (``{"E": ..., "I": ...}``); simulated users
+    build their stance from it. It guides simulated users only, so it is not part of
+    :meth:`Scenario.content_hash`."""
+
     model_config = _CONFIG
 
     id: Slug
@@ -136,9 +141,25 @@ class State(BaseModel):
     topic: I18nText
     opener: I18nText
     mbti: MbtiDim
+    poles: dict[str, I18nText] | None = None
     check: Check = Field(default_factory=Check)
     max_followups: int = Field(default=2, ge=0, le=5)
     next: str | None = None
+
+    @model_validator(mode="after")
+    def _poles_match_dimension(self) -> State:
+        if self.poles is None:
+            return self
+        if self.mbti == "none":
+            raise PydanticCustomError("poles_without_dimension", "poles need an MBTI dimension, not 'none'")
+        want = set(self.mbti.split("/"))
+        if set(self.poles) != want:
+            raise PydanticCustomError(
+                "poles_letters",
+                "poles must have exactly the letters {want}, got {got}",
+                {"want": "/".join(self.mbti.split("/")), "got": "/".join(sorted(self.poles)) or "none"},
+            )
+        return self
 
 
 class Day(BaseModel):
@@ -212,9 +233,12 @@ class Scenario(BaseModel):
         return [(day.day, state) for day in self.days for state in day.ordered_states()]
 
     def content_hash(self) -> str:
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        """Digest of what is played (lines, questions, checks, order); the simulated users' ``poles``
+        are left out, so adding or rewording them does not orphan stored sessions."""
+        played = self.model_dump(
+            mode="json", exclude={"days": {"__all__": {"states": {"__all__": {"poles"}}}}}
         )
+        canonical = json.dumps(played, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -1,0 +1,184 @@
+"""What a persona thinks about a question, fixed before the model words it.
+
+A state of the scenario probes one MBTI dimension with an either/or question. The persona's stance
+on it is one of the two letters, drawn with P(the persona's own letter) = its strength on that
+dimension, seeded by persona and state: the same state (also a follow-up) always gives the same
+stance, and a persona is consistent only as often as its strength says, so recovering its type from
+the stances is a real measurement. The stance reaches the model as a short private note in the last
+message; the wording is the model's.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from sharehouse.personas import pools
+from sharehouse.personas.models import Persona
+
+DIMENSIONS: dict[str, str] = {"E/I": "ei", "S/N": "sn", "T/F": "tf", "J/P": "jp"}
+
+# What each side means when a state names no poles of its own.
+_GENERIC_POLES: dict[str, dict[str, str]] = {
+    "en": {
+        "E": "do it together with others, out loud",
+        "I": "keep it low-key and private",
+        "S": "go for the concrete, practical option",
+        "N": "go for the imaginative, big-picture option",
+        "T": "decide by logic and fairness",
+        "F": "decide by how people feel",
+        "J": "plan it and fix it in advance",
+        "P": "stay flexible and decide as you go",
+    },
+    "ja": {
+        "E": "みんなと一緒に、オープンにやる",
+        "I": "目立たず、自分だけで静かにやる",
+        "S": "具体的で現実的な方を選ぶ",
+        "N": "想像が広がる、大きな方を選ぶ",
+        "T": "理屈と公平さで決める",
+        "F": "みんなの気持ちで決める",
+        "J": "前もって計画して決めておく",
+        "P": "決めずに、その場で柔軟にやる",
+    },
+    "zh": {
+        "E": "和大家一起，热热闹闹地来",
+        "I": "低调一点，自己安静地来",
+        "S": "选具体、实际的那个",
+        "N": "选更有想象力、更大胆的那个",
+        "T": "按道理和公平来决定",
+        "F": "按大家的感受来决定",
+        "J": "提前计划好、定下来",
+        "P": "不定死，走一步看一步",
+    },
+}
+_DEGREE: dict[str, dict[str, str]] = {
+    "en": {"slightly": "only slightly", "clearly": "clearly", "strongly": "strongly"},
+    "ja": {"slightly": "どちらかといえば", "clearly": "はっきり", "strongly": "強く"},
+    "zh": {"slightly": "稍微", "clearly": "明显", "strongly": "非常坚定地"},
+}
+_REASON: dict[str, dict[str, str]] = {
+    "en": {
+        "value": "you value {x}",
+        "preference": "you like {x}",
+        "occupation": "that's how you see it as a {x}",
+    },
+    "ja": {
+        "value": "{x}を大切にしているから",
+        "preference": "{x}が好きだから",
+        "occupation": "{x}としての感覚で",
+    },
+    "zh": {"value": "因为你看重{x}", "preference": "因为你喜欢{x}", "occupation": "作为{x}，你就是这么看的"},
+}
+_POSITION: dict[str, str] = {
+    "en": "you'd {pole} ({degree}), because {reason}.",
+    "ja": "{pole}（{degree}そう思う）。{reason}。",
+    "zh": "{pole}（{degree}这么想）。{reason}。",
+}
+_NOTE: dict[str, str] = {
+    "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
+    "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、{n}文字くらいで。）",
+    "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，大约{n}个字。）",
+}
+_NOTE_PLAIN: dict[str, str] = {
+    "en": "(Private note, not part of the chat. Answer in your own words, about {n} words.)",
+    "ja": "（あなただけのメモ。自分の言葉で、{n}文字くらいで答えて。）",
+    "zh": "（只有你看得到的提示。用你自己的话回答，大约{n}个字。）",
+}
+#: Phrases of the private note; a reply segment holding one echoes the note and is dropped.
+NOTE_MARKERS: tuple[str, ...] = (
+    "private note",
+    "what you think",
+    "say it your way",
+    "あなただけのメモ",
+    "あなたの考え",
+    "只有你看得到",
+    "你的想法：",
+)
+
+
+class Stance(BaseModel):
+    """The persona's position on one question (stored with the turn as ground truth)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dimension: str  # "E/I", "S/N", "T/F" or "J/P"
+    letter: str  # the side this persona takes on this question
+    persona_letter: str  # the persona's own letter on the dimension
+    strength: float  # the persona's strength on the dimension (P of taking its own letter)
+    degree: str  # slightly | clearly | strongly
+    pole: str  # what that side means for this question, in the session language
+    reason: str  # a persona-specific reason, in the session language
+    position: str  # pole + degree + reason, as given to the model
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _rng(*parts: object) -> random.Random:
+    return random.Random(zlib.crc32("|".join(str(p) for p in parts).encode("utf-8")))
+
+
+def _tag(text: str, lang: str, items: tuple[pools.Tagged, ...]) -> str:
+    return next((item.tags for item in items if item.text.get(lang) == text), "")
+
+
+def _reason(persona: Persona, letter: str, other: str, rng: random.Random) -> str:
+    """One persona detail that supports ``letter`` (or at least does not argue for ``other``)."""
+    lang = persona.language
+    tagged = [("value", v, _tag(v, lang, pools.VALUES)) for v in persona.values]
+    tagged += [("preference", p, _tag(p, lang, pools.PREFERENCES)) for p in persona.preferences]
+    fitting = [(kind, text) for kind, text, tag in tagged if tag == letter]
+    neutral = [(kind, text) for kind, text, tag in tagged if tag != other and tag != letter]
+    kind, text = rng.choice(fitting or [*neutral, ("occupation", persona.occupation)])
+    return _REASON[lang][kind].format(x=text)
+
+
+def stance_for(
+    persona: Persona, state_id: str, dimension: str | None, poles: Mapping[str, str] | None = None
+) -> Stance | None:
+    """The persona's stance on the state's question; None when the state probes no dimension."""
+    if dimension not in DIMENSIONS:
+        return None
+    lang = persona.language
+    first, second = dimension.split("/")
+    own = first if first in persona.mbti else second
+    other = second if own == first else first
+    strength = float(getattr(persona.mbti_strength, DIMENSIONS[dimension]))
+    rng = _rng(persona.id, state_id, "stance")
+    letter = own if rng.random() < strength else other
+    if letter != own:
+        degree = "slightly"
+    else:
+        degree = "strongly" if strength >= 0.8 else ("clearly" if strength >= 0.65 else "slightly")
+    pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
+    reason = _reason(persona, letter, own if letter != own else other, rng)
+    position = _POSITION[lang].format(pole=pole, degree=_DEGREE[lang][degree], reason=reason)
+    return Stance(
+        dimension=dimension,
+        letter=letter,
+        persona_letter=own,
+        strength=strength,
+        degree=degree,
+        pole=pole,
+        reason=reason,
+        position=position,
+    )
+
+
+def target_length(persona: Persona, state_id: str, turn: int) -> int:
+    """How long this reply should be (words or characters): within the persona's range, mostly mid."""
+    rl = persona.style.reply_length
+    value = _rng(persona.id, state_id, turn, "length").triangular(rl.min, rl.max, (rl.min + rl.max) / 2)
+    return max(1, round(value))
+
+
+def private_note(persona: Persona, stance: Stance | None, length: int) -> str:
+    """The note added to the housemate's line: what to say (the stance) and roughly how long."""
+    lang = persona.language
+    if stance is None:
+        return _NOTE_PLAIN[lang].format(n=length)
+    return _NOTE[lang].format(position=stance.position, n=length)

@@ -1,0 +1,290 @@
+"""The simulated user: stance before wording, no verbatim reuse, stances stored and traits recovered.
+
+Model faults (copies, unusable text) come from scripted models; the session run is real (DuckDB file,
+the shipped scenario, the engine) with scripted housemates and judge standing in for the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from sharehouse.engine.session import EngineParams, SessionRunner, start_session
+from sharehouse.engine.users import PastTurn, TurnContext
+from sharehouse.llm.base import Completion, GenParams, Message
+from sharehouse.personas import Persona, SimulatedUser, generate_personas
+from sharehouse.personas.cleaning import fallback_reply, is_repeat, is_usable
+from sharehouse.personas.stance import private_note, stance_for
+from sharehouse.personas.traits import recover_traits, run_stances
+
+
+class ScriptedModel:
+    """Returns the given texts in order (the last one again when they run out); records requests."""
+
+    name = "scripted"
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = list(texts)
+        self.requests: list[tuple[list[Message], GenParams]] = []
+
+    async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+        self.requests.append((messages, params))
+        text = self.texts.pop(0) if len(self.texts) > 1 else self.texts[0]
+        return Completion(text=text, model=self.name)
+
+    def close(self) -> None: ...
+
+
+def _persona(lang: str = "en", **style: object) -> Persona:
+    base = next(p for p in generate_personas(12, seed=3) if p.language == lang)
+    return base.model_copy(update={"style": base.style.model_copy(update=style)})
+
+
+def _ctx(state: str = "d1_windfall", history: list[PastTurn] | None = None) -> TurnContext:
+    return TurnContext(
+        language="en",
+        day=1,
+        npc_name="Leo",
+        message="Would you throw a massive party or keep it totally secret?",
+        history=history or [],
+        state_id=state,
+        dimension="E/I",
+        poles={"E": "throw a big party and tell lots of people", "I": "keep it quiet and enjoy it privately"},
+    )
+
+
+# -- stance ------------------------------------------------------------------------------------------
+
+
+def test_stance_is_seeded_per_persona_and_state_and_follows_strength() -> None:
+    personas = generate_personas(60, seed=1)
+    a = [stance_for(p, "d4_noise", "E/I", {"E": "lively", "I": "quiet"}) for p in personas]
+    b = [stance_for(p, "d4_noise", "E/I", {"E": "lively", "I": "quiet"}) for p in personas]
+    assert a == b
+    assert stance_for(personas[0], "x", "none") is None and stance_for(personas[0], "x", None) is None
+    # Over many (persona, state) pairs, the persona's own letter comes up about as often as its strength.
+    own = expected = 0.0
+    for p in personas:
+        for i in range(20):
+            s = stance_for(p, f"state{i}", "T/F")
+            assert s is not None and s.persona_letter == p.mbti[2] and s.letter in "TF"
+            own += s.letter == s.persona_letter
+            expected += p.mbti_strength.tf
+    assert abs(own - expected) / len(personas) / 20 < 0.05
+    assert 0.55 < own / (len(personas) * 20) < 0.95  # not perfectly consistent
+
+
+def test_stance_text_uses_the_pole_and_a_persona_detail_in_the_persona_language() -> None:
+    for lang in ("en", "ja", "zh"):
+        persona = _persona(lang)
+        poles = {"J": "POLE-J", "P": "POLE-P"}
+        s = stance_for(persona, "d1_plan", "J/P", poles)
+        assert s is not None and s.pole == poles[s.letter] and s.pole in s.position
+        details = [*persona.values, *persona.preferences, persona.occupation]
+        assert any(d in s.reason for d in details), s.reason
+        note = private_note(persona, s, 17)
+        assert s.position in note and "17" in note
+    # Without poles of its own, a state still gets a plain-words side.
+    s = stance_for(_persona("en"), "custom", "S/N")
+    assert s is not None and s.pole and s.pole in s.position
+
+
+async def test_note_goes_into_the_last_message_only_and_the_examples_are_not_dialogue() -> None:
+    persona = _persona("en", typo_rate=0.0)
+    model = ScriptedModel(["Honestly I'd keep it quiet, maybe tell my sister and nobody else."])
+    user = SimulatedUser(persona, model, seed=1)
+    history = [
+        PastTurn(
+            day=1, npc_name="Mina", message="Hi, settling in?", response="Getting there, boxes everywhere."
+        )
+    ]
+    reply = await user.reply(_ctx(history=history))
+    messages = model.requests[0][0]
+    assert messages[0]["role"] == "system"
+    for ex in persona.style.style_examples:
+        assert ex.question in messages[0]["content"] and ex.answer.split("\n")[0] in messages[0]["content"]
+    assert [m["content"] for m in messages if m["role"] == "assistant"] == [
+        "Getting there, boxes everywhere."
+    ]
+    assert reply.stance is not None and reply.stance["position"] in messages[-1]["content"]
+    assert all(reply.stance["position"] not in m["content"] for m in messages[:-1])
+
+
+# -- no verbatim reuse -----------------------------------------------------------------------------
+
+
+async def test_a_copy_of_an_example_or_earlier_reply_is_resampled_and_counted() -> None:
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    example = persona.style.style_examples[0].answer
+    model = ScriptedModel([example, "I'd keep it quiet and maybe tell my mum."])
+    user = SimulatedUser(persona, model, params=GenParams(temperature=0.6, max_tokens=80, seed=5), seed=2)
+    reply = await user.reply(_ctx())
+    assert reply.text == "I'd keep it quiet and maybe tell my mum." and not reply.fallback
+    assert (reply.resampled, user.repeats, user.retries) == (1, 1, 1)
+    first, second = model.requests[0][1], model.requests[1][1]
+    assert second.temperature > first.temperature and second.seed != first.seed
+
+
+async def test_a_copy_is_never_kept_the_fallback_states_the_stance() -> None:
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    earlier = "Grabbing dinner with friends tonight, it should be fun."
+    history = [PastTurn(day=1, npc_name="Mina", message="Plans?", response=earlier)]
+    model = ScriptedModel([earlier, earlier.upper(), earlier + "!"])
+    user = SimulatedUser(persona, model, seed=2)
+    reply = await user.reply(_ctx(history=history))
+    assert reply.fallback and reply.completion is None and reply.resampled == 3
+    assert len(model.requests) == 3 and user.repeats == 3 and user.fallbacks == 1
+    assert reply.stance is not None and reply.stance["pole"] in reply.text
+    assert not is_repeat(reply.text, [earlier])
+
+
+async def test_a_near_copy_is_kept_only_when_it_is_the_least_similar_and_not_a_copy() -> None:
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    earlier = "We could split the chores by day of the week and rotate them"
+    history = [PastTurn(day=1, npc_name="Mina", message="Chores?", response=earlier)]
+    near = "We could split chores by day of the week and swap monthly"  # near (0.81), not a copy
+    model = ScriptedModel([earlier, near, earlier])
+    reply = await SimulatedUser(persona, model, seed=2).reply(_ctx(history=history))
+    assert reply.text == near and not reply.fallback and reply.resampled == 3
+
+
+def test_fallback_replies_rotate_and_never_repeat_previous() -> None:
+    for lang in ("en", "ja", "zh"):
+        persona = _persona(lang)
+        pole = {"en": "keep it quiet", "ja": "内緒にする", "zh": "悄悄享受"}[lang]
+        texts = [fallback_reply(persona, i, pole) for i in range(3)]
+        assert len(set(texts)) == 3 and all(pole in t and is_usable(t, lang) for t in texts)
+        assert fallback_reply(persona, 0, pole, previous=[texts[0]]) != texts[0]
+        assert is_usable(fallback_reply(persona, 0, None), lang)
+
+
+# -- a real session: stances stored, stable on follow-ups, traits recovered -------------------------
+
+
+class _Judge:
+    """Says 'not answered' to the first reply on each question, then 'answered' (forces follow-ups)."""
+
+    name = "scripted:judge"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+        self.calls += 1
+        answered = self.calls % 2 == 0
+        return Completion(text=json.dumps({"reason": "states a side", "answered": answered}), model=self.name)
+
+    def close(self) -> None: ...
+
+
+class _Speaker:
+    """A distinct, usable line on every call (the user's replies; the housemates' lines)."""
+
+    name = "scripted:speaker"
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+        self.n += 1
+        words = ["apples", "rivers", "lanterns", "violins", "meadows", "kettles", "comets", "harbours"]
+        return Completion(
+            text=f"I think {words[self.n % 8]} number {self.n} settle it for me?", model=self.name
+        )
+
+    def close(self) -> None: ...
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_stances_are_stored_stable_on_follow_ups_and_recover_the_type(store, scenario, lang) -> None:
+    persona = next(p for p in generate_personas(6, seed=0) if p.language == lang)
+    if lang == "ja":  # a Japanese persona needs Japanese text from its model
+        speaker = ScriptedModel([f"{i}番目の答えだけど、私はやっぱり静かな方がいいかな。" for i in range(80)])
+    else:
+        speaker = _Speaker()
+    rec = start_session(
+        store, scenario, kind="simulated", source="simulate", user_id=persona.id, language=lang,
+        persona_id=persona.id, run_id="r1",
+    )  # fmt: skip
+    runner = SessionRunner(
+        store, scenario, rec.id, npc_model=_Speaker(), check_model=_Judge(),
+        user=SimulatedUser(persona, speaker, seed=0), params=EngineParams(seed=0),
+    )  # fmt: skip
+    await runner.run()
+    turns = store.load_turns(rec.id)
+    by_state: dict[str, set[str]] = {}
+    for t in turns:
+        state = scenario.state(t.state_id)
+        if state.mbti == "none":
+            assert t.stance is None
+            continue
+        assert t.stance is not None and t.reply_resampled is not None
+        stance = json.loads(t.stance)
+        assert stance["dimension"] == state.mbti and stance["letter"] in state.mbti
+        assert stance["pole"] == state.poles[stance["letter"]].get(lang)
+        by_state.setdefault(t.state_id, set()).add(t.stance)
+    assert any(t.is_followup for t in turns)
+    assert all(len(v) == 1 for v in by_state.values()), "a follow-up changed the stance"
+
+    report = recover_traits(run_stances(store, "r1"), {persona.id: persona})
+    (traits,) = report.personas
+    votes = Counter()
+    for _, state in scenario.ordered_states():
+        s = stance_for(persona, state.id, state.mbti)
+        if s is not None:
+            votes[s.letter] += 1
+    for dim, got in zip(("E/I", "S/N", "T/F", "J/P"), traits.recovered, strict=True):
+        a, b = dim.split("/")
+        want = a if votes[a] > votes[b] else (b if votes[b] > votes[a] else "?")
+        assert got == want, (dim, votes)
+    hit, total = report.agreement(lang)
+    assert total == 4 and hit == sum(traits.matches)
+
+
+def test_trait_report_counts_ties_as_unresolved() -> None:
+    persona = generate_personas(1, seed=0)[0]
+    e, i = "E", "I"
+    rows = [{"dimension": "E/I", "letter": e}, {"dimension": "E/I", "letter": i}]
+    rows += [{"dimension": "S/N", "letter": persona.mbti[1]}] * 3
+    report = recover_traits({persona.id: rows, "p-en-999": rows}, {persona.id: persona})
+    (traits,) = report.personas
+    assert traits.recovered[0] == "?" and traits.recovered[1] == persona.mbti[1]
+    assert traits.recovered[2:] == "??"
+    assert report.agreement() == (1, 4)
+    assert report.to_json()["by_dimension"]["S/N"] == 1.0
+
+
+# -- the scenario's poles ------------------------------------------------------------------------------
+
+
+def test_every_probing_state_of_the_shipped_scenario_has_poles_in_every_language(scenario) -> None:
+    for _, state in scenario.ordered_states():
+        if state.mbti == "none":
+            assert state.poles is None
+            continue
+        assert state.poles is not None and set(state.poles) == set(state.mbti.split("/"))
+        for lang in ("en", "ja", "zh"):
+            texts = [state.poles[letter].get(lang) for letter in state.mbti.split("/")]
+            assert all(texts) and texts[0] != texts[1]
+
+
+def test_poles_are_validated_and_left_out_of_the_content_hash(scenario) -> None:
+    from sharehouse.scenario.load import ScenarioError, parse_scenario
+
+    data = scenario.model_dump(mode="json")
+    bare = json.loads(json.dumps(data))
+    for day in bare["days"]:
+        for state in day["states"]:
+            state["poles"] = None
+    assert parse_scenario(bare).content_hash() == scenario.content_hash()
+    state = data["days"][0]["states"][0]
+    state["poles"] = {"E": state["poles"]["E"], "X": state["poles"]["I"]}
+    data["days"][0]["states"][1]["poles"] = None
+    data["days"][4]["states"][-1]["poles"] = {"E": state["poles"]["E"], "I": state["poles"]["E"]}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    text = str(err.value)
+    assert "days[0].states[0]" in text and "E/I" in text
+    assert "days[4].states" in text and "'none'" in text
