@@ -7,6 +7,8 @@
 - :func:`script_matches`: whether a text is written in the script of a language.
 - :func:`copied_run`: a long run of words (or CJK characters) that a text shares with a source,
   e.g. a model line that reproduces its own instructions.
+- :func:`normalise`: the form in which two texts are compared for repeats (lower case,
+  punctuation removed, whitespace collapsed), as in the dialogue-quality measures.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ def sanitize_input(text: str, *, max_chars: int = MAX_INPUT_CHARS) -> str:
     text = unicodedata.normalize("NFC", text)
     # Strip again after the cut, so that sanitising twice changes nothing.
     return text.strip()[:max_chars].rstrip()
+
+
+def normalise(text: str) -> str:
+    """Lower case (NFKC, case-folded), every character that is not a letter or digit made a space,
+    whitespace collapsed: "Sure, why NOT! 😆" and "sure why not" compare equal."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
 
 
 def is_substantive(text: str) -> bool:

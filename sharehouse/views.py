@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
@@ -62,6 +64,20 @@ def fallback_markers(turn: TurnRecord) -> list[str]:
     return out
 
 
+def rejected_lines(turn: TurnRecord) -> str | None:
+    """A note such as "2 housemate lines rejected (echo, no-question)" when the guard rejected
+    generated lines before the shown one, else None."""
+    if not turn.npc_rejected:
+        return None
+    try:
+        reasons = [str(r) for r in json.loads(turn.npc_reject_reasons or "[]")]
+    except ValueError:
+        reasons = []
+    noun = "line" if turn.npc_rejected == 1 else "lines"
+    why = f" ({', '.join(dict.fromkeys(reasons))})" if reasons else ""
+    return f"{turn.npc_rejected} housemate {noun} rejected{why}"
+
+
 def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnRecord]) -> None:
     console.print(
         f"[bold]{rec.id}[/bold]  {rec.kind} · {rec.source} · user {_safe(rec.user_id)} · {rec.language} · "
@@ -81,6 +97,9 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
         warn = fallback_markers(t)
         if warn:
             suffix += f"  [yellow]⚠ {escape(', '.join(warn))}[/yellow]"
+        rejected = rejected_lines(t)
+        if rejected:
+            suffix += f"  [dim]✗ {escape(rejected)}[/dim]"
         console.print(f"[bold magenta]{_safe(t.npc)}[/bold magenta]: {_safe(t.message)}")
         console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {_safe(t.response)}{suffix}")
         if t.check_by == "fallback" and t.check_reason:
@@ -96,3 +115,9 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
     if any(counts.values()):
         summary = ", ".join(f"{label}: {n}" for label, n in counts.items() if n)
         console.print(f"[yellow]⚠ fallback turns[/yellow] ({escape(summary)} of {len(turns)} turns)")
+    guarded = [t for t in turns if t.npc_rejected]
+    if guarded:
+        total = sum(t.npc_rejected or 0 for t in guarded)
+        console.print(
+            f"[dim]✗ housemate lines rejected by the guard: {total} in {len(guarded)} of {len(turns)} turns[/dim]"
+        )

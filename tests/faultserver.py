@@ -2,7 +2,8 @@
 
 It runs in a thread of the test process on 127.0.0.1 (stdlib ``http.server``) and answers
 ``POST /v1/chat/completions`` (plain and ``stream: true`` server-sent events) with short
-deterministic lines in the language of the prompt, or ``{"answered": true, "reason": "ok"}`` when a
+deterministic lines in the language of the prompt (a housemate's prompt gets its sample question
+back, after a greeting, so that the line asks something as a housemate's must), or ``{"answered": true, "reason": "ok"}`` when a
 ``response_format`` JSON schema is requested. A seeded share of requests gets a fault instead:
 
 - ``429``: HTTP 429 with a ``Retry-After`` header
@@ -65,6 +66,21 @@ LINES: dict[str, list[str]] = {
         "我习惯周日晚上喝着茶安排下一周的计划。",
     ],
 }
+
+
+#: how the server's housemates open their line; the rest is the prompt's sample question
+NPC_PREFIX: dict[str, str] = {"en": "Hey! ", "ja": "ねえ、", "zh": "对了，"}
+_GIST = "The gist of your question (say it in your own words): "
+
+
+def housemate_line(messages: list[dict[str, Any]], lang: str) -> str | None:
+    """For a housemate's prompt, a line that asks its question (the prompt's sample question after
+    a greeting), as a housemate must; None for any other prompt."""
+    for m in messages:
+        content = str(m.get("content", ""))
+        if m.get("role") == "user" and _GIST in content:
+            return NPC_PREFIX[lang] + content.split(_GIST, 1)[1].split("\n", 1)[0].strip()
+    return None
 
 
 def prompt_language(messages: list[dict[str, Any]]) -> str:
@@ -377,6 +393,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return json.dumps({"answered": False, "reason": "too vague"})
             return json.dumps({"answered": True, "reason": "ok"})
         lang = prompt_language(payload.get("messages") or [])
+        asked = housemate_line(payload.get("messages") or [], lang)
+        if asked is not None:
+            return asked
         lines = LINES[lang]
         return lines[self.owner.total % len(lines)]
 

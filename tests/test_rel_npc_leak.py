@@ -11,15 +11,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from faultserver import LINES, FaultConfig, FaultServer
+from faultserver import NPC_PREFIX, FaultConfig, FaultServer
 
-from sharehouse.engine.npc import (
-    _allowed_texts,
-    build_messages,
-    generate_line,
-    instruction_texts,
-    leaked_instructions,
-)
+from sharehouse.engine.npc import _allowed_texts, build_messages, generate_line, instruction_texts
+from sharehouse.engine.npc_guard import leaked_instructions
 from sharehouse.engine.session import EngineParams, SessionRunner, start_session
 from sharehouse.engine.users import PastTurn, ScriptedUser
 from sharehouse.llm import GenParams, load_model
@@ -100,16 +95,18 @@ def test_copies_in_japanese_and_chinese_are_caught(scenario: Scenario, lang: str
 
 # -- (b) a model that leaks, through the real litellm backend ------------------------------------
 async def test_a_leaking_model_is_regenerated_then_replaced(scenario: Scenario) -> None:
-    state = scenario.day(1).ordered_states()[0]
-    history = [PastTurn(day=1, npc_name="Leo", message=state.opener.en, response=HOSTILE["en"])]
-    with FaultServer(FaultConfig(script=["leak", "ok", "leak", "leak"], lifetime_s=60)) as srv:
+    first, state = scenario.day(1).ordered_states()[:2]
+    history = [PastTurn(day=1, npc_name="Leo", message=first.opener.en, response=HOSTILE["en"])]
+    with FaultServer(FaultConfig(script=["leak", "ok", "leak", "leak", "leak"], lifetime_s=60)) as srv:
         model = load_model("openai/fake", api_base=srv.api_base, retry=RetryPolicy(1, 0.01, 0.02, 0.0))
         once = await generate_line(model, scenario, state, "en", 1, history, player=PLAYER)
         twice = await generate_line(model, scenario, state, "en", 1, history, player=PLAYER)
         leaked = [r for r in srv.requests if r.outcome == "leak"]
-    assert len(leaked) == 3
-    assert (once.leaks, once.fallback) == (1, False) and once.text in LINES["en"]
-    assert (twice.leaks, twice.fallback) == (2, True) and twice.text == state.opener.en
+    assert len(leaked) == 4
+    assert (once.leaks, once.fallback, once.rejected) == (1, False, ["leak"])
+    assert once.text == NPC_PREFIX["en"] + state.opener.en  # the server's own line
+    assert (twice.leaks, twice.fallback, twice.rejected) == (3, True, ["leak"] * 3)
+    assert twice.text == state.opener.en
 
 
 async def test_simulated_sessions_store_no_leaked_line(tmp_path: Path, scenario: Scenario) -> None:

@@ -3,30 +3,42 @@
 The prompt is laid out for KV-cache reuse: a system text that is the same for every NPC call of
 a session (the house, all four housemates, the rules), then the dialogue so far (which only
 grows), and last the short instruction for this line. Tiny models get each housemate's sample
-lines, the state's sample question in the target language, stop sequences, and cleaning; a line
-in the wrong language is regenerated once, then replaced by the scenario's own sample line.
+lines (for tone), the state's sample question in the target language, stop sequences, and
+cleaning. The instruction asks for a reaction to what the player meant, never their words, and
+lists what this housemate already said, so that it says something new.
 
-A line that gives away its instructions (it names them, as in "my system prompt", or copies a run
-of eight or more words, or twelve CJK characters, from the character sheet or the instruction;
-the sample lines and the state's sample question may be said) is treated the same way, and
-counted in :attr:`NpcLine.leaks`.
+Every generated line goes through :func:`sharehouse.engine.npc_guard.rejection`: a line that gives
+away its instructions, is not speech (markup, a speaker label, a list, a preamble, narration), is
+in the wrong language, echoes the player, repeats an earlier housemate line, or holds no question
+is regenerated (up to :data:`MAX_ATTEMPTS` tries in all, each a little warmer and with another
+seed), then replaced by the scenario's own line. Each rejected line's reason is kept in
+:attr:`NpcLine.rejected`; the leaks among them are also counted in :attr:`NpcLine.leaks`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sharehouse.engine.npc_guard import LineRules, Reason, rejection
 from sharehouse.engine.users import PastTurn
 from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
 from sharehouse.scenario import NPC, Scenario, State
-from sharehouse.textclean import clean_generated, copied_run, script_matches
+from sharehouse.textclean import clean_generated, normalise
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
 PLAYER_LABEL = {"en": "You", "ja": "あなた", "zh": "你"}
+#: how a housemate re-asks with the scenario's line when that very line was already said
+REASK = {"en": "Let me ask again: ", "ja": "もう一回聞くね。", "zh": "我再问一次："}
 
 # How many turns of each finished day stay verbatim in the prompt (the current day is complete).
 EARLIER_DAY_TURNS = 2
 MAX_REPLY_CHARS_IN_PROMPT = 400
+#: how many of the housemate's own earlier lines the instruction lists as already said
+OWN_LINES_IN_PROMPT = 4
+#: tries per line: the first and up to two regenerations
+MAX_ATTEMPTS = 3
+#: how much warmer each regeneration samples
+RETRY_TEMPERATURE_STEP = 0.15
 
 
 @dataclass
@@ -35,6 +47,7 @@ class NpcLine:
     completion: Completion | None
     fallback: bool = False  # True when the scenario's sample line was used instead of the model's
     leaks: int = 0  # generated lines rejected because they gave away the instructions
+    rejected: list[Reason] = field(default_factory=list)  # why each rejected generated line was
 
 
 _COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -58,10 +71,13 @@ def system_prompt(scenario: Scenario, npc: NPC, lang: str, player: str) -> str:
             f"You live with {others}. A new housemate, {player}, has just moved in, and you chat over five days.",
             f"Who you are: {npc.profile}",
             f"How you talk in {lang_name}: {npc.speaking_style.get(lang, '')}",  # type: ignore[call-overload]
-            f"Lines you might say:\n{examples}" if examples else "",
+            f"The tone of your lines (for tone only, never to be said again word for word):\n{examples}"
+            if examples
+            else "",
             f"Always answer as {name} only, in {lang_name} only: one to three short spoken sentences that end "
             f"with a question for {player}. No narration, no name label, no quotation marks, no translation. "
-            f"You ask the questions; you never answer them yourself and never speak for {player}.",
+            f"You ask the questions; you never answer them yourself and never speak for {player}. "
+            f"Never repeat what {player} wrote, and never say a line that was already said.",
         ]
     ).strip()
 
@@ -80,11 +96,17 @@ def transcript(history: list[PastTurn], current_day: int, lang: str) -> str:
         turns = [t for t in history if t.day == day]
         if day < current_day:
             turns = turns[-EARLIER_DAY_TURNS:]
-        lines.append(f"[Day {day}]")
+        lines.append(f"(day {day})")
         for t in turns:
             lines.append(f"{t.npc_name}: {_shorten(t.message)}")
             lines.append(f"{you}: {_shorten(t.response)}")
     return "\n".join(lines)
+
+
+def own_lines(history: list[PastTurn], npc_name: str) -> list[str]:
+    """The speaking housemate's latest lines of the session, oldest first, each once."""
+    said = list(dict.fromkeys(t.message for t in history if t.npc_name == npc_name))
+    return said[-OWN_LINES_IN_PROMPT:]
 
 
 def instruction(
@@ -96,22 +118,30 @@ def instruction(
     *,
     follow_up: str | None,
     first_of_day: bool,
+    player: str = "the newcomer",
+    already_said: list[str] | None = None,
 ) -> str:
     d = scenario.day(day)
     name = npc.name.get(lang)
     parts = [f"Day {day}, {d.time_of_day.en}. {d.theme}"]
     if follow_up is not None:
         parts.append(
-            f"The last answer did not really answer you ({follow_up}). React briefly to it and ask again, "
-            f"more concretely. You want to find out: {state.intent}"
+            f"{player}'s last answer did not really answer you ({follow_up}). Say so in a few words of your "
+            f"own (never quote {player}), then ask again, more concretely. You want to find out: {state.intent}"
         )
     else:
         if first_of_day:
             parts.append("You open today's conversation.")
         else:
-            parts.append("React briefly to the last answer, then move the talk on.")
+            parts.append(
+                f"Start with a short reaction to what {player} meant in the last answer, in your own words "
+                f"(never quote or repeat {player}'s words), then ask your new question."
+            )
         parts.append(f"You want to find out: {state.intent}")
     parts.append(f"The gist of your question (say it in your own words): {state.opener.get(lang)}")
+    if already_said:
+        said = "\n".join(f"- {_shorten(line, 160)}" for line in already_said)
+        parts.append(f"You already said these; say something new:\n{said}")
     parts.append(f"Now say your line as {name}, in {LANGUAGE_NAMES[lang]}.")
     return "\n".join(parts)
 
@@ -132,53 +162,22 @@ def build_messages(
     body = (
         ("Conversation so far:\n" + talk + "\n\n" if talk else "The conversation starts now.\n\n")
         + "Instruction: "
-        + instruction(scenario, state, npc, lang, day, follow_up=follow_up, first_of_day=first_of_day)
+        + instruction(
+            scenario,
+            state,
+            npc,
+            lang,
+            day,
+            follow_up=follow_up,
+            first_of_day=first_of_day,
+            player=player,
+            already_said=own_lines(history, npc.name.get(lang)),
+        )
     )
     return [
         {"role": "system", "content": system_prompt(scenario, npc, lang, player)},
         {"role": "user", "content": body},
     ]
-
-
-_ECHO_MARKERS = (
-    "want to find out",
-    "wants to find out",
-    "the gist",
-    "instruction",
-    "in your own words",
-    "react briefly",
-    "move the talk on",
-    "conversation so far",
-    "say your line",
-)
-
-
-# Words that name the instructions themselves: no housemate says them in a chat.
-_LEAK_MARKERS = (
-    "system prompt",
-    "system message",
-    "character sheet",
-    "who you are:",
-    "how you talk in",
-    "lines you might say",
-    "always answer as",
-    "no narration",
-    "no name label",
-    "システムプロンプト",
-    "プロンプト",
-    "系统提示",
-    "提示词",
-)
-#: a run at least this long (words; a CJK character counts 2/3) copied from the prompt is a leak
-LEAK_MIN_WORDS = 8.0
-
-
-def echoes_instruction(text: str, state: State) -> bool:
-    """True when the model repeated the prompt's directions instead of speaking."""
-    low = text.lower()
-    if any(m in low for m in _ECHO_MARKERS):
-        return True
-    return state.intent[:40].lower() in low
 
 
 def instruction_texts(messages: list[Message], allowed: list[str]) -> list[str]:
@@ -196,16 +195,6 @@ def instruction_texts(messages: list[Message], allowed: list[str]) -> list[str]:
             content = content.replace(text, "\n")
         parts.extend(seg for seg in content.split("\n") if seg.strip())
     return parts
-
-
-def leaked_instructions(text: str, protected: list[str]) -> str | None:
-    """Why ``text`` gives away its instructions (a marker word, or the copied run), or None."""
-    low = text.casefold()
-    marker = next((m for m in _LEAK_MARKERS if m in low), None)
-    if marker is not None:
-        return f"names its instructions ({marker!r})"
-    run = copied_run(text, protected, min_words=LEAK_MIN_WORDS)
-    return f"copies its instructions ({run!r})" if run is not None else None
 
 
 def _allowed_texts(scenario: Scenario, state: State, npc: NPC, lang: str, player: str) -> list[str]:
@@ -228,19 +217,28 @@ async def generate_line(
     follow_up: str | None = None,
     params: GenParams | None = None,
 ) -> NpcLine:
-    """One housemate line for a state (a first ask or a follow-up)."""
+    """One housemate line for a state (a first ask or a follow-up), checked by the guard."""
     npc = scenario.npc(state.npc)
     base = params or GenParams(max_tokens=140, temperature=0.7)
     others = [n.name.get(lang) for n in scenario.npcs if n.id != npc.id] + [PLAYER_LABEL[lang], player]
-    stop = [*base.stop, *(f"\n{o}:" for o in others), *(f"\n{o}：" for o in others), "\n\n\n"]
+    stop = [*base.stop, *(f"\n{o}:" for o in others), *(f"\n{o}：" for o in others), "\n(day", "\n\n\n"]
     messages = build_messages(scenario, state, lang, day, history, player=player, follow_up=follow_up)
-    protected = instruction_texts(messages, _allowed_texts(scenario, state, npc, lang, player))
+    said = own_lines(history, npc.name.get(lang))  # listed in the instruction: saying them is a repeat
+    rules = LineRules(
+        lang=lang,
+        replies=[t.response for t in history],
+        npc_lines=[t.message for t in history],
+        protected=instruction_texts(messages, [*_allowed_texts(scenario, state, npc, lang, player), *said]),
+        intent=state.intent,
+        speakers=[*(n.name.get(lang) for n in scenario.npcs), *(n.name.en for n in scenario.npcs), player],
+        player=player,
+    )
     last: Completion | None = None
-    leaks = 0
-    for attempt in range(2):
+    rejected: list[Reason] = []
+    for attempt in range(MAX_ATTEMPTS):
         p = GenParams(
             max_tokens=base.max_tokens,
-            temperature=base.temperature if attempt == 0 else min(1.0, base.temperature + 0.3),
+            temperature=min(1.0, base.temperature + RETRY_TEMPERATURE_STEP * attempt),
             top_p=base.top_p,
             seed=None if base.seed is None else base.seed + attempt,
             stop=stop,
@@ -248,9 +246,22 @@ async def generate_line(
         )
         last = await model.complete(messages, p)
         text = clean_generated(last.text, names=[npc.name.get(lang), npc.name.en], stop_names=others)
-        if leaked_instructions(text, protected) is not None:
-            leaks += 1
-            continue
-        if len(text) >= 4 and script_matches(text, lang) and not echoes_instruction(text, state):
-            return NpcLine(text=text, completion=last, leaks=leaks)
-    return NpcLine(text=state.opener.get(lang), completion=last, fallback=True, leaks=leaks)
+        reason = rejection(text, rules)
+        if reason is None:
+            return NpcLine(text=text, completion=last, leaks=rejected.count("leak"), rejected=rejected)
+        rejected.append(reason)
+    return NpcLine(
+        text=scenario_line(state, lang, history),
+        completion=last,
+        fallback=True,
+        leaks=rejected.count("leak"),
+        rejected=rejected,
+    )
+
+
+def scenario_line(state: State, lang: str, history: list[PastTurn]) -> str:
+    """The scenario's own line for a state: its written question, or (when that very question was
+    already said in the session, as before a follow-up) the question re-asked."""
+    opener = state.opener.get(lang)
+    earlier = {normalise(t.message) for t in history}
+    return REASK[lang] + opener if normalise(opener) in earlier else opener

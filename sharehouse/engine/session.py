@@ -9,6 +9,7 @@ A session rebuilt from the store resumes at the same state, with the same pendin
 from __future__ import annotations
 
 import json
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ def stored_line(text: str) -> str:
 
 _PENDING_FIELDS = (
     "pending_message", "pending_npc", "pending_model", "pending_prompt_tokens", "pending_completion_tokens",
-    "pending_latency_s", "pending_fallback",
+    "pending_latency_s", "pending_fallback", "pending_npc_rejected", "pending_npc_reject_reasons",
 )  # fmt: skip
 
 
@@ -103,6 +104,8 @@ class ShownLine:
     prompt_tokens: int
     completion_tokens: int
     fallback: bool | None  # None: not known (a pending line stored before this was recorded)
+    rejected: int | None = None  # generated lines the guard rejected before this one (None: not known)
+    reject_reasons: str | None = None  # JSON list: why each was rejected
 
 
 def past_turns(scenario: Scenario, turns: list[TurnRecord]) -> list[PastTurn]:
@@ -195,6 +198,8 @@ class SessionRunner:
                 prompt_tokens=rec.pending_prompt_tokens or 0,
                 completion_tokens=rec.pending_completion_tokens or 0,
                 fallback=rec.pending_fallback,
+                rejected=rec.pending_npc_rejected,
+                reject_reasons=rec.pending_npc_reject_reasons,
             )
         npc = self.scenario.npc(state.npc)
         self.events.npc_thinking(npc.id, state)
@@ -233,6 +238,8 @@ class SessionRunner:
             prompt_tokens=comp.prompt_tokens if comp is not None else 0,
             completion_tokens=comp.completion_tokens if comp is not None else 0,
             fallback=line.fallback,
+            rejected=len(line.rejected),
+            reject_reasons=json.dumps(line.rejected),
         )
         npc_name = npc.name.get(self.lang)
         pending = {
@@ -241,6 +248,8 @@ class SessionRunner:
             "pending_completion_tokens": shown.completion_tokens,
             "pending_latency_s": shown.latency_s,
             "pending_fallback": shown.fallback,
+            "pending_npc_rejected": shown.rejected,
+            "pending_npc_reject_reasons": shown.reject_reasons,
         }
         self.store.set_pending(
             rec.id,
@@ -251,6 +260,8 @@ class SessionRunner:
             completion_tokens=shown.completion_tokens,
             latency_s=shown.latency_s,
             fallback=shown.fallback,
+            npc_rejected=shown.rejected,
+            npc_reject_reasons=shown.reject_reasons,
         )
         self.session = rec.model_copy(
             update={
@@ -325,6 +336,8 @@ class SessionRunner:
             check_by=check.by,  # type: ignore[arg-type]
             check_reason=check.reason,
             npc_fallback=shown.fallback,
+            npc_rejected=shown.rejected,
+            npc_reject_reasons=shown.reject_reasons,
             reply_fallback=reply.fallback,
             stance=json.dumps(reply.stance, ensure_ascii=False) if reply.stance is not None else None,
             reply_resampled=reply.resampled,

@@ -4,8 +4,11 @@ Columns (in this order): see :data:`COLUMNS`. ``split`` is ``train`` for days 1â
 history) and ``test`` for day 5 and later. ``check_by`` says how the reply check decided (``rule``,
 ``llm``, or ``fallback`` when the judge was unavailable and a substantive reply was accepted),
 ``check_reason`` why; ``npc_fallback`` marks turns where the scenario's written line stood in for an
-unusable model line, ``reply_fallback`` turns where a simulated user's canned reply was used. The
-four are empty (null) for turns the engine did not play (imports) or stored before they existed.
+unusable model line, ``reply_fallback`` turns where a simulated user's canned reply was used.
+``npc_rejected`` counts the generated housemate lines the guard rejected before the shown one, and
+``npc_reject_reasons`` lists why (``echo``, ``repeat``, ``markup``, ``no-question``, ...; see
+:mod:`sharehouse.engine.npc_guard`). These are empty (null) for turns the engine did not play
+(imports) or stored before they existed.
 Parquet files carry the explicit :func:`parquet_schema`.
 """
 
@@ -21,7 +24,7 @@ from sharehouse.store.records import SessionRecord, TurnRecord
 COLUMNS: tuple[str, ...] = (
     "session_id", "user_id", "persona_id", "kind", "source", "run_id", "language", "day", "idx", "npc",
     "state_id", "mbti", "message", "response", "verdict", "is_followup", "check_by", "check_reason",
-    "npc_fallback", "reply_fallback", "split",
+    "npc_fallback", "reply_fallback", "npc_rejected", "npc_reject_reasons", "split",
 )  # fmt: skip
 TRAIN_DAYS: tuple[int, ...] = (1, 2, 3, 4)
 _ROW_GROUP = 10_000
@@ -56,8 +59,18 @@ def turn_row(session: SessionRecord, turn: TurnRecord) -> Row:
         "check_reason": turn.check_reason,
         "npc_fallback": turn.npc_fallback,
         "reply_fallback": turn.reply_fallback,
+        "npc_rejected": turn.npc_rejected,
+        "npc_reject_reasons": _reasons(turn.npc_reject_reasons),
         "split": split_for_day(turn.day),
     }
+
+
+def _reasons(stored: str | None) -> list[str] | None:
+    """The stored JSON list of rejection reasons as a list (None when not recorded)."""
+    if stored is None:
+        return None
+    value = json.loads(stored)
+    return [str(v) for v in value] if isinstance(value, list) else None
 
 
 def jsonl_line(row: Row) -> str:
@@ -90,9 +103,13 @@ def parquet_schema() -> Any:
             fields.append(pa.field(name, pa.bool_(), nullable=False))
         elif name in ("npc_fallback", "reply_fallback"):
             fields.append(pa.field(name, pa.bool_(), nullable=True))
+        elif name == "npc_rejected":
+            fields.append(pa.field(name, pa.int32(), nullable=True))
+        elif name == "npc_reject_reasons":
+            fields.append(pa.field(name, pa.list_(pa.string()), nullable=True))
         else:
             fields.append(pa.field(name, pa.string(), nullable=name in nullable_text))
-    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"2"})
+    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"3"})
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
