@@ -161,6 +161,9 @@ class FaultServer:
         self._thread: threading.Thread | None = None
         self._timer: threading.Timer | None = None
         self._served = 0
+        self._hold_at: int | None = None  # the POST count at which a request is held unanswered
+        self._held = threading.Event()  # set when that request has arrived
+        self._release = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -210,6 +213,28 @@ class FaultServer:
     def set_rates(self, rates: dict[str, float]) -> None:
         self.config = FaultConfig(**{**self.config.__dict__, "rates": dict(rates), "script": []})
 
+    def hold_request(self, n: int) -> threading.Event:
+        """Hold the ``n``-th POST from now (1 = the next one) unanswered until :meth:`release_hold`.
+
+        Returns an event set when it arrives: its client is then certainly alive and waiting on the
+        model, so a kill at that moment lands at an exact, seeded request count (no sleeps)."""
+        if n < 1:
+            raise ValueError("n counts from 1")
+        with self._lock:
+            self._hold_at = self._posts() + n
+            self._held = threading.Event()
+            self._release = threading.Event()
+            return self._held
+
+    def release_hold(self) -> None:
+        """Let the held request go on (its client may already be gone) and stop holding."""
+        with self._lock:
+            self._hold_at = None
+            self._release.set()
+
+    def _posts(self) -> int:
+        return sum(1 for r in self.requests if r.method == "POST")
+
     def reset_counts(self) -> None:
         with self._lock:
             self.counts.clear()
@@ -250,6 +275,16 @@ class FaultServer:
         with self._lock:
             self.requests.append(req)
             self.counts[req.outcome] += 1
+
+    def _maybe_hold(self) -> None:
+        """Called with each POST once recorded: the one at the hold count waits to be released."""
+        with self._lock:
+            hold = self._hold_at is not None and self._posts() == self._hold_at
+            held, release = self._held, self._release
+        if hold:
+            held.set()
+            while not release.wait(0.05) and not self._stop.is_set():
+                pass
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -304,6 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = owner._choose()
         req.outcome = fault
         owner._record(req)
+        owner._maybe_hold()
         cfg = owner.config
         try:
             payload = json.loads(body.decode("utf-8")) if body else {}
@@ -538,3 +574,24 @@ def read_net_log(path: Any) -> list[tuple[str, str, Any]]:
     if not p.exists():
         return []
     return [tuple(json.loads(line)) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def kill_at_request(proc: Any, srv: FaultServer, n: int, *, timeout_s: float = 90.0) -> bool:
+    """SIGKILL ``proc`` while its ``n``-th model request from now is held by ``srv``.
+
+    Deterministic: the kill lands at a request count, not after a sleep, so a fast run cannot finish
+    first. False (and nothing killed) when the process ended before sending that many requests."""
+    import signal
+    import time
+
+    held = srv.hold_request(n)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not held.wait(0.02):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return False
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        return True
+    finally:
+        srv.release_hold()

@@ -133,6 +133,31 @@ def fresh_small():
     model.close()
 
 
+def _decoding(model, steps: int = 4) -> threading.Event:
+    """An event set once llama.cpp has run ``steps`` decode calls on ``model`` (prompt, then tokens):
+    the test waits for the call to be generating, never for a length of time."""
+    ctx = model.llama._ctx
+    real_decode = ctx.decode
+    seen = {"n": 0}
+    event = threading.Event()
+
+    def counting(*args, **kwargs):
+        seen["n"] += 1
+        if seen["n"] >= steps:
+            event.set()
+        return real_decode(*args, **kwargs)
+
+    ctx.decode = counting
+    return event
+
+
+def _wait_until(predicate, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for the model to start generating"
+        time.sleep(0.02)
+
+
 def _start_long_call(model, params: GenParams) -> tuple[threading.Thread, list]:
     outcome: list = []
 
@@ -152,8 +177,9 @@ def test_close_cancels_a_running_non_streamed_local_call(fresh_small) -> None:
     from sharehouse.llm.local import ModelClosedError
 
     # Not streamed (like the judge's checks); unstopped it would generate for minutes.
+    generating = _decoding(fresh_small)
     thread, outcome = _start_long_call(fresh_small, GenParams(max_tokens=3000, temperature=0.0))
-    time.sleep(3.0)  # the short prompt is evaluated; the call is generating
+    assert generating.wait(120), "the call never started decoding"  # prompt evaluated, tokens coming
     assert thread.is_alive() and not outcome
     began = time.perf_counter()
     fresh_small.close()
@@ -171,8 +197,8 @@ def test_close_cancels_running_batched_calls(fresh_small) -> None:
 
     batched = BatchedLocalModel(fresh_small, n_seq=2, ram_cache_bytes=0)
     calls = [_start_long_call(batched, GenParams(max_tokens=3000, temperature=0.0)) for _ in range(3)]
-    time.sleep(3.0)  # two calls generate, the third waits for a free sequence
-    assert batched.steps > 0 and not any(out for _, out in calls)
+    _wait_until(lambda: batched.steps >= 3)  # two calls generate, the third waits for a free sequence
+    assert not any(out for _, out in calls)
     began = time.perf_counter()
     batched.close()
     assert time.perf_counter() - began < 5.0

@@ -5,13 +5,11 @@ of a running ``sharehouse simulate`` at random moments, then a restart with the 
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from faultserver import LINES, FaultConfig, FaultServer, cli_env, sharehouse_argv
+from faultserver import LINES, FaultConfig, FaultServer, cli_env, kill_at_request, sharehouse_argv
 
 from sharehouse.llm import load_model
 from sharehouse.llm.retry import RetryPolicy
@@ -145,21 +143,16 @@ def test_sigkill_during_simulate_then_resume(tmp_path: Path, scenario: Scenario)
         cmd = _simulate_cmd(db, srv.api_base, "killme", personas, days)
         kills = 0
         for _ in range(3):
-            before = srv.total
             proc = subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            deadline = time.monotonic() + 60
-            while srv.total == before and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.02)  # wait until it is talking to the model, i.e. mid-run
-            time.sleep(rng.uniform(0.0, 1.5))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
+            # at a seeded request count (held by the server until the kill), never after a sleep:
+            # three kills use at most 75 requests, fewer than the 6 × 2-day run needs
+            kills += kill_at_request(proc, srv, rng.randint(1, 25))
             proc.wait(timeout=30)
             proc.stderr.close()
             # Whatever the moment, what is stored is consistent.
             with Store(db, read_only=True) as store:
                 assert check_integrity(store) == []
-        assert kills >= 2  # the run did not just finish before the kill every time
+        assert kills == 3, "the run ended before it could be killed"
         done = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         assert "Traceback" not in done.stderr

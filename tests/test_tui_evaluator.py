@@ -411,45 +411,51 @@ def yntp_store(tmp_path: Path, yntp_dir: Path) -> Store:
 
 @pytest.mark.model
 async def test_run_from_setup_progress_cancel_resume(yntp_store: Store, small_model: Any) -> None:
-    """Set up zero-shot × local:small on one imported YNTP-100 user and two day-5 turns; cancel after
-    the first prediction, resume, and watch the run finish with scores on the leaderboard."""
+    """Set up zero-shot × local:small on one imported YNTP-100 user and three day-5 turns; cancel once
+    the first prediction is stored, resume, and watch the run finish with scores on the leaderboard.
+
+    The cancel takes effect between predictions, so one that was under way when ``c`` was pressed may
+    still be stored: the test counts what was stored at the cancel rather than assuming exactly one."""
     store = yntp_store
     app = EvaluatorApp(store)
+    total = 3
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         setup = await _open_setup(pilot)
         _choose_methods(setup, "zero-shot")
-        _fill(setup, users="en_1", limit_turns="2", max_tokens="24", models="local:small")
+        _fill(setup, users="en_1", limit_turns=str(total), max_tokens="24", models="local:small")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, EvaluatorScreen))
         screen = app.screen
         assert isinstance(screen, EvaluatorScreen) and screen.running
         run_id = screen.run_id
-        assert screen.progress is not None and screen.progress.total == 2
-        assert store.get_run(run_id)["config"]["selection"]["limit_turns"] == 2
+        assert screen.progress is not None and screen.progress.total == total
+        assert store.get_run(run_id)["config"]["selection"]["limit_turns"] == total
 
         await wait_for(pilot, lambda: screen.progress.done >= 1)
         await pilot.press("c")
         await wait_for(pilot, lambda: not screen.running)
         combo = screen.progress.combos[("zero-shot", "local:small")]
-        assert combo.state == CANCELLED
         stored = load_predictions(store, run_id)
-        assert len(stored) == 1 and store.get_run(run_id)["status"] == "cancelled"
+        assert 1 <= len(stored) < total, "the cancel did not stop the run before its end"
+        assert combo.state == CANCELLED
+        assert store.get_run(run_id)["status"] == "cancelled"
         assert "cancelled" in _text(screen.query_one("#eval-title", Static).content)
 
         cancelled_worker = screen.worker
         await pilot.press("u")
-        # A new worker took the run (it may already have finished the one remaining turn by now).
+        # A new worker took the run (it may already have finished the remaining turns by now).
         assert screen.worker is not None and screen.worker is not cancelled_worker
         await wait_for(pilot, lambda: not screen.running, timeout=180)
-        assert combo.state == DONE and combo.done == 2 and combo.predicted == 1  # the first was not redone
+        # what was stored before the cancel was not predicted again
+        assert combo.state == DONE and combo.done == total and combo.predicted == total - len(stored)
         after = {(p.idx, p.prediction) for p in load_predictions(store, run_id)}
-        assert len(after) == 2 and (stored[0].idx, stored[0].prediction) in after
+        assert len(after) == total and {(p.idx, p.prediction) for p in stored} <= after
         assert store.get_run(run_id)["status"] == "complete"
         board = screen.query_one("#eval-board", DataTable)
         assert _methods(board) == ["zero-shot"] and str(board.get_row_at(0)[2]) == "1"  # one user
         progress_text = _text(screen.query_one("#eval-progress", DataTable).get_row_at(0)[-1])
-        assert "scored 2" in progress_text
+        assert f"scored {total}" in progress_text
         await pilot.press("escape")  # back to the list of runs, where the finished run is listed
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen) and app.screen.runs[0]["id"] == run_id
