@@ -47,7 +47,8 @@ _SESSION_COLS = [
     "id", "kind", "source", "run_id", "user_id", "persona_id", "language", "scenario_id",
     "scenario_hash", "llm_config", "status", "failure_reason", "position_day", "position_state",
     "followups_used", "pending_message", "pending_npc", "pending_model", "pending_prompt_tokens",
-    "pending_completion_tokens", "pending_latency_s", "pending_fallback", "origin", "attempts", "created_at",
+    "pending_completion_tokens", "pending_latency_s", "pending_fallback", "pending_npc_rejected",
+    "pending_npc_reject_reasons", "origin", "attempts", "created_at",
     "updated_at",
 ]  # fmt: skip
 _TURN_COLS = list(TurnRecord.model_fields)
@@ -332,15 +333,21 @@ class Store:
         completion_tokens: int | None = None,
         latency_s: float | None = None,
         fallback: bool | None = None,
+        npc_rejected: int | None = None,
+        npc_reject_reasons: str | None = None,
     ) -> None:
         """Remember the NPC line being shown (and what produced it), so a resumed session shows the
-        same line and its turn still records the model, usage and fallback flag."""
+        same line and its turn still records the model, usage, fallback flag and rejected lines."""
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE sessions SET pending_npc = ?, pending_message = ?, pending_model = ?, "
                 "pending_prompt_tokens = ?, pending_completion_tokens = ?, pending_latency_s = ?, "
-                "pending_fallback = ?, updated_at = current_timestamp WHERE id = ?",
-                [npc, message, model, prompt_tokens, completion_tokens, latency_s, fallback, session_id],
+                "pending_fallback = ?, pending_npc_rejected = ?, pending_npc_reject_reasons = ?, "
+                "updated_at = current_timestamp WHERE id = ?",
+                [
+                    npc, message, model, prompt_tokens, completion_tokens, latency_s, fallback,
+                    npc_rejected, npc_reject_reasons, session_id,
+                ],  # fmt: skip
             )
 
     def set_position(self, session_id: str, pos: Position) -> None:
@@ -367,7 +374,8 @@ class Store:
                     "UPDATE sessions SET position_day = ?, position_state = ?, followups_used = ?, "
                     "pending_message = NULL, pending_npc = NULL, pending_model = NULL, "
                     "pending_prompt_tokens = NULL, pending_completion_tokens = NULL, pending_latency_s = NULL, "
-                    "pending_fallback = NULL, updated_at = current_timestamp"
+                    "pending_fallback = NULL, pending_npc_rejected = NULL, pending_npc_reject_reasons = NULL, "
+                    "updated_at = current_timestamp"
                     + (", status = 'complete'" if complete else "")
                     + " WHERE id = ?",
                     [position.day, position.state, position.followups_used, turn.session_id],

@@ -38,6 +38,8 @@ class SessionRecord(BaseModel):
     pending_completion_tokens: int | None = None
     pending_latency_s: float | None = None
     pending_fallback: bool | None = None
+    pending_npc_rejected: int | None = None
+    pending_npc_reject_reasons: str | None = None  # JSON list
     origin: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
@@ -67,6 +69,10 @@ class TurnRecord(BaseModel):
     check_reason: str | None = None
     npc_fallback: bool | None = None  # True: the scenario's written line was shown
     reply_fallback: bool | None = None  # True: a simulated user's canned reply was used
+    stance: str | None = None  # JSON: the simulated user's stance on the probed dimension
+    npc_rejected: int | None = None  # generated housemate lines rejected before the shown one
+    npc_reject_reasons: str | None = None  # JSON list: why each was rejected
+    reply_resampled: int | None = None  # simulated replies rejected as copies before the stored one
     created_at: datetime | None = None
 
 

@@ -330,4 +330,25 @@ EVAL_SEEDS = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS, EVAL_SEEDS]
+# What the dialogue-quality guards did on each turn, and the simulated user's stance (what the
+# persona thinks on the probed dimension, fixed before the reply is worded: ground truth for
+# trait recovery). NULL on turns not played by the engine or played before this migration.
+TURN_QUALITY = Migration(
+    6,
+    "turn_quality",
+    (
+        # JSON: {"dimension": "E/I", "letter": "I", "strength": 0.8, "position": "..."}
+        "ALTER TABLE turns ADD COLUMN stance TEXT",
+        # generated housemate lines rejected before the shown one (leak, echo, repeat, markup, ...)
+        "ALTER TABLE turns ADD COLUMN npc_rejected INTEGER",
+        # JSON list of the reasons, one per rejected line
+        "ALTER TABLE turns ADD COLUMN npc_reject_reasons TEXT",
+        # simulated-user replies rejected (copies of a sample or an earlier reply) before the stored one
+        "ALTER TABLE turns ADD COLUMN reply_resampled INTEGER",
+        # the same for the pending line, so a resumed turn keeps what its guards did
+        "ALTER TABLE sessions ADD COLUMN pending_npc_rejected INTEGER",
+        "ALTER TABLE sessions ADD COLUMN pending_npc_reject_reasons TEXT",
+    ),
+)
+
+MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS, EVAL_SEEDS, TURN_QUALITY]
