@@ -166,7 +166,9 @@ def simulate(
     retry_failed: Annotated[bool, typer.Option(help="Also retry sessions marked failed.")] = True,
     days: Annotated[int, typer.Option(help="Play only the first N days (1-5).")] = 5,
     scenario: Annotated[Path | None, typer.Option(help="Scenario file.")] = None,
-    transcript: Annotated[bool, typer.Option(help="Print the transcript of each finished session.")] = False,
+    transcript: Annotated[
+        bool, typer.Option(help="Print the dialogue as it is played: each housemate line, then the reply.")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live progress display.")] = True,
     db: DbOpt = None,
 ) -> None:

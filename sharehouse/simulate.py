@@ -23,6 +23,7 @@ import asyncio
 import time
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,7 @@ from sharehouse.engine.session import EngineEvents, EngineParams, SessionRunner,
 from sharehouse.llm import GenParams, LLMError, ModelConfig, parse_spec
 from sharehouse.llm.base import ChatModel
 from sharehouse.llm.registry import build_model, clamp_sequences
-from sharehouse.scenario import Scenario, load_scenario
+from sharehouse.scenario import Scenario, State, load_scenario
 from sharehouse.scenario.load import ScenarioError, default_scenario_path
 from sharehouse.store import Store, StoreError, TurnRecord
 
@@ -112,15 +113,29 @@ class SimulateResult:
     status: str = RUN_INCOMPLETE
 
 
+#: Builds a face's observer of one session (session id, persona), e.g. a live transcript printer.
+EventsFactory = Callable[[str, Any], EngineEvents]
+
+
 class _Counter(EngineEvents):
-    def __init__(self, stats: RunStats, sid: str) -> None:
+    """Counts turns and tokens into the run's stats, and passes the events on to a face's observer."""
+
+    def __init__(self, stats: RunStats, sid: str, inner: EngineEvents | None = None) -> None:
         self.stats, self.sid = stats, sid
+        self.inner = inner or EngineEvents()
+
+    def npc_message(self, npc_id: str, text: str, state: State, follow_up: bool) -> None:
+        self.inner.npc_message(npc_id, text, state, follow_up)
 
     def turn_committed(self, turn: TurnRecord, check: CheckResult) -> None:
         self.stats.turns += 1
         self.stats.prompt_tokens += turn.prompt_tokens or 0
         self.stats.completion_tokens += turn.completion_tokens or 0
         self.stats.per_session[self.sid]["turns"] += 1
+        self.inner.turn_committed(turn, check)
+
+    def day_finished(self, day: int) -> None:
+        self.inner.day_finished(day)
 
 
 def select_personas(opts: SimulateOptions) -> list[Any]:
@@ -266,8 +281,10 @@ async def run_simulate(
     npc_model: ChatModel | None = None,
     user_model: ChatModel | None = None,
     stats: RunStats | None = None,
+    events_for: EventsFactory | None = None,
 ) -> SimulateResult:
-    """Play (or resume) every selected persona's session in run ``opts.run_id``."""
+    """Play (or resume) every selected persona's session in run ``opts.run_id``; ``events_for``
+    gives each played session an observer (the CLI's live transcript)."""
     from sharehouse.personas.simulated import SimulatedUser
 
     scenario = scenario or load_scenario(opts.scenario or default_scenario_path())
@@ -330,8 +347,9 @@ async def run_simulate(
                 stats.running += 1
                 began = time.perf_counter()
                 try:
+                    events = _Counter(stats, sid, events_for(sid, persona) if events_for else None)
                     await _play_session(
-                        store, scenario, sid, persona, opts, npc_model, user_model, stats, SimulatedUser
+                        store, scenario, sid, persona, opts, npc_model, user_model, events, SimulatedUser
                     )
                 finally:
                     stats.running -= 1
@@ -385,7 +403,7 @@ async def _play_session(
     opts: SimulateOptions,
     npc_model: ChatModel,
     user_model: ChatModel,
-    stats: RunStats,
+    events: EngineEvents,
     user_cls: Any,
 ) -> None:
     """Play one session to the end of the requested days; model failures are tried again up to
@@ -399,7 +417,7 @@ async def _play_session(
                 persona, user_model, params=GenParams(max_tokens=120, temperature=opts.temperature), seed=seed
             )
             runner = SessionRunner(
-                store, scenario, sid, npc_model=npc_model, user=user, events=_Counter(stats, sid),
+                store, scenario, sid, npc_model=npc_model, user=user, events=events,
                 params=EngineParams(npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed),
             )  # fmt: skip
             while not runner.finished and (runner.fsm.day or 99) <= opts.days:
@@ -467,8 +485,8 @@ async def run_simulate_cli(
     """The ``sharehouse simulate`` command: check the inputs, play with a progress display, summarize.
     Exit codes: 0 all played sessions fine, 1 some failed, 2 bad input or a model that cannot load."""
     from sharehouse.consoles import err_console
+    from sharehouse.live_transcript import LiveTranscript
     from sharehouse.llm.models import ModelNotInstalledError
-    from sharehouse.views import render_transcript
 
     err = err or err_console()
     run_id = opts.run_id or new_run_id()
@@ -485,7 +503,18 @@ async def run_simulate_cli(
     model_line = f"{opts.model} ({mode})" if plan.npc.backend == "local" else opts.model
     console.print(f"run [bold]{run_id}[/bold] · model {model_line} · database {store.path}", highlight=False)
     try:
-        task = asyncio.create_task(run_simulate(store, opts, scenario=scenario, stats=stats))
+        events_for: EventsFactory | None = None
+        if opts.print_transcripts:  # each line as it is played (printed above the progress display)
+            several = len(select_personas(opts)) > 1 and opts.concurrency > 1
+
+            def events_for(sid: str, persona: Any) -> EngineEvents:
+                rec = store.get_session(sid)
+                day = rec.position_day if rec is not None else 1
+                return LiveTranscript(console, scenario, persona, day, tag=several)
+
+        task = asyncio.create_task(
+            run_simulate(store, opts, scenario=scenario, stats=stats, events_for=events_for)
+        )
         if opts.progress and console.is_terminal:
             with Live(progress_table(run_id, stats), console=console, refresh_per_second=2) as live:
                 while not task.done():
@@ -508,11 +537,6 @@ async def run_simulate_cli(
         return 2
     console.print(progress_table(run_id, stats))
     console.print(summary_table(stats))
-    if opts.print_transcripts:
-        for sid in result.session_ids:
-            rec = store.get_session(sid)
-            if rec is not None:
-                render_transcript(console, rec, store.load_turns(sid))
     explain = {
         RUN_COMPLETE: "every session is complete",
         RUN_INCOMPLETE: "some sessions have days left to play",

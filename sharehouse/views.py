@@ -78,6 +78,35 @@ def rejected_lines(turn: TurnRecord) -> str | None:
     return f"{turn.npc_rejected} housemate {noun} rejected{why}"
 
 
+def render_line(console: Console, npc: str, message: str, prefix: str = "") -> None:
+    """A housemate's line, as it appears in a transcript."""
+    console.print(f"{prefix}[bold magenta]{_safe(npc)}[/bold magenta]: {_safe(message)}")
+
+
+def render_reply(console: Console, t: TurnRecord, prefix: str = "") -> None:
+    """The reply of a turn, with its dimension, verdict and any fallback or guard marks."""
+    tag = []
+    if t.mbti and t.mbti != "none":
+        tag.append(t.mbti)
+    if t.verdict and t.verdict not in ("advance", "imported"):
+        tag.append(t.verdict)
+    suffix = f"  [dim]({', '.join(tag)})[/dim]" if tag else ""
+    warn = fallback_markers(t)
+    if warn:
+        suffix += f"  [yellow]⚠ {escape(', '.join(warn))}[/yellow]"
+    rejected = rejected_lines(t)
+    if rejected:
+        suffix += f"  [dim]✗ {escape(rejected)}[/dim]"
+    console.print(f"{prefix}[bold cyan]  ↳ reply[/bold cyan]: {_safe(t.response)}{suffix}")
+    if t.check_by == "fallback" and t.check_reason:
+        console.print(f"{prefix}[dim]    check: {_safe(t.check_reason)}[/dim]")
+
+
+def render_turn(console: Console, t: TurnRecord, prefix: str = "") -> None:
+    render_line(console, t.npc, t.message, prefix)
+    render_reply(console, t, prefix)
+
+
 def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnRecord]) -> None:
     console.print(
         f"[bold]{rec.id}[/bold]  {rec.kind} · {rec.source} · user {_safe(rec.user_id)} · {rec.language} · "
@@ -88,22 +117,7 @@ def render_transcript(console: Console, rec: SessionRecord, turns: list[TurnReco
         if t.day != day:
             day = t.day
             console.print(Rule(f"Day {day}", style="cyan"))
-        tag = []
-        if t.mbti and t.mbti != "none":
-            tag.append(t.mbti)
-        if t.verdict and t.verdict not in ("advance", "imported"):
-            tag.append(t.verdict)
-        suffix = f"  [dim]({', '.join(tag)})[/dim]" if tag else ""
-        warn = fallback_markers(t)
-        if warn:
-            suffix += f"  [yellow]⚠ {escape(', '.join(warn))}[/yellow]"
-        rejected = rejected_lines(t)
-        if rejected:
-            suffix += f"  [dim]✗ {escape(rejected)}[/dim]"
-        console.print(f"[bold magenta]{_safe(t.npc)}[/bold magenta]: {_safe(t.message)}")
-        console.print(f"[bold cyan]  ↳ reply[/bold cyan]: {_safe(t.response)}{suffix}")
-        if t.check_by == "fallback" and t.check_reason:
-            console.print(f"[dim]    check: {_safe(t.check_reason)}[/dim]")
+        render_turn(console, t)
     if rec.pending_message:
         console.print(
             f"[bold magenta]{_safe(rec.pending_npc or '')}[/bold magenta]: {_safe(rec.pending_message)}"

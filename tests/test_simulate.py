@@ -277,3 +277,26 @@ def test_cli_bad_model_spec_is_one_plain_line_without_traceback(tmp_path: Path) 
     assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)
     assert "error: model spec 'openai/x+batch'" in res.stderr and "applies only to local models" in res.stderr
     assert res.stdout == ""
+
+
+async def test_cli_transcript_shows_each_line_as_it_is_played(tmp_path: Path, scenario) -> None:
+    """``--transcript`` prints the dialogue while the run goes on (what ``make run`` shows a newcomer):
+    every housemate line and reply of the stored turns, in order, before the closing summary."""
+    out = StringIO()
+    with FaultServer(FaultConfig(rates={}, lifetime_s=120)) as srv, Store(tmp_path / "t.duckdb") as store:
+        opts = SimulateOptions(n_personas=1, model="openai/fake", api_base=srv.api_base, concurrency=1, days=1,
+                               run_id="live", progress=False, print_transcripts=True)  # fmt: skip
+        code = await run_simulate_cli(store, opts, Console(file=out, width=400), Console(file=StringIO()))
+        (rec,) = store.list_sessions(run_id="live")
+        turns = store.load_turns(rec.id)
+    assert code == 0 and turns
+    text = out.getvalue()
+    day1 = scenario.day(1).title.get(rec.language)
+    assert f"day 1: {day1}" in text
+    summary_at = text.index("resume or extend this run")
+    pos = 0
+    for t in turns:  # line, then its reply, turn after turn, all before the summary
+        line_at = text.index(f"{t.npc}: {t.message[:40]}", pos)
+        reply_at = text.index(f"↳ reply: {t.response[:40]}", line_at)
+        assert reply_at < summary_at
+        pos = reply_at
