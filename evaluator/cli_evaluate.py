@@ -28,6 +28,7 @@ from evaluator.cli_metric_options import (
     check_z_pool,
 )
 from evaluator.cli_score import _explain
+from evaluator.metrics.aggregate import DEFAULT_Z_POOL
 from evaluator.scoring import MetricOptions
 from sharehouse.consoles import err_console, out_console
 
@@ -346,7 +347,7 @@ def show_command(
     failures: Annotated[
         bool, typer.Option("--failures", help="Also list failed users with their errors.")
     ] = False,
-    z_pool: ZPoolOpt = "all",
+    z_pool: ZPoolOpt = DEFAULT_Z_POOL,
 ) -> None:
     """Print the per-language leaderboards of a stored evaluation run."""
     check_z_pool(z_pool)

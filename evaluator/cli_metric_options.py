@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from evaluator.metrics.aggregate import Z_POOLS
 from evaluator.metrics.encoders import MINILM, MPNET
 
 M2EncoderOpt = Annotated[
@@ -24,13 +25,14 @@ ZPoolOpt = Annotated[
     str,
     typer.Option(
         "--z-pool",
-        help="Standardise each metric over all users of the run (all, the paper's definition) "
-        "or within each language (language).",
+        help="Users each metric's z-scores are standardised over: language (default; each language "
+        "on its own, as the published Table 2) or all (every user of the run, as the paper's "
+        "Appendix D.1 words it). Substance, Style, Overall and the types follow.",
     ),
 ]
 
 
 def check_z_pool(value: str) -> str:
-    if value not in ("all", "language"):
-        raise typer.BadParameter(f"--z-pool must be all or language, not {value!r}")
+    if value not in Z_POOLS:
+        raise typer.BadParameter(f"--z-pool must be {' or '.join(Z_POOLS)}, not {value!r}")
     return value

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli_metric_options import ZPoolOpt, check_z_pool
+from evaluator.metrics.aggregate import DEFAULT_Z_POOL
 from sharehouse.consoles import out_console
 
 DbOpt = Annotated[
@@ -38,7 +39,7 @@ def report_eval(
             f"tie (z is in standard deviations; default {TIE_TOL_HELP_DEFAULT}).",
         ),
     ] = None,
-    z_pool: ZPoolOpt = "all",
+    z_pool: ZPoolOpt = DEFAULT_Z_POOL,
     db: DbOpt = None,
 ) -> None:
     """Write CSV / Markdown / LaTeX tables (also one CSV per language), PNG + SVG figures and
@@ -66,7 +67,7 @@ def report_eval(
     report = build_report(
         turns,
         tie_tol=DEFAULT_TIE_TOL if tie_tol is None else tie_tol,
-        z_pool="language" if z_pool == "language" else "all",
+        z_pool=z_pool,  # type: ignore[arg-type]
     )
     settings = report_settings(info, report, session_sources=sources)
     files = write_report(report, out, settings=settings)

@@ -2,30 +2,32 @@
 
 Per-turn scores → user means → z-scores → mean z per method × model × language, Substance =
 z1+z2+z3, Style = z4+z5+z6, Overall = their mean, and the K-means type (clustered per language, as
-in the paper's Figure 3). By default each metric is standardised over every user row of the
-evaluation set (all languages, methods and models together; population standard deviation), as in
-the paper's Appendix D.1; ``z_pool="language"`` standardises within each language instead, which
-removes differences between the language groups. The raw table gives the macro means of
+in the paper's Figure 3). By default each metric is standardised within each language (the user
+rows of every method and model of that language; population standard deviation): that is how the
+published Table 2 was computed. ``z_pool="all"`` standardises over every user row of the run (all
+languages together), as the paper's Appendix D.1 words it. The raw table gives the macro means of
 M1–M6; the z table adds prediction flags and failed users, so silent problems stay visible.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from evaluator.methods.clean import FLAGS
 from evaluator.metrics.aggregate import (
+    DEFAULT_Z_POOL,
     METRICS,
     Z_METRICS,
+    ZPool,
     assign_types,
     language_means,
     method_scores,
     user_means,
-    zscore_users,
+    zscore_pooled,
 )
 from sharehouse.store import Store
 from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_user_status
@@ -33,10 +35,7 @@ from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_use
 LANGUAGE_ORDER = {"en": 0, "ja": 1, "zh": 2}
 LANGUAGE_TITLES = {"en": "English", "ja": "Japanese", "zh": "Chinese"}
 _HEAD = {"m1": "M1 WMD↓", "m2": "M2 Sent", "m3": "M3 BLEU", "m4": "M4 Len", "m5": "M5 TTR", "m6": "M6 Hist"}
-ZPool = Literal["all", "language"]
-Z_POOLS: tuple[str, ...] = ("all", "language")
-
-_POOL_WORDS = {"all": "all users", "language": "this language's users"}
+POOL_WORDS = {"all": "all users", "language": "this language's users"}
 _FLAG_SHORT = {
     "leaked_reasoning": "leak",
     "refusal": "refuse",
@@ -52,28 +51,20 @@ def leaderboard_rows(
     *,
     flags: dict[tuple[str, str, str], dict[str, int]] | None = None,
     failed_users: dict[tuple[str, str, str], int] | None = None,
-    z_pool: ZPool = "all",
+    z_pool: ZPool = DEFAULT_Z_POOL,
 ) -> list[dict[str, Any]]:
     """One row per method × model × language with raw means, mean z, Substance/Style/Overall, type,
     flag counts and failed users; sorted by language, then Overall (best first).
 
-    ``z_pool`` is the set of user rows each metric is standardised over: ``"all"`` (the whole
-    evaluation set, the paper's definition) or ``"language"`` (each language on its own)."""
-    if z_pool not in Z_POOLS:
-        raise ValueError(f"z_pool must be one of {', '.join(Z_POOLS)}, not {z_pool!r}")
+    ``z_pool`` is the set of user rows each metric is standardised over: ``"language"`` (each
+    language on its own, as the published Table 2) or ``"all"`` (the whole run)."""
     users = user_means(turns)
     raw = {(r["method"], r["model"], r["language"]): r for r in language_means(users)}
     turn_counts: dict[tuple[str, str, str], int] = {}
     for t in turns:
         key = (t["method"], t["model"], t["language"])
         turn_counts[key] = turn_counts.get(key, 0) + 1
-    rows: list[dict[str, Any]] = []
-    if z_pool == "all":
-        rows.extend(method_scores(zscore_users(users)))
-    else:
-        for lang in sorted({u["language"] for u in users}, key=lambda x: LANGUAGE_ORDER.get(x, 9)):
-            rows.extend(method_scores(zscore_users([u for u in users if u["language"] == lang])))
-    rows = assign_types(rows, by="language")
+    rows = assign_types(method_scores(zscore_pooled(users, z_pool)), by="language")
     for row in rows:
         key = (row["method"], row["model"], row["language"])
         for m in METRICS:
@@ -95,7 +86,7 @@ def leaderboard_rows(
     return rows
 
 
-def run_leaderboard(store: Store, run_id: str, *, z_pool: ZPool = "all") -> list[dict[str, Any]]:
+def run_leaderboard(store: Store, run_id: str, *, z_pool: ZPool = DEFAULT_Z_POOL) -> list[dict[str, Any]]:
     """:func:`leaderboard_rows` of a stored run."""
     failed: dict[tuple[str, str, str], int] = {}
     for st in load_user_status(store, run_id):
@@ -115,7 +106,7 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 
 def leaderboard_tables(
-    rows: Sequence[dict[str, Any]], *, title: str = "", z_pool: ZPool = "all"
+    rows: Sequence[dict[str, Any]], *, title: str = "", z_pool: ZPool = DEFAULT_Z_POOL
 ) -> list[Table]:
     """Two tables per language: raw macro means (M1–M6), and z-scores with Substance/Style/Overall."""
     tables: list[Table] = []
@@ -138,7 +129,7 @@ def leaderboard_tables(
         tables.append(raw)
 
         z = Table(
-            title=f"{title}{name}: z-scores over {_POOL_WORDS[z_pool]} (higher is better), "
+            title=f"{title}{name}: z-scores over {POOL_WORDS[z_pool]} (higher is better), "
             "Substance = z1+z2+z3, Style = z4+z5+z6",
             caption="flags: leak = leaked reasoning, refuse = refusal, meta = talk about the reply, echo = copies "
             "the message, empty, lang = wrong language; "
@@ -172,7 +163,7 @@ def leaderboard_tables(
 
 
 def print_leaderboard(
-    console: Console, store: Store, run_id: str, *, z_pool: ZPool = "all"
+    console: Console, store: Store, run_id: str, *, z_pool: ZPool = DEFAULT_Z_POOL
 ) -> list[dict[str, Any]]:
     """Print the leaderboards of a run; returns the rows (empty when nothing is scored yet)."""
     rows = run_leaderboard(store, run_id, z_pool=z_pool)

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from evaluator.leaderboard import LANGUAGE_ORDER, LANGUAGE_TITLES, ZPool, leaderboard_rows
-from evaluator.metrics.aggregate import METRICS, TYPE_NAMES, Z_METRICS
+from evaluator.metrics.aggregate import DEFAULT_Z_POOL, METRICS, TYPE_NAMES, Z_METRICS
 
 RAW_COLUMNS: tuple[str, ...] = ("language", "method", "model", "users", "turns", *METRICS)
 Z_COLUMNS: tuple[str, ...] = (
@@ -56,7 +56,7 @@ class Report(BaseModel):
     z: list[dict[str, Any]] = Field(default_factory=list)
     win_tie_lose: list[dict[str, Any]] = Field(default_factory=list)
     tie_tol: float = DEFAULT_TIE_TOL
-    z_pool: str = "all"
+    z_pool: str = DEFAULT_Z_POOL
 
     @property
     def languages(self) -> list[str]:
@@ -95,9 +95,11 @@ def win_tie_lose(
     return [{"method": meth, "metric": m, **counts[(meth, m)]} for meth in methods for m in METRICS]
 
 
-def build_report(rows: Sequence[Any], *, tie_tol: float = DEFAULT_TIE_TOL, z_pool: ZPool = "all") -> Report:
+def build_report(
+    rows: Sequence[Any], *, tie_tol: float = DEFAULT_TIE_TOL, z_pool: ZPool = DEFAULT_Z_POOL
+) -> Report:
     """The report's numbers from per-turn score rows (keys method, model, language, user, m1…m6);
-    ``z_pool`` as in :func:`evaluator.leaderboard.leaderboard_rows` (all users, or per language)."""
+    ``z_pool`` as in :func:`evaluator.leaderboard.leaderboard_rows` (per language, or all users)."""
     if tie_tol < 0:
         raise ValueError(f"the tie tolerance must be >= 0, not {tie_tol}")
     board = leaderboard_rows(rows, z_pool=z_pool)

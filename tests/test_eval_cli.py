@@ -122,13 +122,13 @@ def test_show_prints_z_scores_over_the_chosen_pool(cli: CliRunner, tmp_path: Pat
                 [ScoreRecord(eval_run="ev-z", method="few-shot", model="local:small", session_id=sid, day=5,
                              idx=0, m1=0.5, m2=m2, m3=0.1, m4=0.5, m5=0.5, m6=0.5)],
             )  # fmt: skip
-    pooled = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db)], env={"COLUMNS": "250"})
+    pooled = cli.invoke(
+        app, ["evaluate", "show", "ev-z", "--db", str(db), "--z-pool", "all"], env={"COLUMNS": "250"}
+    )
     assert pooled.exit_code == 0, pooled.output
     assert "z-scores over all users" in pooled.output and "0.949" in pooled.output  # 0.3 / sqrt(0.1)
-    within = cli.invoke(
-        app, ["evaluate", "show", "ev-z", "--db", str(db), "--z-pool", "language"], env={"COLUMNS": "250"}
-    )
-    assert within.exit_code == 0 and "this language's users" in within.output
+    within = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db)], env={"COLUMNS": "250"})
+    assert within.exit_code == 0 and "this language's users" in within.output  # the default
     assert "0.949" not in within.output
     bad = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db), "--z-pool", "method"])
     assert bad.exit_code == 2 and "--z-pool" in bad.output

@@ -329,7 +329,7 @@ def _pool_turn(method: str, language: str, user: str, m2: float) -> dict[str, ob
     return {"method": method, "model": "local:small", "language": language, "user": user, **scores}
 
 
-def test_zscores_pool_all_users_by_default_or_each_language() -> None:
+def test_zscores_pool_each_language_by_default_or_all_users() -> None:
     # en users score 0.8 / 0.6 on M2, ja users 0.2 / 0.0: pooled over all four rows the mean is 0.4
     # and the population std sqrt(0.1) = 0.3162..., so en's mean z2 is (0.7 - 0.4) / 0.3162 = 0.9487.
     turns = [
@@ -338,13 +338,13 @@ def test_zscores_pool_all_users_by_default_or_each_language() -> None:
         _pool_turn("few-shot", "ja", "j1", 0.2),
         _pool_turn("few-shot", "ja", "j2", 0.0),
     ]
-    pooled = {r["language"]: r for r in leaderboard_rows(turns)}
+    pooled = {r["language"]: r for r in leaderboard_rows(turns, z_pool="all")}
     assert pooled["en"]["z2"] == pytest.approx(0.3 / 0.1**0.5)
     assert pooled["ja"]["z2"] == pytest.approx(-0.3 / 0.1**0.5)
     assert pooled["en"]["z1"] == 0.0  # a constant metric standardises to 0
-    per_language = {r["language"]: r for r in leaderboard_rows(turns, z_pool="language")}
+    per_language = {r["language"]: r for r in leaderboard_rows(turns)}
     assert per_language["en"]["z2"] == pytest.approx(0.0) and per_language["ja"]["z2"] == pytest.approx(0.0)
-    tables = leaderboard_tables(leaderboard_rows(turns), z_pool="all")
+    tables = leaderboard_tables(leaderboard_rows(turns, z_pool="all"), z_pool="all")
     assert "z-scores over all users" in str(tables[1].title)
     with pytest.raises(ValueError, match="z_pool"):
         leaderboard_rows(turns, z_pool="method")  # type: ignore[arg-type]

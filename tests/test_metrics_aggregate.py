@@ -6,12 +6,16 @@ import math
 
 import pytest
 
+from evaluator.leaderboard import leaderboard_rows
 from evaluator.metrics.aggregate import (
+    METRICS,
+    Z_METRICS,
     assign_types,
     cluster_types,
     language_means,
     method_scores,
     user_means,
+    zscore_pooled,
     zscore_users,
 )
 from evaluator.scoring import TurnScores
@@ -98,3 +102,67 @@ def test_assign_types_per_language() -> None:
     rows.append({"method": "d", "language": "en", "substance": None, "style": 1.0})
     typed = assign_types(rows)
     assert [r["type"] for r in typed] == ["Type I", "Type II", "Type III"] * 2 + [None]
+
+
+def _issue_rows() -> list[dict]:
+    """Per-user scores of 3 methods × 2 models in English and Chinese (5 users each), shaped like
+    the issue's few-shot gpt-4o-mini zh example: the Chinese users score lower on every metric
+    than the English ones (and M1 distances are larger), so pooling over both languages moves
+    each language's means away from 0. Values are a fixed, deterministic pattern."""
+    rows = []
+    for lang, shift in (("en", 0.0), ("zh", -0.25)):
+        for mi, method in enumerate(("zero-shot", "few-shot", "cot")):
+            for gi, model in enumerate(("gpt-4o-mini", "qwen")):
+                for u in range(5):
+                    wobble = ((u * 7 + mi * 3 + gi * 5) % 11) / 50.0
+                    base = 0.4 + 0.1 * mi - 0.05 * gi + wobble + shift
+                    row = {"method": method, "model": model, "language": lang, "user": f"{lang}_{u}"}
+                    row.update({m: base + 0.03 * k for k, m in enumerate(METRICS)})
+                    row["m1"] = 2.0 - base  # a distance: larger is worse
+                    rows.append(row)
+    return rows
+
+
+def _pop_mean_sd(values: list[float]) -> tuple[float, float]:
+    mu = sum(values) / len(values)
+    return mu, math.sqrt(sum((v - mu) ** 2 for v in values) / len(values))
+
+
+def test_language_pooling_standardises_within_each_language_and_is_the_default() -> None:
+    users = _issue_rows()
+    pooled = zscore_pooled(users)  # default: within each language
+    for lang in ("en", "zh"):
+        mine = [r for r in pooled if r["language"] == lang]
+        assert len(mine) == 30
+        for z in Z_METRICS:
+            mu, sd = _pop_mean_sd([r[z] for r in mine])
+            assert mu == pytest.approx(0.0, abs=1e-12) and sd == pytest.approx(1.0)
+    over_all = zscore_pooled(users, "all")
+    zh_all = [r["z2"] for r in over_all if r["language"] == "zh"]
+    assert _pop_mean_sd(zh_all)[0] < -0.5  # over both languages, Chinese sits below the mean
+
+    # the leaderboard row of few-shot × gpt-4o-mini in Chinese, recomputed by hand from its users
+    zh = [u for u in users if u["language"] == "zh"]
+    target = [u for u in zh if u["method"] == "few-shot" and u["model"] == "gpt-4o-mini"]
+    expected = {}
+    for m, z in zip(METRICS, Z_METRICS, strict=True):
+        mu, sd = _pop_mean_sd([u[m] for u in zh])
+        sign = -1.0 if m == "m1" else 1.0
+        expected[z] = sum(sign * (u[m] - mu) / sd for u in target) / len(target)
+    board = leaderboard_rows(users)  # user rows have no per-turn split: one turn per user
+    row = next(
+        r for r in board if (r["method"], r["model"], r["language"]) == ("few-shot", "gpt-4o-mini", "zh")
+    )
+    for z in Z_METRICS:
+        assert row[z] == pytest.approx(expected[z])
+    assert row["substance"] == pytest.approx(expected["z1"] + expected["z2"] + expected["z3"])
+    assert row["style"] == pytest.approx(expected["z4"] + expected["z5"] + expected["z6"])
+    assert row["type"] is not None
+
+    board_all = leaderboard_rows(users, z_pool="all")
+    row_all = next(
+        r for r in board_all if (r["method"], r["model"], r["language"]) == ("few-shot", "gpt-4o-mini", "zh")
+    )
+    assert row_all["z2"] < row["z2"] - 0.5 and row_all["substance"] != pytest.approx(row["substance"])
+    with pytest.raises(ValueError, match="z_pool"):
+        zscore_pooled(users, "method")  # type: ignore[arg-type]

@@ -60,8 +60,8 @@ def _pop_sd(values: list[float]) -> float:
 
 
 def test_build_report_numbers() -> None:
-    """Per-language pooling: each language standardised on its own."""
-    rep = build_report(fixture_turns(), z_pool="language")
+    """Per-language pooling (the default): each language standardised on its own."""
+    rep = build_report(fixture_turns())
     assert rep.z_pool == "language" and rep.tie_tol == DEFAULT_TIE_TOL
     a, b = _row(rep.raw, "A"), _row(rep.raw, "B")
     assert (a["users"], a["turns"], b["turns"]) == (2, 3, 2)
@@ -98,9 +98,10 @@ def test_build_report_numbers() -> None:
     assert wtl[("B", "m3")]["lose"] == 1 and wtl[("B", "m3")]["tie"] == 1
 
 
-def test_build_report_pools_every_user_by_default() -> None:
-    """The default standardises each metric over every user row of the run (both languages)."""
-    rep = build_report(fixture_turns())
+def test_build_report_pools_every_user_with_all() -> None:
+    """z_pool="all" standardises each metric over every user row of the run (both languages)."""
+    rep = build_report(fixture_turns(), z_pool="all")
+    assert rep.z_pool == "all"
     sd1 = _pop_sd([0.2, 0.4, 0.6, 0.8, 0.1, 0.3])  # M1 of all six user rows, mean 0.4
     assert _row(rep.z, "A")["z1"] == pytest.approx((0.2 + 0.0) / 2 / sd1)  # -(0.2-0.4), -(0.4-0.4)
     assert _row(rep.z, "B")["z1"] == pytest.approx((-0.2 - 0.4) / 2 / sd1)
@@ -220,7 +221,7 @@ def test_report_eval_cli(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     settings = json.loads((out / "settings.json").read_text())
     assert settings["run"] == run and settings["config"]["seed"] == 7 and settings["seed"] == 7
-    assert settings["tie_tolerance"] == DEFAULT_TIE_TOL and settings["z_pool"] == "all"
+    assert settings["tie_tolerance"] == DEFAULT_TIE_TOL and settings["z_pool"] == "language"
     assert settings["selection_recorded"] is False and settings["source"] is None  # recorded before
     assert settings["session_sources"] == ["test"] and settings["report_languages"] == ["en", "ja"]
     assert settings["methods"] == ["A", "B"] and "metric_options" in settings
@@ -267,7 +268,7 @@ def test_report_eval_settings_and_tie_tolerance(tmp_path: Path) -> None:
         "--tie-tol",
         "100",
         "--z-pool",
-        "language",
+        "all",
     ]
     res = CliRunner().invoke(_build(), args)
     assert res.exit_code == 0, res.output
@@ -276,7 +277,7 @@ def test_report_eval_settings_and_tie_tolerance(tmp_path: Path) -> None:
     assert settings["languages"] == ["en", "ja"] and settings["users"] is None
     assert (settings["limit_users"], settings["limit_turns"]) == (2, 2)
     assert settings["metric_options"] == metric_options
-    assert settings["tie_tolerance"] == 100.0 and settings["z_pool"] == "language"
+    assert settings["tie_tolerance"] == 100.0 and settings["z_pool"] == "all"
     with (out / "win_tie_lose.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows and all(r["win"] == r["lose"] == "0" for r in rows)

@@ -10,9 +10,11 @@ counted as 0. Grouping keys absent from a row count as ``None``.
 Steps (paper Appendix D.1):
 1. :func:`user_means`: mean of a user's turns, per method/model/language/user.
 2. :func:`language_means`: macro mean over users per method/model/language (the raw table).
-3. :func:`zscore_users`: per metric, z = (s − μ) / σ over all user rows given (the whole
-   evaluation set; σ is the population standard deviation; σ = 0 gives z = 0); M1's sign is
-   flipped so that higher is better for every z.
+3. :func:`zscore_users`: per metric, z = (s − μ) / σ over all user rows given; σ is the population
+   standard deviation; σ = 0 gives z = 0; M1's sign is flipped so that higher is better for every
+   z. Which rows are pooled is the caller's choice (:data:`Z_POOLS`): the published Table 2 was
+   standardised within each language (:data:`DEFAULT_Z_POOL`), Appendix D.1's prose says over
+   the whole evaluation set (``"all"``).
 4. :func:`method_scores`: mean z per method/model/language, Substance = z1 + z2 + z3,
    Style = z4 + z5 + z6, Overall = (Substance + Style) / 2.
 5. :func:`assign_types`: K-means (k = 3, fixed seed) on (Substance, Style) within each language;
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 METRICS: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6")
 Z_METRICS: tuple[str, ...] = ("z1", "z2", "z3", "z4", "z5", "z6")
@@ -31,6 +33,11 @@ USER_KEYS: tuple[str, ...] = ("method", "model", "language", "user")
 GROUP_KEYS: tuple[str, ...] = ("method", "model", "language")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"m1"})
 TYPE_NAMES: tuple[str, str, str] = ("Type I", "Type II", "Type III")
+ZPool = Literal["language", "all"]
+#: The user rows each metric is standardised over: each language on its own, or every user of the run.
+Z_POOLS: tuple[str, ...] = ("language", "all")
+#: Within each language: the pooling that reproduces the published Table 2.
+DEFAULT_Z_POOL: ZPool = "language"
 
 
 def _as_dict(row: Any) -> Mapping[str, Any]:
@@ -101,6 +108,19 @@ def zscore_users(users: Sequence[Any]) -> list[dict[str, Any]]:
             else:
                 r[z] = 0.0 if sigma == 0.0 else sign * (v - mu) / sigma
     return rows
+
+
+def zscore_pooled(users: Sequence[Any], pool: ZPool = DEFAULT_Z_POOL) -> list[dict[str, Any]]:
+    """:func:`zscore_users` over the pool: each language's rows on their own (``"language"``) or
+    all rows together (``"all"``). Rows come back grouped by language in first-seen order."""
+    if pool not in Z_POOLS:
+        raise ValueError(f"z_pool must be one of {', '.join(Z_POOLS)}, not {pool!r}")
+    if pool == "all":
+        return zscore_users(users)
+    out: list[dict[str, Any]] = []
+    for members in _group(users, ("language",)).values():
+        out.extend(zscore_users(members))
+    return out
 
 
 def _sum(values: Sequence[float | None]) -> float | None:

@@ -25,9 +25,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from evaluator.leaderboard import LANGUAGE_TITLES, run_leaderboard
+from evaluator.leaderboard import LANGUAGE_TITLES, POOL_WORDS, run_leaderboard
 from evaluator.methods.base import UserTask
-from evaluator.metrics.aggregate import METRICS, Z_METRICS
+from evaluator.metrics.aggregate import DEFAULT_Z_POOL, METRICS, Z_METRICS
 from evaluator.report import DEFAULT_TIE_TOL, win_tie_lose
 from evaluator.runner import run_evaluation_async
 from sharehouse.store import Store, new_id
@@ -330,7 +330,7 @@ class EvaluatorScreen(Screen[None]):
     # -- data -------------------------------------------------------------------------------
     def reload_board(self) -> None:
         """Read the run's leaderboard from the store again (keeps language, sort and plot)."""
-        self.board = run_leaderboard(self.store, self.run_id)
+        self.board = run_leaderboard(self.store, self.run_id, z_pool=DEFAULT_Z_POOL)
         self.languages = list(dict.fromkeys(r["language"] for r in self.board))
         if self.language not in self.languages:
             self.language = self.languages[0] if self.languages else None
@@ -354,7 +354,7 @@ class EvaluatorScreen(Screen[None]):
             order = "↓" if self.sort_desc else "↑"
             title.update(
                 f"run {self.run_id} · {name} ({self.languages.index(self.language) + 1}/{len(self.languages)})"
-                f" · sorted by {self.sort_key} {order}{note}"
+                f" · z over {POOL_WORDS[DEFAULT_Z_POOL]} · sorted by {self.sort_key} {order}{note}"
             )
 
     def refresh_view(self) -> None:
