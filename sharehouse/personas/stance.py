@@ -56,27 +56,33 @@ _GENERIC_POLES: dict[str, dict[str, str]] = {
     },
 }
 _DEGREE: dict[str, dict[str, str]] = {
-    "en": {"slightly": "only slightly", "clearly": "clearly", "strongly": "strongly"},
-    "ja": {"slightly": "どちらかといえば", "clearly": "はっきり", "strongly": "強く"},
-    "zh": {"slightly": "稍微", "clearly": "明显", "strongly": "非常坚定地"},
+    # How the persona would open its position, by how firmly it holds it (first person).
+    "en": {"slightly": "I guess I'd", "clearly": "I'd", "strongly": "I'd definitely"},
+    "ja": {"slightly": "どちらかといえば、", "clearly": "", "strongly": "絶対、"},
+    "zh": {"slightly": "可能还是", "clearly": "", "strongly": "肯定是"},
 }
 _REASON: dict[str, dict[str, str]] = {
     "en": {
-        "value": "you value {x}",
-        "preference": "you like {x}",
-        "occupation": "that's how you see it as a {x}",
+        "value": "I care about {x}",
+        "preference": "I like {x}",
+        "occupation": "that's how I see it as a {x}",
     },
     "ja": {
         "value": "{x}を大切にしているから",
         "preference": "{x}が好きだから",
-        "occupation": "{x}としての感覚で",
+        "occupation": "{x}としての感覚かな",
     },
-    "zh": {"value": "因为你看重{x}", "preference": "因为你喜欢{x}", "occupation": "作为{x}，你就是这么看的"},
+    "zh": {
+        "value": "因为{I}看重{x}",
+        "preference": "因为{I}喜欢{x}",
+        "occupation": "作为{x}，{I}就是这么看的",
+    },
 }
 _POSITION: dict[str, str] = {
-    "en": "you'd {pole} ({degree}), because {reason}.",
-    "ja": "{pole}（{degree}そう思う）。{reason}。",
-    "zh": "{pole}（{degree}这么想）。{reason}。",
+    # First person, so that even a small model that copies it ends up with a plain answer.
+    "en": "{degree} {pole}; {reason}.",
+    "ja": "{I}なら{degree}{pole}。{reason}。",
+    "zh": "{I}{degree}{pole}。{reason}。",
 }
 _NOTE: dict[str, str] = {
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
@@ -134,7 +140,7 @@ def _reason(persona: Persona, letter: str, other: str, rng: random.Random) -> st
     fitting = [(kind, text) for kind, text, tag in tagged if tag == letter]
     neutral = [(kind, text) for kind, text, tag in tagged if tag != other and tag != letter]
     kind, text = rng.choice(fitting or [*neutral, ("occupation", persona.occupation)])
-    return _REASON[lang][kind].format(x=text)
+    return _REASON[lang][kind].format(x=text, I=persona.style.first_person or "I")
 
 
 def stance_for(
@@ -156,7 +162,9 @@ def stance_for(
         degree = "strongly" if strength >= 0.8 else ("clearly" if strength >= 0.65 else "slightly")
     pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
     reason = _reason(persona, letter, own if letter != own else other, rng)
-    position = _POSITION[lang].format(pole=pole, degree=_DEGREE[lang][degree], reason=reason)
+    position = _POSITION[lang].format(
+        pole=pole, degree=_DEGREE[lang][degree], reason=reason, I=persona.style.first_person or "I"
+    )
     return Stance(
         dimension=dimension,
         letter=letter,
