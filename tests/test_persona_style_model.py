@@ -1,6 +1,7 @@
 """A simulated user on the real local model answers the questions, in its own words and style.
 
-Five of the scenario's questions in a row, with the growing history, on ``local:small``. Checked on
+Five of the scenario's questions in a row, with the growing history, on ``local:small`` (English in
+the default suite, about 30 s on an idle CPU; Japanese and Chinese are marked slow). Checked on
 the RAW model text (before cleaning, which would enforce length and casing itself): the persona's
 language and register, a length near the persona's, no copy of an earlier reply or a style example,
 and a content word shared with the question or the stance on most replies.
@@ -92,6 +93,7 @@ async def test_english_persona_answers_five_questions_in_its_own_words(small_mod
     _check_common(persona, turns)
 
 
+@pytest.mark.slow
 async def test_polite_japanese_persona_keeps_desu_masu_in_raw_text(small_model, scenario) -> None:
     persona, turns = await _play(_persona_id("ja", formality="polite"), small_model, scenario)
     _check_common(persona, turns)
