@@ -16,10 +16,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from evaluator.crosslang import SCORE_COLUMNS, cross_language_rows, describe_missing
 from evaluator.methods.clean import FLAGS
 from evaluator.metrics.aggregate import (
     DEFAULT_Z_POOL,
+    LANGUAGE_ORDER,
     METRICS,
     Z_METRICS,
     ZPool,
@@ -32,7 +35,6 @@ from evaluator.metrics.aggregate import (
 from sharehouse.store import Store
 from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_user_status
 
-LANGUAGE_ORDER = {"en": 0, "ja": 1, "zh": 2}
 LANGUAGE_TITLES = {"en": "English", "ja": "Japanese", "zh": "Chinese"}
 _HEAD = {"m1": "M1 WMD↓", "m2": "M2 Sent", "m3": "M3 BLEU", "m4": "M4 Len", "m5": "M5 TTR", "m6": "M6 Hist"}
 POOL_WORDS = {"all": "all users", "language": "this language's users"}
@@ -162,6 +164,44 @@ def leaderboard_tables(
     return tables
 
 
+#: Rich styles of the best, second and third value of a cross-language column (as the paper marks them).
+PLACE_STYLES: dict[int, str] = {1: "bold", 2: "underline", 3: "italic"}
+
+
+def cross_language_table(
+    cross: Sequence[dict[str, Any]], *, title: str = "", z_pool: ZPool = DEFAULT_Z_POOL
+) -> Table:
+    """The cross-language leaderboard of :func:`evaluator.crosslang.cross_language_rows`."""
+    langs = sorted({lang for r in cross for lang in r["languages"]}, key=lambda x: LANGUAGE_ORDER.get(x, 9))
+    table = Table(
+        title=f"{title}across languages ({', '.join(langs)}), z over {POOL_WORDS[z_pool]}: "
+        "Substance = mean z1–z3, Style = mean z4–z6 over the languages, Overall = their mean",
+        caption="bold = best, underlined = second, italic = third; a configuration without every language "
+        "(or z-score) is listed unranked with what it has",
+    )
+    table.add_column("Rk", justify="right")
+    table.add_column("Method")
+    table.add_column("Model")
+    for col in SCORE_COLUMNS:
+        table.add_column(col.capitalize(), justify="right")
+    table.add_column("languages")
+    table.add_column("missing")
+    for r in cross:
+        cells = [
+            Text(_f(r[col], 2), style=PLACE_STYLES.get(r["places"].get(col, 0), ""), justify="right")
+            for col in SCORE_COLUMNS
+        ]
+        table.add_row(
+            str(r["rank"]) if r["rank"] is not None else "–",
+            r["method"],
+            r["model"],
+            *cells,
+            ",".join(r["languages"]),
+            describe_missing(r),
+        )
+    return table
+
+
 def print_leaderboard(
     console: Console, store: Store, run_id: str, *, z_pool: ZPool = DEFAULT_Z_POOL
 ) -> list[dict[str, Any]]:
@@ -172,4 +212,5 @@ def print_leaderboard(
         return rows
     for table in leaderboard_tables(rows, title=f"{run_id} · ", z_pool=z_pool):
         console.print(table)
+    console.print(cross_language_table(cross_language_rows(rows), title=f"{run_id} · ", z_pool=z_pool))
     return rows

@@ -8,7 +8,11 @@ Win/tie/lose: within one configuration (a model × a language), every method is 
 every other method on each metric's mean z-score; a difference of at most ``tie_tol`` is a tie
 (default :data:`DEFAULT_TIE_TOL`, a twentieth of a standard deviation).
 
-Files: ``raw``, ``zscores`` and ``win_tie_lose`` as ``.csv`` (every language, with a language
+The cross-language leaderboard (the paper's Table 3, see :mod:`evaluator.crosslang`) is
+``leaderboard`` as ``.csv`` (with the place of each value), ``.md`` and ``.tex`` with the best,
+second and third value of each column in bold, underlined and italic.
+
+Files: ``raw``, ``zscores``, ``leaderboard`` and ``win_tie_lose`` as ``.csv`` (every language, with a language
 column), ``.md`` and ``.tex``; per language also ``raw_<lang>.csv`` and ``zscores_<lang>.csv``;
 figures ``heatmap_<lang>``, ``scatter_<lang>`` and ``win_tie_lose`` as PNG and SVG; and
 ``settings.json`` (see :func:`report_settings`).
@@ -24,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evaluator.crosslang import SCORE_COLUMNS, cross_language_rows, describe_missing
 from evaluator.leaderboard import LANGUAGE_ORDER, LANGUAGE_TITLES, ZPool, leaderboard_rows
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL, METRICS, TYPE_NAMES, Z_METRICS
 
@@ -32,6 +37,10 @@ Z_COLUMNS: tuple[str, ...] = (
     "language", "method", "model", *Z_METRICS, "substance", "style", "overall", "type",
 )  # fmt: skip
 WTL_COLUMNS: tuple[str, ...] = ("method", "metric", "win", "tie", "lose")
+CROSS_COLUMNS: tuple[str, ...] = (
+    "rank", "method", "model", *SCORE_COLUMNS, "languages", "missing",
+    *(f"place_{c}" for c in SCORE_COLUMNS),
+)  # fmt: skip
 #: Two mean z-scores closer than this tie (z is in standard deviations of the language's users).
 DEFAULT_TIE_TOL = 0.05
 HEADINGS: dict[str, str] = {
@@ -39,7 +48,8 @@ HEADINGS: dict[str, str] = {
     "m1": "M1 (WMD, lower better)", "m2": "M2 (sentence sim.)", "m3": "M3 (BLEU)", "m4": "M4 (length)",
     "m5": "M5 (TTR)", "m6": "M6 (history sim.)", "z1": "z1", "z2": "z2", "z3": "z3", "z4": "z4", "z5": "z5",
     "z6": "z6", "substance": "Substance", "style": "Style", "overall": "Overall", "type": "Type",
-    "metric": "Metric", "win": "Win", "tie": "Tie", "lose": "Lose",
+    "metric": "Metric", "win": "Win", "tie": "Tie", "lose": "Lose", "rank": "Rk", "languages": "Languages",
+    "missing": "Missing",
 }  # fmt: skip
 _TYPE_COLOURS = {
     TYPE_NAMES[0]: "#d62728",
@@ -55,6 +65,7 @@ class Report(BaseModel):
     raw: list[dict[str, Any]] = Field(default_factory=list)
     z: list[dict[str, Any]] = Field(default_factory=list)
     win_tie_lose: list[dict[str, Any]] = Field(default_factory=list)
+    cross: list[dict[str, Any]] = Field(default_factory=list)  # evaluator.crosslang rows
     tie_tol: float = DEFAULT_TIE_TOL
     z_pool: str = DEFAULT_Z_POOL
 
@@ -105,7 +116,14 @@ def build_report(
     board = leaderboard_rows(rows, z_pool=z_pool)
     raw = [{c: r.get(c) for c in RAW_COLUMNS} for r in board]
     z = [{c: r.get(c) for c in Z_COLUMNS} for r in board]
-    return Report(raw=raw, z=z, win_tie_lose=win_tie_lose(z, tie_tol=tie_tol), tie_tol=tie_tol, z_pool=z_pool)
+    return Report(
+        raw=raw,
+        z=z,
+        win_tie_lose=win_tie_lose(z, tie_tol=tie_tol),
+        cross=cross_language_rows(board),
+        tie_tol=tie_tol,
+        z_pool=z_pool,
+    )
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -165,6 +183,59 @@ def _tex_table(
     return out
 
 
+_MD_MARKS = {1: ("**", "**"), 2: ("<u>", "</u>"), 3: ("*", "*")}
+_TEX_MARKS = {1: r"\textbf", 2: r"\underline", 3: r"\textit"}
+
+
+def _cross_cells(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **{c: row.get(c) for c in ("rank", "method", "model", *SCORE_COLUMNS)},
+        "languages": ",".join(row["languages"]),
+        "missing": describe_missing(row),
+        **{f"place_{c}": row["places"].get(c) for c in SCORE_COLUMNS},
+    }
+
+
+def write_cross_language(report: Report, out: Path) -> list[Path]:
+    """``leaderboard.csv`` / ``.md`` / ``.tex``: the cross-language leaderboard, best / second /
+    third of each column bold / underlined / italic (Markdown and LaTeX) or numbered (CSV)."""
+    rows = [_cross_cells(r) for r in report.cross]
+    _csv(out / "leaderboard.csv", rows, CROSS_COLUMNS)
+    langs = sorted(
+        {lang for r in report.cross for lang in r["languages"]}, key=lambda x: LANGUAGE_ORDER.get(x, 9)
+    )
+    what = (
+        f"Leaderboard across {', '.join(LANGUAGE_TITLES.get(x, x) for x in langs)}: Substance = mean z1–z3, "
+        "Style = mean z4–z6 over the languages, Overall = their mean; best, second and third marked; "
+        "configurations without every language are unranked"
+    )
+    shown = ("rank", "method", "model", *SCORE_COLUMNS, "missing")
+    md = [f"## {what}", "", "| " + " | ".join(HEADINGS[c] for c in shown) + " |"]
+    md.append("|" + "|".join("---" if c in ("method", "model", "missing") else "---:" for c in shown) + "|")
+    tex = [
+        r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(what)}}}",
+        r"\begin{tabular}{rllrrrl}", r"\toprule",
+        " & ".join(latex_escape(HEADINGS[c]) for c in shown) + r" \\", r"\midrule",
+    ]  # fmt: skip
+    for raw, row in zip(report.cross, rows, strict=True):
+        md_cells, tex_cells = [], []
+        for c in shown:
+            text = _fmt(row[c], 2)
+            place = raw["places"].get(c)
+            if place in _MD_MARKS:
+                md_cells.append(_MD_MARKS[place][0] + text + _MD_MARKS[place][1])
+                tex_cells.append(f"{_TEX_MARKS[place]}{{{latex_escape(text)}}}")
+            else:
+                md_cells.append(text.replace("|", "\\|"))
+                tex_cells.append(latex_escape(text))
+        md.append("| " + " | ".join(md_cells) + " |")
+        tex.append(" & ".join(tex_cells) + r" \\")
+    tex += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    (out / "leaderboard.md").write_text("\n".join([*md, ""]), encoding="utf-8")
+    (out / "leaderboard.tex").write_text("\n".join(tex), encoding="utf-8")
+    return [out / f"leaderboard.{ext}" for ext in ("csv", "md", "tex")]
+
+
 def _by_language(
     report: Report, rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[str, list[Mapping[str, Any]]]]:
@@ -211,7 +282,7 @@ def write_tables(report: Report, out: Path) -> list[Path]:
         "\n".join(_tex_table(report.win_tie_lose, WTL_COLUMNS, 0, what)), encoding="utf-8"
     )
     written += [out / f"win_tie_lose.{ext}" for ext in ("csv", "md", "tex")]
-    return written
+    return written + write_cross_language(report, out)
 
 
 # -- figures --------------------------------------------------------------------------------

@@ -129,6 +129,7 @@ def test_show_prints_z_scores_over_the_chosen_pool(cli: CliRunner, tmp_path: Pat
     assert "z-scores over all users" in pooled.output and "0.949" in pooled.output  # 0.3 / sqrt(0.1)
     within = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db)], env={"COLUMNS": "250"})
     assert within.exit_code == 0 and "this language's users" in within.output  # the default
+    assert "across languages (en, ja)" in within.output  # the cross-language leaderboard follows
     assert "0.949" not in within.output
     bad = cli.invoke(app, ["evaluate", "show", "ev-z", "--db", str(db), "--z-pool", "method"])
     assert bad.exit_code == 2 and "--z-pool" in bad.output

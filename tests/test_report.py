@@ -232,6 +232,10 @@ def test_report_eval_cli(tmp_path: Path) -> None:
     a = next(r for r in rows if r["method"] == "A" and r["language"] == "en")
     assert float(a["m2"]) == pytest.approx(0.7) and a["turns"] == "3"
     assert (out / "scatter_en.png").exists()
+    with (out / "leaderboard.csv").open(encoding="utf-8") as fh:
+        board = list(csv.DictReader(fh))
+    assert [(r["rank"], r["languages"]) for r in board] == [("1", "en,ja"), ("2", "en,ja")]
+    assert "**" in (out / "leaderboard.md").read_text(encoding="utf-8")
 
     missing = CliRunner().invoke(_build(), ["report", "eval", "nope", "--out", str(out), "--db", str(db)])
     assert missing.exit_code == 1 and "no evaluation run" in missing.output
