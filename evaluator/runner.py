@@ -128,6 +128,27 @@ def score_variant(options: MetricOptions, judge: str | None) -> dict[str, str | 
     }
 
 
+#: The M3/M5 tokens of runs recorded before the option existed (whitespace tokens were dropped).
+_TOKENS_BEFORE_OPTION = "no-whitespace"
+
+
+def drop_scores_of_other_tokens(
+    store: Store, run_id: str, previous_config: Mapping[str, Any], options: MetricOptions
+) -> int:
+    """Delete the run's scores when they were computed with other M3/M5 tokens than ``options``
+    (no score column records the tokens: the run config does), so that every prediction is
+    scored again. Runs recorded before the option had whitespace-free tokens. Called before the
+    new config is stored, so a kill in between deletes again on the next start. Returns how many
+    score rows were deleted."""
+    recorded = dict(previous_config.get("metric_options") or {}).get("tokens", _TOKENS_BEFORE_OPTION)
+    if recorded == options.tokens:
+        return 0
+    with store.transaction() as conn:
+        (count,) = conn.execute("SELECT count(*) FROM eval_scores WHERE eval_run = ?", [run_id]).fetchone()
+        conn.execute("DELETE FROM eval_scores WHERE eval_run = ?", [run_id])
+    return int(count)
+
+
 def _key(method: str, spec: str, seed: int, item: TestItem) -> PredictionKey:
     return (method, spec, seed, item.session_id, item.day, item.idx)
 
@@ -479,6 +500,8 @@ async def run_evaluation_async(
     config = _run_config(
         tasks, methods, models, seed_list, params, selection, previous["config"] if previous else None
     )
+    if previous is not None:
+        drop_scores_of_other_tokens(store, run_id, previous["config"], params.metric_options)
     store.upsert_run(run_id, "evaluate", config)
     if previous is not None:
         set_run_config(store, run_id, config)

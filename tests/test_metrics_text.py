@@ -174,3 +174,51 @@ def test_properties_bleu_length_ttr(a: str, b: str, lang: str) -> None:
     assert 0.0 <= type_token_ratio(rb) <= 1.0
     if len(ra) >= 4:
         assert bleu(ra, ra) == pytest.approx(1.0)
+
+
+# -- M3/M5 tokens: the reference keeps jieba/Sudachi whitespace tokens ------------------------
+
+ENGLISH_REPLY = "we will go to the park and then we will eat"  # 11 words, 9 distinct, 10 spaces
+
+
+def test_english_prediction_for_a_chinese_user_gets_the_lower_ttr_by_default() -> None:
+    from evaluator.metrics.tokenize import DEFAULT_TOKENS, metric_tokens
+
+    assert DEFAULT_TOKENS == "reference"
+    kept = metric_tokens(ENGLISH_REPLY, "zh")
+    dropped = metric_tokens(ENGLISH_REPLY, "zh", "no-whitespace")
+    assert kept.count(" ") == 10 and len(kept) == 21 and dropped == ENGLISH_REPLY.split()
+    assert type_token_ratio(kept) == pytest.approx(10 / 21)  # 9 words + the space type
+    assert type_token_ratio(dropped) == pytest.approx(9 / 11)
+    ja = metric_tokens("今日は 公園に　行きます", "ja")
+    assert " " in ja and "\u3000" in ja
+    assert " " not in metric_tokens("今日は 公園に　行きます", "ja", "no-whitespace")
+    # English: Treebank tokens never hold whitespace, both modes agree
+    for text in (ENGLISH_REPLY, "Sure,  I'll   be there!\n\nSee you."):
+        assert metric_tokens(text, "en") == metric_tokens(text, "en", "no-whitespace") == tokenize(text, "en")
+    assert metric_tokens("", "zh") == [] and tokenize("   ", "zh") == []
+    with pytest.raises(ValueError, match="token mode"):
+        metric_tokens("a", "zh", "words")  # type: ignore[arg-type]
+
+
+def test_bleu_on_whitespace_tokens_equals_nltk(replies: dict[str, list[str]]) -> None:
+    from evaluator.metrics.tokenize import metric_tokens
+
+    smooth = SmoothingFunction().method1
+    checked = 0
+    for lang in ("ja", "zh"):
+        texts = replies[lang]
+        for i, a in enumerate(texts[:40]):
+            b = ENGLISH_REPLY if i % 3 == 0 else f"{texts[(i + 5) % len(texts)]} {a[:6]}"
+            ref, pred = metric_tokens(a, lang), metric_tokens(b, lang)
+            if not ref or not pred:
+                continue
+            assert bleu(ref, pred) == pytest.approx(
+                sentence_bleu([ref], pred, smoothing_function=smooth), abs=1e-12
+            ), (lang, a, b)
+            checked += 1
+    assert checked > 50
+    # whitespace tokens match each other only: a space-separated prediction matches the reference's spaces
+    five = ["a", " ", "b", " ", "c"]
+    assert bleu(five, list(five)) == pytest.approx(1.0)
+    assert bleu(five, ["a", "\u3000", "b", " ", "c"]) < 1.0

@@ -102,6 +102,7 @@ def test_score_command_writes_scores_and_reports_bad_lines(app: typer.Typer, tmp
     for lang in ("en", "ja", "zh"):
         assert lang in result.output
     assert "M6 HistSim" in result.output and "M6 usem3" in result.output
+    assert all(s["tokens"] == "reference" for s in scored) and "tokens reference" in result.output
 
 
 def test_score_command_default_out_and_no_valid_lines(app: typer.Typer, tmp_path: Path) -> None:
@@ -113,6 +114,8 @@ def test_score_command_default_out_and_no_valid_lines(app: typer.Typer, tmp_path
     assert missing.exit_code == 2
     bad_opt = CliRunner().invoke(app, ["score", str(pred), "--m4-unit", "words"])
     assert bad_opt.exit_code != 0
+    bad_tokens = CliRunner().invoke(app, ["score", str(pred), "--tokens", "words"])
+    assert bad_tokens.exit_code == 2 and "no-whitespace" in bad_tokens.output
 
 
 def _fill_store(store: Store, users: list[tuple[str, str, dict]]) -> None:

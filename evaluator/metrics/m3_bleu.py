@@ -7,6 +7,8 @@ from ``BLEU.compute_bleu`` with ``smooth_method="floor"``, ``smooth_value=0.1``)
 aligned with NLTK's ``sentence_bleu(..., smoothing_function=method1)``, the published
 reference: an n-gram order the prediction is too short to have is counted as 0 of 1 (and so
 smoothed to 0.1) rather than ending the sum, so both give the same number on the same tokens.
+Tokens that hold whitespace (the jieba/Sudachi whitespace tokens the reference counts) are given
+a whitespace-free stand-in of their own before joining, so they still match only each other.
 """
 
 from __future__ import annotations
@@ -33,13 +35,25 @@ def _scorer() -> Any:
     )
 
 
+#: Prefix of the stand-in of a token that holds whitespace (a private-use character).
+_SPACE_TOKEN = "\ue000"
+
+
+def _joinable(token: str) -> str:
+    if token and not any(ch.isspace() for ch in token):
+        return token
+    return _SPACE_TOKEN + "".join(f"{ord(ch):x}." for ch in token)
+
+
 def bleu(reference: Sequence[str], prediction: Sequence[str]) -> float:
-    """Sentence BLEU in [0, 1] of token lists (tokens must not contain whitespace)."""
+    """Sentence BLEU in [0, 1] of token lists (a token may be whitespace)."""
     from sacrebleu.metrics import BLEU
 
     if not reference or not prediction:
         return 0.0
-    stats = _scorer().sentence_score(" ".join(prediction), [" ".join(reference)])
+    stats = _scorer().sentence_score(
+        " ".join(_joinable(t) for t in prediction), [" ".join(_joinable(t) for t in reference)]
+    )
     if not stats.counts[0]:
         return 0.0
     final = BLEU.compute_bleu(

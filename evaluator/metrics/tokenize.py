@@ -6,9 +6,14 @@
 - Japanese: Sudachi, split mode C, with ``sudachidict_core``.
 - Chinese: jieba (default accurate mode with HMM), its own tokenizer instance, initialised quietly.
 
-Every tokenizer is built once per process, on first use. Tokens never contain whitespace
-(whitespace-only tokens are dropped; a token with inner whitespace is split on it), so that
-joining tokens with spaces and splitting again is lossless.
+Every tokenizer is built once per process, on first use. :func:`tokenize` returns tokens without
+whitespace (whitespace-only tokens are dropped; a token with inner whitespace is split on it), so
+that joining tokens with spaces and splitting again is lossless; M1 and M4 use it.
+
+M3 and M5 use :func:`metric_tokens`, whose default (``"reference"``) keeps the whitespace tokens
+that jieba and Sudachi return, as the published reference counts them: an English prediction for a
+Chinese user then has many ``" "`` tokens, which lowers its TTR. ``"no-whitespace"`` is
+:func:`tokenize`. English is the same either way (Treebank tokens never hold whitespace).
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from collections.abc import Callable
 from typing import Literal
 
 Language = Literal["en", "ja", "zh"]
+TokenMode = Literal["reference", "no-whitespace"]
+TOKEN_MODES: tuple[str, ...] = ("reference", "no-whitespace")
+#: The M3/M5 tokens of the published reference.
+DEFAULT_TOKENS: TokenMode = "reference"
 
 _ALIASES: dict[str, Language] = {
     "en": "en", "eng": "en", "english": "en",
@@ -96,6 +105,19 @@ def tokenize(text: str, language: str) -> list[str]:
         return []
     raw = _FACTORIES[lang]()(text)
     return [part for tok in raw for part in tok.split()]
+
+
+def metric_tokens(text: str, language: str, mode: TokenMode = DEFAULT_TOKENS) -> list[str]:
+    """The M3/M5 tokens of ``text``: the tokenizer's own tokens, whitespace runs included
+    (``"reference"``), or :func:`tokenize`'s whitespace-free ones (``"no-whitespace"``)."""
+    if mode == "no-whitespace":
+        return tokenize(text, language)
+    if mode != "reference":
+        raise ValueError(f"unknown token mode {mode!r}: use {' or '.join(TOKEN_MODES)}")
+    lang = normalize_language(language)
+    if not text:
+        return []
+    return [tok for tok in _FACTORIES[lang]()(text) if tok]
 
 
 def is_punctuation(token: str) -> bool:
