@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):  # fmt: skip
         os.environ.setdefault(name, value)
 
-    from bench import bench_api, bench_batch, bench_evaluate, bench_memory, bench_simulate
+    from bench import bench_api, bench_batch, bench_evaluate, bench_memory, bench_quality, bench_simulate
 
     spec = f"local:{args.model}"
     quick = args.quick
@@ -48,6 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                                "--concurrency", "2", "--days", "1" if quick else "5"])  # fmt: skip
     rows += [["prefix reuse: evaluated / new prompt tokens", f"{sim.reuse_ratio:.2f}", "≤ 1.3", sim.load],
              ["time outside the model / wall (local simulate)", f"{sim.overhead_share:.1%}", "≤ 5%", sim.load]]  # fmt: skip
+
+    qual = bench_quality.main(["--model", spec, *(["--quick"] if quick else [])])
+    for lang in qual.report.languages:
+        failed = [t.measure for t in lang.targets if t.passed is False]
+        rows += [[f"dialogue quality {lang.language}, {len(qual.personas)} personas × {qual.days} days ({spec})",
+                  "all targets met" if not failed else "missed: " + ", ".join(failed), "issue 13 targets", qual.load]]  # fmt: skip
+    rows += [[f"simulate turns per minute ({spec}, quality run)", bench_quality.fmt_rate(qual.turns_per_min),
+              "≥ 2 (local, 1 thread)", qual.load]]  # fmt: skip
 
     mem = bench_memory.main(["--model", spec, "--personas", "8" if quick else "16", "--days", "1"])
     rows += [[f"peak RSS, {mem.personas} personas × {mem.days} day → 100 (extrapolated)",

@@ -1,4 +1,4 @@
-"""``sharehouse report realism``: simulated users compared with the real YNTP-100 people."""
+"""``sharehouse report realism`` and ``report quality``: simulated users compared with the real YNTP-100 people."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def realism(
         typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
     ] = None,
 ) -> None:
-    """Compare simulated users' replies with real people's: per-language feature distances and diversity."""
+    """Compare simulated users' replies with real people's: per-language feature distances and diversity.
+
+    Repetition, housemate echoes, fallbacks and question-reply relevance are in `report quality`."""
     from sharehouse.cli import open_store
     from sharehouse.realism import load_yntp_replies, realism_report, render_table, save_plot
     from sharehouse.realism.store import simulated_replies
@@ -45,16 +47,85 @@ def realism(
     console.print(render_table(report))
     plot.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"plot saved to {save_plot(report, plot)}")
+    console.print(
+        "repetition, echoes, fallbacks and relevance: sharehouse report quality"
+        + (f" --run {run}" if run else "")
+    )
+
+
+def _split_languages(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    langs = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in langs if v not in ("en", "ja", "zh")]
+    if unknown:
+        raise typer.BadParameter(f"unknown language(s) {', '.join(unknown)}; use en, ja, zh")
+    return langs
+
+
+def quality(
+    run: Annotated[str | None, typer.Option("--run", help="Simulate run id.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Session source (e.g. simulate, yntp100).")
+    ] = None,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="Comma-separated languages (default: all).")
+    ] = None,
+    yntp: Annotated[Path, typer.Option(help="Directory of the real YNTP-100 files.")] = Path(
+        "../shared/yntp100"
+    ),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    relevance: Annotated[
+        bool, typer.Option(help="Compute question-reply relevance (loads the sentence encoders).")
+    ] = True,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+    ] = None,
+) -> None:
+    """Dialogue quality per language: repeats, echoes, fallbacks, relevance, length and style,
+    simulated sessions beside the real YNTP-100 people, with issue 13's targets.
+
+    Without --run or --source every simulated session is read."""
+    from sharehouse.cli import open_store
+    from sharehouse.realism.quality import quality_report
+    from sharehouse.realism.quality_data import store_dialogues, yntp_dialogues
+    from sharehouse.realism.quality_table import render_quality_table
+
+    console = out_console()
+    langs = _split_languages(languages)
+    if not yntp.is_dir():
+        console.print(f"[red]error:[/red] no YNTP-100 directory at {yntp} (use --yntp DIR)")
+        raise typer.Exit(2)
+    real = yntp_dialogues(yntp, langs)
+    with open_store(db) as store:
+        sim = store_dialogues(store, run_id=run, source=source, languages=langs)
+        if not sim:
+            what = " and ".join(
+                x for x in (f"run {run}" if run else "", f"source {source}" if source else "") if x
+            )
+            console.print(
+                f"[red]error:[/red] no sessions{' in ' + what if what else ' of simulated users'} in the database"
+            )
+            raise typer.Exit(1)
+        report = quality_report(real, sim, store=store, relevance=relevance)
+    console.print(render_quality_table(report))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+        console.print(f"JSON written to {json_out}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``realism`` to the ``report`` group (created here when the evaluator has not made it)."""
+    """Add ``realism`` and ``quality`` to the ``report`` group (created here when the evaluator has not made it)."""
     for group in app.registered_groups:
         if group.name == "report" and group.typer_instance is not None:
             group.typer_instance.command("realism")(realism)
+            group.typer_instance.command("quality")(quality)
             return
     report_app = typer.Typer(
         help="Reports: realism of simulated users, evaluation tables and figures.", no_args_is_help=True
     )
     report_app.command("realism")(realism)
+    report_app.command("quality")(quality)
     app.add_typer(report_app, name="report")

