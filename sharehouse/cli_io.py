@@ -163,6 +163,9 @@ def register(app: typer.Typer) -> None:
         if report.failed:
             raise typer.Exit(1)
 
+    from evaluator.cli_import import register as register_import_predictions
+
+    register_import_predictions(import_app)
     app.add_typer(import_app, name="import")
 
     @app.command("export")
