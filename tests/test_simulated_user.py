@@ -288,3 +288,13 @@ def test_poles_are_validated_and_left_out_of_the_content_hash(scenario) -> None:
     text = str(err.value)
     assert "days[0].states[0]" in text and "E/I" in text
     assert "days[4].states" in text and "'none'" in text
+
+
+def test_an_echoed_private_note_is_cut_from_the_reply() -> None:
+    from sharehouse.personas.cleaning import clean_reply
+
+    zh = _persona("zh", line_breaks="never", punctuation="full", emoji_rate=0.0)
+    raw = "我觉得悄悄享受就好。作为书店店员，我就是这么看的。用你自己的话说，大约61个字。"
+    assert clean_reply(raw, zh) == "我觉得悄悄享受就好。作为书店店员，我就是这么看的。"
+    en = _persona("en", casing="normal", punctuation="full", emoji_rate=0.0, line_breaks="never")
+    assert clean_reply("I'd keep it quiet. Say it your way, about 20 words.", en) == "I'd keep it quiet."

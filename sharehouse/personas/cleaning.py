@@ -67,7 +67,9 @@ _INSTRUCTION_HINTS = (
     "个字",
     "字左右",
 )
-_GUIDANCE_RE = re.compile(r"\d+\s*[-〜~～]\s*\d+\s*(?:words|文字|个字|字)", re.IGNORECASE)
+_GUIDANCE_RE = re.compile(
+    r"\d+\s*[-〜~～]\s*\d+\s*(?:words|文字|个字|字)|about \d+ words|\d+文字くらい|大约\d+个字", re.IGNORECASE
+)
 _BULLET_RE = re.compile(r"^\s*(?:[-*•・]|\d+[.)])\s+")
 _PAREN_RE = re.compile(r"[(（][^()（）\n]{0,80}[)）]")
 _QUOTE_PAIRS = (('"', '"'), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"), ("‘", "’"))
