@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from sharehouse.engine.npc import REASK, build_messages, generate_line, scenario_line
+from sharehouse.engine.npc import REASK, build_messages, choice_question, generate_line, scenario_line
 from sharehouse.engine.npc_guard import LineRules, rejection
 from sharehouse.engine.session import SessionRunner, start_session
 from sharehouse.engine.users import PastTurn, ScriptedUser
@@ -76,9 +76,10 @@ def test_every_written_line_of_the_scenario_passes(scenario, lang: str) -> None:
     ..." is no speaker label)."""
     said: list[str] = []
     for _, state in scenario.ordered_states():
-        line = state.opener.get(lang)
-        assert rejection(line, rules(lang, npc_lines=said, intent=state.intent)) is None, line
-        said.append(line)
+        lines = [line for line in (state.opener.get(lang), choice_question(state, lang)) if line]
+        for line in lines:  # each against the lines of the earlier states
+            assert rejection(line, rules(lang, npc_lines=said, intent=state.intent)) is None, line
+        said += lines
 
 
 @pytest.mark.parametrize(
@@ -184,11 +185,19 @@ def test_a_statement_passes_when_no_question_is_asked() -> None:
     assert rejection("I love a good party, honestly.", rules("en", needs_question=False)) is None
 
 
-def test_the_scenario_line_re_asks_when_it_was_already_said(scenario) -> None:
+def test_the_scenario_line_is_one_not_said_yet(scenario) -> None:
+    """A first ask gets the written question; a follow-up the choice between the dimension's two
+    sides (in the scenario's words), then the written question, then that question re-asked."""
     state = scenario.ordered_states()[0][1]
+    assert state.poles is not None
     assert scenario_line(state, "en", []) == state.opener.en
+    choice = choice_question(state, "ja")
+    assert state.poles["E"].ja in choice and state.poles["I"].ja in choice
     said = [PastTurn(1, "Leo", state.opener.ja, "まあね")]
-    assert scenario_line(state, "ja", said) == REASK["ja"] + state.opener.ja
+    assert scenario_line(state, "ja", said, follow_up=True) == choice
+    said.append(PastTurn(1, "Leo", choice, "うーん"))
+    assert scenario_line(state, "ja", said, follow_up=True) == REASK["ja"] + state.opener.ja
+    assert scenario_line(state, "ja", said[:1]) == REASK["ja"] + state.opener.ja
 
 
 def test_the_prompt_asks_for_content_and_lists_what_was_said(scenario) -> None:

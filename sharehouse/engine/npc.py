@@ -29,6 +29,12 @@ LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplifi
 PLAYER_LABEL = {"en": "You", "ja": "あなた", "zh": "你"}
 #: how a housemate re-asks with the scenario's line when that very line was already said
 REASK = {"en": "Let me ask again: ", "ja": "もう一回聞くね。", "zh": "我再问一次："}
+#: a follow-up put as the choice between the two sides of the state's dimension (its ``poles``)
+CHOICE = {
+    "en": "Would you rather {a}, or {b}?",
+    "ja": "{a}？それとも{b}？どっちに近い？",
+    "zh": "{a}，还是{b}？你更接近哪一种？",
+}
 
 # How many turns of each finished day stay verbatim in the prompt (the current day is complete).
 EARLIER_DAY_TURNS = 2
@@ -138,7 +144,8 @@ def instruction(
                 f"(never quote or repeat {player}'s words), then ask your new question."
             )
         parts.append(f"You want to find out: {state.intent}")
-    parts.append(f"The gist of your question (say it in your own words): {state.opener.get(lang)}")
+    gist = (choice_question(state, lang) if follow_up is not None else None) or state.opener.get(lang)
+    parts.append(f"The gist of your question (say it in your own words): {gist}")
     if already_said:
         said = "\n".join(f"- {_shorten(line, 160)}" for line in already_said)
         parts.append(f"You already said these; say something new:\n{said}")
@@ -251,7 +258,7 @@ async def generate_line(
             return NpcLine(text=text, completion=last, leaks=rejected.count("leak"), rejected=rejected)
         rejected.append(reason)
     return NpcLine(
-        text=scenario_line(state, lang, history),
+        text=scenario_line(state, lang, history, follow_up=follow_up is not None),
         completion=last,
         fallback=True,
         leaks=rejected.count("leak"),
@@ -259,9 +266,21 @@ async def generate_line(
     )
 
 
-def scenario_line(state: State, lang: str, history: list[PastTurn]) -> str:
-    """The scenario's own line for a state: its written question, or (when that very question was
-    already said in the session, as before a follow-up) the question re-asked."""
+def choice_question(state: State, lang: str) -> str | None:
+    """The state's question as a choice between the two sides of its dimension, in the scenario's
+    words (its ``poles``), or None when the state has none."""
+    if not state.poles or state.mbti == "none":
+        return None
+    a, b = (state.poles[letter].get(lang) for letter in state.mbti.split("/"))
+    return CHOICE[lang].format(a=a, b=b)
+
+
+def scenario_line(state: State, lang: str, history: list[PastTurn], *, follow_up: bool = False) -> str:
+    """The scenario's own line for a state, the first not said yet in the session: for a follow-up
+    the choice between the sides of its dimension (when the scenario gives them), then its written
+    question, then that question re-asked."""
     opener = state.opener.get(lang)
+    choice = choice_question(state, lang) if follow_up else None
     earlier = {normalise(t.message) for t in history}
-    return REASK[lang] + opener if normalise(opener) in earlier else opener
+    candidates = [c for c in (choice, opener, REASK[lang] + opener) if c]
+    return next((c for c in candidates if normalise(c) not in earlier), candidates[-1])
