@@ -310,6 +310,7 @@ async def test_judge_on_clear_cases_with_the_small_model(scenario, small_model) 
         state = scenario.state(state_id)
         res = await check_reply(small_model, state, state.opener.get(lang), reply, seed=0)
         assert res.by == "llm" and res.reason.strip()
+        assert res.completion is not None and res.completion.text.lstrip().startswith('{"reason"')
         right.append(res.answered == answered)
     assert sum(right) >= len(JUDGE_CASES) - 1, right
 

@@ -7,6 +7,7 @@ verdict only says answered or not; the FSM decides the move."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal
@@ -29,14 +30,16 @@ CHECK_SCHEMA = {
 #: Tokens the judge may write: a short reason and the verdict.
 CHECK_MAX_TOKENS = 80
 
-#: What a question without a scenario state (e.g. a YNTP-100 turn) asks, and what answers it.
-GENERIC_INTENT = "what the housemate asked"
+#: What answers a question that has no scenario state (e.g. a YNTP-100 turn); its intent is the last
+#: question the housemate asked (:func:`last_question`).
 GENERIC_CRITERION = "the reply gives an answer to the question asked"
+
+_QUESTION_SENTENCE = re.compile(r"[^.!?。！？\n]*[?？]")
 
 _CHECK_SYSTEM = (
     "You judge a conversation game. A housemate asked the player a question. Decide whether the player's "
-    'reply answers it. First, in "reason", say in a few words what the reply chooses or states about '
-    'the question, or that it states nothing about it. Then set "answered".\n'
+    'reply answers it. First, in "reason", say in a few words what the question asks, then what the reply '
+    'says about it (or that it says nothing about it). Then set "answered".\n'
     "Answered: the reply gives an opinion, a choice, an idea, a plan, a feeling or a reason about what "
     "was asked, even if short, informal or hedged.\n"
     'Not answered: a non-committal reply that picks nothing and says nothing of its own ("sure", '
@@ -101,7 +104,7 @@ def _judge_prompt(intent: str, criterion: str, question: str, reply: str) -> str
         f"What counts as an answer: {criterion}\n"
         f"The housemate said: {question[:600]}\n"
         f"The player replied: <<<{_quoted(reply[:1200])}>>>\n"
-        'Return {"reason": "what the reply chooses or states, in a few words", "answered": true or false}.'
+        'Return {"reason": "what the question asks; what the reply says", "answered": true or false}.'
     )
 
 
@@ -125,7 +128,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply says which they prefer, or when they do each.",
         "Do you cook at home much, or do you mostly eat out?",
         "mostly at home tbh, it's cheaper and I kind of enjoy it",
-        "chooses cooking at home: cheaper, enjoys it",
+        "asks home or out; reply picks home, cheaper",
         True,
     ),
     JudgeExample(
@@ -133,7 +136,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply picks one, or says why neither.",
         "猫派？それとも犬派？",
         "えー、それ聞いちゃう？笑 いつか答えるね〜",
-        "picks nothing: puts the question off",
+        "asks cat or dog; reply picks nothing, puts it off",
         False,
     ),
     JudgeExample(
@@ -141,7 +144,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply names something they do or would like to do.",
         "週末ひまな時って何してる？",
         "それより、駅前に新しいカフェができたの知ってる？",
-        "states nothing about weekends: changes the subject",
+        "asks weekend activities; reply is about a cafe, changes the subject",
         False,
     ),
     JudgeExample(
@@ -149,7 +152,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply names a skill.",
         "If you could master one skill overnight, what would it be?",
         "hmm maybe piano? I've always wanted to play for my friends",
-        "chooses piano, to play for friends",
+        "asks a skill; reply names piano",
         True,
     ),
     JudgeExample(
@@ -157,7 +160,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply says what they do when they disagree.",
         "朋友跟你意见不合的时候，你一般怎么处理？",
         "这个嘛，每个人都不一样，你懂的😂",
-        "states nothing about what they do: non-committal",
+        "asks how they handle disagreement; reply says nothing of its own, non-committal",
         False,
     ),
     JudgeExample(
@@ -165,7 +168,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply names music or says they prefer silence.",
         "What do you listen to when you study?",
         "I usually study at the library, it's open late and the wifi is good.",
-        "says where they study, not what they listen to: a different question",
+        "asks music for studying; reply says where they study, a different question",
         False,
     ),
     JudgeExample(
@@ -173,7 +176,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply says alone, with friends, or what it depends on.",
         "你更喜欢一个人旅行，还是跟朋友一起？",
         "跟朋友一起吧，热闹一点。",
-        "chooses travelling with friends, livelier",
+        "asks alone or with friends; reply picks friends",
         True,
     ),
     JudgeExample(
@@ -181,7 +184,7 @@ JUDGE_EXAMPLES: tuple[JudgeExample, ...] = (
         "The reply says whether they plan ahead or decide as they go.",
         "Do you plan your trips down to the hour, or just go and see?",
         "What do you mean by down to the hour?",
-        "states nothing: only asks what the question means",
+        "asks plan or improvise; reply only asks what it means",
         False,
     ),
 )
@@ -206,20 +209,27 @@ def judge_messages(state: State, question: str, reply: str) -> list[dict[str, st
     return _messages(state.intent, state.check.criterion, question, reply)
 
 
+def last_question(message: str) -> str:
+    """The last sentence of a housemate's line that ends in a question mark (else the whole line)."""
+    found = [q.strip() for q in _QUESTION_SENTENCE.findall(message) if q.strip(" ?？")]
+    return (found[-1] if found else message.strip())[-200:]
+
+
 async def judge_answer(
     model: ChatModel | None,
     question: str,
     reply: str,
     *,
-    intent: str = GENERIC_INTENT,
+    intent: str | None = None,
     criterion: str = GENERIC_CRITERION,
     seed: int | None = None,
 ) -> CheckResult:
-    """The check of a judged question given its intent and criterion directly: the rules of
-    :func:`answer_rule`, then the LLM judge."""
+    """The check of a judged question given its intent and criterion directly (by default, an answer
+    to the line's last question): the rules of :func:`answer_rule`, then the LLM judge."""
     ruled = answer_rule(question, reply)
     if ruled is not None:
         return ruled
+    intent = intent or f"the answer to: {last_question(question)}"
     return await _llm_verdict(model, _messages(intent, criterion, question, reply), seed)
 
 
