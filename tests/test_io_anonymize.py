@@ -220,3 +220,47 @@ def test_extra_names_apply_to_one_text_only() -> None:
     )  # too short; a housemate
     assert anon.text("Hi Sam Lee", extra_names=["Sam Lee"]) == "Hi [NAME]"
     assert anon.counts.name == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Call me on 212-555-0199 tonight.", "Call me on [PHONE] tonight."),
+        ("Office: (415) 555-2671; mobile 1 415 555 2671.", "Office: [PHONE]; mobile [PHONE]."),
+        ("In London: +44 20 7946 0958, Paris +33 1 23 45 67 89.", "In London: [PHONE], Paris [PHONE]."),
+        ("Mein Handy: +49 30 12345678", "Mein Handy: [PHONE]"),
+        (
+            "携帯は+81 90-1234-5678、実家は０６－６１２３－４５６７です。",
+            "携帯は[PHONE]、実家は[PHONE]です。",
+        ),
+        ("電話番号：03-1234-5678（平日のみ）", "電話番号：[PHONE]（平日のみ）"),
+        (
+            "办公室电话021-6123 4567，手机＋８６ １３９ ０００１ ２３４５。",
+            "办公室电话[PHONE]，手机[PHONE]。",
+        ),
+        ("我的号码是139 0001 2345，晚上打。", "我的号码是[PHONE]，晚上打。"),
+    ],
+)
+def test_phone_numbers_in_each_language(text: str, expected: str) -> None:
+    anon = Anonymizer("s", use_curated=False)
+    assert anon.text(text) == expected
+    assert anon.counts.phone == expected.count("[PHONE]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rent is $1,299.99 a month, or ¥128000, or 12800円; the deposit is 2,500,000 won.",
+        "We lived there 1990-2024, moved on 2024-05-01 and again on 20240501.",
+        "I'm an INTJ-A, she is ENFP-T 7w8; he scored 120 on the test.",
+        "Quiet hours are 22:00-07:00, the gym opens 9:30-17:30.",
+        "Order #12345678 shipped; tracking ref 87654321.",
+        "2023年から2024年まで住んでいた。家賃は８５０００円、9時〜18時に働く。",
+        "我2019年毕业，房租每月4500元，下午3点到5点有空。",
+        "Version 3.14.159 scored 0.8123 on 10000 prompts.",
+    ],
+)
+def test_numbers_that_are_not_phone_numbers_stay(text: str) -> None:
+    anon = Anonymizer("s", use_curated=False)
+    assert anon.text(text) == text
+    assert anon.counts.phone == 0

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -185,6 +186,16 @@ def test_the_fuzzer_reaches_both_outcomes() -> None:
 LOCAL = st.from_regex(r"[a-z][a-z0-9._]{0,10}[a-z0-9]", fullmatch=True).filter(lambda s: ".." not in s)
 DOMAIN = st.from_regex(r"[a-z]{2,10}\.(com|org|net|jp|cn)", fullmatch=True)
 D = st.integers(0, 9).map(str)
+# (country code, first two digits, length) of the national numbers of every region with numbers
+# of eight or more digits, from libphonenumber's example numbers: +… numbers of real countries.
+INTL = sorted(
+    {
+        (str(ex.country_code), nsn[:2], len(nsn))
+        for region in phonenumbers.SUPPORTED_REGIONS
+        if (ex := phonenumbers.example_number(region)) is not None
+        and len(nsn := phonenumbers.national_significant_number(ex)) >= 8
+    }
+)
 
 
 @st.composite
@@ -194,7 +205,9 @@ def phone(draw: st.DrawFn) -> str:
 
     form = draw(st.sampled_from(["intl", "jp_mobile", "jp_land", "cn_mobile", "na"]))
     if form == "intl":
-        return f"+{draw(st.integers(1, 99))} {digits(2)} {digits(4)} {digits(4)}"
+        code, lead, length = draw(st.sampled_from(INTL))
+        rest = digits(length - 2)
+        return f"+{code} {lead}{rest[:2]} {rest[2:5]} {rest[5:]}".rstrip()
     if form == "jp_mobile":
         return f"0{draw(st.sampled_from(['7', '8', '9']))}0-{digits(4)}-{digits(4)}"
     if form == "jp_land":

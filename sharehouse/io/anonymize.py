@@ -11,15 +11,16 @@ written anywhere (its pseudonyms then match no other export). Keep a salt you re
 is what stops anyone from recomputing the pseudonym of a known id.
 
 Text: e-mail addresses, phone numbers (international ``+…``, Japanese, Chinese and North
-American forms, half- or full-width digits), URLs (with a scheme, ``www.``, or a bare domain)
-and personal names become ``[EMAIL]``, ``[PHONE]``, ``[URL]`` and ``[NAME]``. Names come from
-the curated list in :mod:`sharehouse.io.names` plus any names given (e.g. the personas' names,
-whole and in parts, and per text the player's nickname); Japanese and Chinese names match as
-substrings, Latin-script names as whole words ignoring case, except a single word taken from a
-given name ("Price" of "Ava Price"), which matches only as written so that the ordinary word
-("worth the price") is kept. The housemates' names are never replaced: a given name equal to one
-of them (or to a part of one) is dropped, so with a housemate Leo and a persona "Leo Evans",
-"Leo" stays while "Leo Evans" and "Evans" become ``[NAME]``.
+American forms, half- or full-width digits; see :mod:`sharehouse.io.phones`), URLs (with a
+scheme, ``www.``, or a bare domain) and personal names become ``[EMAIL]``, ``[PHONE]``,
+``[URL]`` and ``[NAME]``. Names come from the curated list in :mod:`sharehouse.io.names` plus
+any names given (e.g. the personas' names, whole and in parts, and per text the player's
+nickname); Japanese and Chinese names match as substrings, Latin-script names as whole words
+ignoring case, except a single word taken from a given name ("Price" of "Ava Price"), which
+matches only as written so that the ordinary word ("worth the price") is kept. The housemates'
+names are never replaced: a given name equal to one of them (or to a part of one) is dropped, so
+with a housemate Leo and a persona "Leo Evans", "Leo" stays while "Leo Evans" and "Evans" become
+``[NAME]``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from sharehouse.io.names import NOT_NAMES, curated_names
+from sharehouse.io.phones import replace_phones
 
 SALT_ENV = "SHAREHOUSE_ANON_SALT"
 SaltSource = Literal["option", "env", "random"]
@@ -69,11 +71,6 @@ def resolve_salt(salt: str | None) -> tuple[str, SaltSource]:
 
 
 # -- patterns ------------------------------------------------------------------------------------
-_D = "[0-9０-９]"
-_ZERO = "[0０]"
-_H = "[-‐‑–－ー]"
-_NOT_DIGIT_BEFORE = r"(?<![0-9０-９+＋])"
-_NOT_DIGIT_AFTER = r"(?![0-9０-９])"
 _URL_CHARS = r"[^\s<>\"'`()\[\]{}（）「」『』【】、。，！？\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]"
 
 _URL_SCHEME = re.compile(rf"(?i)(?<![A-Za-z0-9.@])(?:(?:https?|ftp)://|www\.){_URL_CHARS}+")
@@ -84,30 +81,9 @@ _URL_BARE = re.compile(
     r"(?<![\w@./-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|org|net|edu|gov|info|io|jp|cn|uk|de|fr)"
     rf"(?![A-Za-z0-9])(?:/{_URL_CHARS}*)?"
 )
-_PHONE = re.compile(
-    _NOT_DIGIT_BEFORE
-    + "(?:"
-    # international: +country code, then groups separated by spaces, dots or hyphens
-    + rf"[+＋][ ]?{_D}{{1,3}}(?:[ .]?{_H}?[ ]?\(?{_D}{{1,5}}\)?){{1,5}}"
-    # Japanese / Chinese with a leading 0: (03) 1234-5678, 03-1234-5678, 090-1234-5678, 010-12345678
-    + rf"|\({_ZERO}{_D}{{1,4}}\)[ ]?{_D}{{1,4}}{_H}?{_D}{{3,8}}"
-    + rf"|{_ZERO}{_D}{{1,4}}{_H}{_D}{{1,4}}{_H}{_D}{{3,4}}"
-    + rf"|{_ZERO}{_D}{{2,3}}{_H}{_D}{{7,8}}"
-    + rf"|{_ZERO}{_D}{{9,10}}"
-    # Chinese mobile: 13812345678, 138-1234-5678, 138 1234 5678
-    + rf"|[1１][3-9３-９]{_D}(?:[ ]|{_H})?{_D}{{4}}(?:[ ]|{_H})?{_D}{{4}}"
-    # North American: (555) 123-4567, 555-123-4567, 555.123.4567
-    + rf"|(?:\({_D}{{3}}\)[ ]?|{_D}{{3}}[ .\-]){_D}{{3}}[.\-]{_D}{{4}}"
-    + ")"
-    + _NOT_DIGIT_AFTER
-)
 _URL_TRAILING = ".,;:!?'\""
 _LATIN_EDGE = "A-Za-z0-9\u00c0-\u024f"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-
-
-def _digits(text: str) -> int:
-    return sum(ch.isdigit() for ch in text)
 
 
 def persona_name_parts(names: Iterable[str]) -> set[str]:
@@ -223,7 +199,8 @@ class Anonymizer:
         value = _URL_SCHEME.sub(self._url, value)
         value = _EMAIL.sub(self._email, value)
         value = _URL_BARE.sub(self._url, value)
-        value = _PHONE.sub(self._phone, value)
+        value, phones = replace_phones(value, PHONE)
+        self.counts.phone += phones
         patterns = self._patterns_for(extra_names)
         for pattern in (patterns.latin, patterns.cjk):
             if pattern is not None:
@@ -241,12 +218,6 @@ class Anonymizer:
     def _email(self, m: re.Match[str]) -> str:
         self.counts.email += 1
         return EMAIL
-
-    def _phone(self, m: re.Match[str]) -> str:
-        if _digits(m.group(0)) < 8:
-            return m.group(0)
-        self.counts.phone += 1
-        return PHONE
 
     def _name(self, m: re.Match[str]) -> str:
         self.counts.name += 1
