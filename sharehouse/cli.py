@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from sharehouse.consoles import err_console, out_console
+from sharehouse.settings import env_name
 from sharehouse.store import Store, StoreError
 
 app = typer.Typer(
@@ -34,7 +35,7 @@ err = err_console()
 
 DbOpt = Annotated[
     Path | None,
-    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+    typer.Option("--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."),
 ]
 
 

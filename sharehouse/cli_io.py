@@ -22,12 +22,13 @@ from sharehouse.io import (
     import_yntp,
 )
 from sharehouse.io.export import ExportReport
+from sharehouse.settings import env_name
 from sharehouse.store import Store, StoreError, default_db_path
 from sharehouse.textclean import MAX_INPUT_CHARS
 
 DbOpt = Annotated[
     Path | None,
-    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+    typer.Option("--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."),
 ]
 
 

@@ -21,6 +21,7 @@ from sharehouse.personas.io import (
 )
 from sharehouse.personas.models import MBTI_TYPES, Persona
 from sharehouse.personas.prompt import persona_prompt
+from sharehouse.settings import env_name
 
 app = typer.Typer(
     help="Synthetic personas for the simulator: generate a balanced set, show one, validate a file.",
@@ -149,7 +150,9 @@ def recover(
     ] = None,
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+        typer.Option(
+            "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sharehouse.consoles import err_console
+from sharehouse.settings import env_name
 
 LANGUAGES = ("en", "ja", "zh")
 
@@ -19,7 +20,9 @@ def register(app: typer.Typer) -> None:
     def play(
         db: Annotated[
             Path | None,
-            typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+            typer.Option(
+                "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
+            ),
         ] = None,
         model: Annotated[
             str,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sharehouse.consoles import out_console
+from sharehouse.settings import env_name
 
 
 def realism(
@@ -22,7 +23,9 @@ def realism(
     ),
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+        typer.Option(
+            "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
+        ),
     ] = None,
 ) -> None:
     """Compare simulated users' replies with real people's: per-language feature distances and diversity.
@@ -80,7 +83,9 @@ def quality(
     ] = True,
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
+        typer.Option(
+            "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
+        ),
     ] = None,
 ) -> None:
     """Dialogue quality per language: repeats, echoes, fallbacks, relevance, length and style,

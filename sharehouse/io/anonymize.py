@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from collections.abc import Iterable
@@ -37,8 +36,9 @@ from pydantic import BaseModel
 
 from sharehouse.io.names import NOT_NAMES, curated_names
 from sharehouse.io.phones import replace_phones
+from sharehouse.settings import env_name, get_settings
 
-SALT_ENV = "SHAREHOUSE_ANON_SALT"
+SALT_ENV = env_name("anon_salt")
 SaltSource = Literal["option", "env", "random"]
 
 EMAIL = "[EMAIL]"
@@ -64,9 +64,9 @@ def resolve_salt(salt: str | None) -> tuple[str, SaltSource]:
     """The salt to use and where it came from (argument, environment, or random for this export)."""
     if salt:
         return salt, "option"
-    env = os.environ.get(SALT_ENV)
-    if env:
-        return env, "env"
+    configured = get_settings().anon_salt
+    if configured is not None:
+        return configured.get_secret_value(), "env"
     return secrets.token_hex(32), "random"
 
 

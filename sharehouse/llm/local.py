@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from sharehouse.llm.base import Completion, GenParams, LLMError, Message, TransientLLMError
+from sharehouse.settings import get_settings
 
 DEFAULT_STATE_CACHE_BYTES = 1536 << 20
 # A saved state is restored only when it saves at least this many tokens over the live KV cache.
@@ -85,9 +86,9 @@ def default_threads() -> int:
     work, a preempted thread stalls the rest, and two threads on a loaded two-core machine run up to
     ten times slower than one (measured in bench/RESULTS.md), so the load average is taken into account.
     """
-    env = int(os.environ.get("SHAREHOUSE_THREADS", 0) or 0)
-    if env > 0:
-        return env
+    configured = get_settings().threads
+    if configured > 0:
+        return configured
     cores = max(1, os.cpu_count() or 1)
     try:
         busy = os.getloadavg()[0]

@@ -14,7 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CACHE_ENV = "SHAREHOUSE_CACHE"
+from sharehouse.settings import cache_dir, env_name
+
+CACHE_ENV = env_name("cache")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class ModelNotInstalledError(RuntimeError):
 
 
 def cache_root() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else Path.home() / ".cache" / "sharehouse"
+    """``$SHAREHOUSE_CACHE`` or the user cache directory (``~/.cache/sharehouse`` on Linux)."""
+    return cache_dir()
 
 
 def _part_files(model: PackagedModel) -> list[Path]:

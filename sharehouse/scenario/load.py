@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,9 @@ from pydantic import ValidationError
 
 from sharehouse.scenario.crossref import raw_cross_reference_problems
 from sharehouse.scenario.models import CROSS_REFERENCE_ERROR, Scenario, json_path
+from sharehouse.settings import env_name, get_settings
 
-SCENARIO_ENV = "SHAREHOUSE_SCENARIO"
+SCENARIO_ENV = env_name("scenario")
 
 
 class ScenarioError(ValueError):
@@ -32,9 +32,9 @@ class ScenarioError(ValueError):
 
 def default_scenario_path() -> Path:
     """``$SHAREHOUSE_SCENARIO`` when set, else ``<repo>/scenarios/sharehouse.json``."""
-    override = os.environ.get(SCENARIO_ENV)
-    if override:
-        return Path(override).expanduser()
+    override = get_settings().scenario
+    if override is not None:
+        return override.expanduser()
     return Path(__file__).resolve().parents[2] / "scenarios" / "sharehouse.json"
 
 

@@ -7,7 +7,6 @@ together, so a process that dies loses at most the turn that was being played.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -18,10 +17,11 @@ from typing import Any
 
 import duckdb
 
+from sharehouse.settings import env_name, get_settings
 from sharehouse.store.records import LLMCallRecord, Position, SessionRecord, TurnRecord
 from sharehouse.store.schema import MIGRATIONS
 
-DB_ENV = "SHAREHOUSE_DB"
+DB_ENV = env_name("db")
 
 
 class StoreError(RuntimeError):
@@ -33,9 +33,10 @@ class StoreBusyError(StoreError):
 
 
 def default_db_path() -> Path:
-    env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env)
+    """``$SHAREHOUSE_DB``, else ``sessions/sharehouse.duckdb`` under the working directory."""
+    configured = get_settings().db
+    if configured is not None:
+        return configured
     return Path.cwd() / "sessions" / "sharehouse.duckdb"
 
 
