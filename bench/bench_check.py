@@ -3,6 +3,9 @@ turns by scripts/build_check_set.py): false-accepts of each class of non-answer 
 real answers, per language, for each model.
 
     SHAREHOUSE_THREADS=1 nice -n 5 python bench/bench_check.py --model local:small [--limit 3] [--no-write]
+    python bench/bench_check.py --model none      # rules and the relevance gate alone; the rest accepted
+
+``--no-gate`` leaves out the relevance gate (sharehouse/engine/relevance.py), to see the judge alone.
 
 ``--limit N`` takes the first N items of every (language, label) cell: a stratified subset. Each model
 gets its own RESULTS.md section.
@@ -28,6 +31,7 @@ if str(REPO) not in sys.path:  # run as a script: bench/ is a folder beside the 
 
 from bench.common import load_average, markdown_table, publish  # noqa: E402
 from sharehouse.engine.checks import CheckResult, judge_answer  # noqa: E402
+from sharehouse.engine.relevance import RelevanceGate  # noqa: E402
 from sharehouse.llm.base import ChatModel  # noqa: E402
 
 CHECK_SET = REPO / "tests" / "data" / "check_set.jsonl"
@@ -100,13 +104,16 @@ async def run_check_set(
     items: list[CheckItem],
     *,
     seed: int = 0,
+    gate: RelevanceGate | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Judge every item, one at a time (the judge's fixed prefix stays in the KV cache)."""
     outcomes = []
     for item in items:
         started = time.perf_counter()
-        result = await judge_answer(model, item.question, item.reply, seed=seed)
+        result = await judge_answer(
+            model, item.question, item.reply, seed=seed, gate=gate, language=item.language
+        )
         outcome = Outcome(item, result, time.perf_counter() - started)
         outcomes.append(outcome)
         if on_outcome is not None:
@@ -144,7 +151,7 @@ def false_accepts(outcomes: list[Outcome], label: str | None = None, language: s
     )
 
 
-def report(spec: str, outcomes: list[Outcome], wall_s: float, load_before: str) -> str:
+def report(spec: str, outcomes: list[Outcome], wall_s: float, load_before: str, *, gate: bool = False) -> str:
     header = [
         "language",
         "false-reject (answers)",
@@ -170,7 +177,10 @@ def report(spec: str, outcomes: list[Outcome], wall_s: float, load_before: str) 
     per_call = sum(o.seconds for o in llm) / len(llm) if llm else 0.0
     return "\n".join(
         [
-            f"Model `{spec}`, {len(outcomes)} items of `tests/data/check_set.jsonl`, seed 0, temperature 0. "
+            f"Model `{spec}`"
+            + (" (no judge: what rules and gate pass is accepted)" if spec == "none" else "")
+            + f", relevance gate {'on' if gate else 'off'}, {len(outcomes)} items of "
+            "`tests/data/check_set.jsonl`, seed 0, temperature 0. "
             f"Wall {wall_s:.0f} s; {per_call:.1f} s per judge call; load average before {load_before}, "
             f"after {load_average()}.",
             "",
@@ -185,7 +195,10 @@ def report(spec: str, outcomes: list[Outcome], wall_s: float, load_before: str) 
 
 def main(argv: list[str] | None = None) -> list[Outcome]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="local:small", help="model spec (local, local:small, …)")
+    parser.add_argument(
+        "--model", default="local:small", help="model spec (local, local:small, …), or none for no judge"
+    )
+    parser.add_argument("--gate", action=argparse.BooleanOptionalAction, default=True, help="relevance gate")
     parser.add_argument("--limit", type=int, default=0, help="items per (language, label); 0 = all")
     parser.add_argument("--set", type=Path, default=CHECK_SET, dest="check_set")
     parser.add_argument("--details", type=Path, help="write each item's verdict here (JSONL)")
@@ -197,7 +210,8 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
     items = load_check_set(args.check_set)
     if args.limit:
         items = stratified(items, args.limit)
-    model = load_model(args.model)
+    model = None if args.model == "none" else load_model(args.model)
+    gate = RelevanceGate() if args.gate else None
     details = args.details.open("w", encoding="utf-8") if args.details else None
 
     def show(o: Outcome) -> None:
@@ -214,14 +228,15 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
     load_before = load_average()
     started = time.perf_counter()
     try:
-        outcomes = asyncio.run(run_check_set(model, items, on_outcome=show))
+        outcomes = asyncio.run(run_check_set(model, items, gate=gate, on_outcome=show))
     finally:
         release_local_models()
         if details is not None:
             details.close()
-    text = report(args.model, outcomes, time.perf_counter() - started, load_before)
+    text = report(args.model, outcomes, time.perf_counter() - started, load_before, gate=args.gate)
+    gated = "" if args.gate else ", no gate"
     publish(
-        f"bench_check: the reply check on the labelled check set ({args.model})",
+        f"bench_check: the reply check on the labelled check set ({args.model}{gated})",
         text,
         write=not args.no_write,
     )

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal
+from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.llm.base import ChatModel, Completion, GenParams, LLMError
 from sharehouse.scenario import State
 from sharehouse.textclean import is_substantive
@@ -215,6 +216,18 @@ def last_question(message: str) -> str:
     return (found[-1] if found else message.strip())[-200:]
 
 
+async def _gate(
+    gate: RelevanceGate | None, question: str, reply: str, language: str | None
+) -> CheckResult | None:
+    """Not answered when the reply shares almost no meaning with the line (see engine.relevance)."""
+    if gate is None or language is None:
+        return None
+    cos = await gate.off_topic(question, reply, language)
+    if cos is None:
+        return None
+    return CheckResult(False, f"off-topic: the reply is unrelated to the line (cosine {cos:.2f})", "rule")
+
+
 async def judge_answer(
     model: ChatModel | None,
     question: str,
@@ -223,10 +236,13 @@ async def judge_answer(
     intent: str | None = None,
     criterion: str = GENERIC_CRITERION,
     seed: int | None = None,
+    gate: RelevanceGate | None = None,
+    language: str | None = None,
 ) -> CheckResult:
     """The check of a judged question given its intent and criterion directly (by default, an answer
-    to the line's last question): the rules of :func:`answer_rule`, then the LLM judge."""
-    ruled = answer_rule(question, reply)
+    to the line's last question): the rules of :func:`answer_rule`, the relevance gate (with
+    ``gate`` and ``language``), then the LLM judge."""
+    ruled = answer_rule(question, reply) or await _gate(gate, question, reply, language)
     if ruled is not None:
         return ruled
     intent = intent or f"the answer to: {last_question(question)}"
@@ -240,8 +256,14 @@ async def check_reply(
     reply: str,
     *,
     seed: int | None = None,
+    gate: RelevanceGate | None = None,
+    language: str | None = None,
 ) -> CheckResult:
+    """Rules, then (on judged states, with ``gate`` and ``language``) the relevance gate, then the
+    LLM judge."""
     ruled = rule_check(state, reply, question)
+    if ruled is None and state.check.kind == "llm":
+        ruled = await _gate(gate, question, reply, language)
     if ruled is not None:
         return ruled
     return await _llm_verdict(model, judge_messages(state, question, reply), seed)

@@ -9,7 +9,6 @@ A session rebuilt from the store resumes at the same state, with the same pendin
 from __future__ import annotations
 
 import json
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from sharehouse.engine.checks import CheckResult, check_reply
 from sharehouse.engine.machine import SessionMachine
 from sharehouse.engine.npc import NpcLine, generate_line
+from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.engine.users import PastTurn, TurnContext, User
 from sharehouse.llm.base import ChatModel, Completion, GenParams
 from sharehouse.scenario import Scenario, State
@@ -45,6 +45,7 @@ class EngineParams:
     seed: int | None = None
     player_name: str | None = None  # how the housemates address the player (defaults to a neutral word)
     log_calls: bool = True
+    relevance: RelevanceGate | None = None  # off-topic replies get a follow-up without asking the judge
 
 
 def start_session(
@@ -308,7 +309,10 @@ class SessionRunner:
 
         self.events.checking(text)
         started = time.perf_counter()
-        check = await check_reply(self.check_model, state, message, text, seed=self.params.seed)
+        check = await check_reply(
+            self.check_model, state, message, text, seed=self.params.seed, gate=self.params.relevance,
+            language=self.lang,
+        )
         check_latency = time.perf_counter() - started
         self._log("check", check.completion, day)
 

