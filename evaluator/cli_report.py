@@ -42,11 +42,12 @@ def report_eval(
     z_pool: ZPoolOpt = DEFAULT_Z_POOL,
     db: DbOpt = None,
 ) -> None:
-    """Write CSV / Markdown / LaTeX tables (also one CSV per language), PNG + SVG figures and
-    settings.json (data selection, metric options, tie tolerance) of an evaluation run."""
+    """Write CSV / Markdown / LaTeX tables (also one CSV per language; for imported results the
+    published scores beside ours), PNG + SVG figures and settings.json (data selection, protocol,
+    metric options, tie tolerance) of an evaluation run."""
+    from evaluator.leaderboard import run_published, run_scored_turns
     from evaluator.report import DEFAULT_TIE_TOL, build_report, report_settings, write_report
     from sharehouse.cli import open_store
-    from sharehouse.store.evaluation import load_scored_turns
 
     console = out_console()
     check_z_pool(z_pool)
@@ -55,7 +56,8 @@ def report_eval(
         if info is None or info["kind"] != "evaluate":
             console.print(f"[red]error:[/red] no evaluation run {run!r} in {store.path}")
             raise typer.Exit(1)
-        turns = load_scored_turns(store, run)
+        turns = run_scored_turns(store, run)
+        published = run_published(store, run)
         sources = []
         for sid in dict.fromkeys(t["session_id"] for t in turns):
             rec = store.get_session(sid)
@@ -68,6 +70,7 @@ def report_eval(
         turns,
         tie_tol=DEFAULT_TIE_TOL if tie_tol is None else tie_tol,
         z_pool=z_pool,  # type: ignore[arg-type]
+        published=published,
     )
     settings = report_settings(info, report, session_sources=sources)
     files = write_report(report, out, settings=settings)

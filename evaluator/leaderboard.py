@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evaluator.crosslang import SCORE_COLUMNS, cross_language_rows, describe_missing
+from evaluator.method_names import Namer, namer_for, renamed, renamed_keys
 from evaluator.methods.clean import FLAGS
 from evaluator.metrics.aggregate import (
     DEFAULT_Z_POOL,
@@ -32,6 +33,7 @@ from evaluator.metrics.aggregate import (
     user_means,
     zscore_pooled,
 )
+from evaluator.published import PUBLISHED, comparison_rows
 from sharehouse.store import Store
 from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_user_status
 
@@ -88,16 +90,28 @@ def leaderboard_rows(
     return rows
 
 
+def run_namer(store: Store, run_id: str) -> Namer:
+    """How the methods of a stored run are shown (:mod:`evaluator.method_names`)."""
+    info = store.get_run(run_id)
+    return namer_for(info["config"] if info else None)
+
+
+def run_scored_turns(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The run's scored turns under the names of the methods that ran."""
+    return renamed(load_scored_turns(store, run_id), run_namer(store, run_id))
+
+
 def run_leaderboard(store: Store, run_id: str, *, z_pool: ZPool = DEFAULT_Z_POOL) -> list[dict[str, Any]]:
     """:func:`leaderboard_rows` of a stored run."""
+    name = run_namer(store, run_id)
     failed: dict[tuple[str, str, str], int] = {}
     for st in load_user_status(store, run_id):
         if st.status != "ok":
-            key = (st.method, st.model, st.language)
+            key = (name(st.method, st.model), st.model, st.language)
             failed[key] = failed.get(key, 0) + 1
     return leaderboard_rows(
-        load_scored_turns(store, run_id),
-        flags=flag_counts(store, run_id),
+        renamed(load_scored_turns(store, run_id), name),
+        flags=renamed_keys(flag_counts(store, run_id), name),
         failed_users=failed,
         z_pool=z_pool,
     )
@@ -200,6 +214,52 @@ def cross_language_table(
             describe_missing(r),
         )
     return table
+
+
+def run_published(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """:func:`evaluator.published.comparison_rows` of a stored run (empty unless it holds imported
+    predictions with published scores)."""
+    from evaluator.import_predictions import published_rows
+
+    name = run_namer(store, run_id)
+    published = renamed(published_rows(store, run_id), name)
+    if not published:
+        return []
+    return comparison_rows(renamed(load_scored_turns(store, run_id), name), published)
+
+
+def published_table(rows: Sequence[dict[str, Any]], *, title: str = "") -> Table:
+    """Our recomputed scores and the published ones of the same turns, one row each."""
+    table = Table(
+        title=f"{title}published scores beside ours: raw macro means over users of the same turns",
+        caption="published = the per-turn scores published with the predictions; ours = recomputed "
+        "with this project's metrics (see the README on M1)",
+    )
+    for col in ("Language", "Method", "Model", "scores", "users", "turns"):
+        table.add_column(col, justify="right" if col in ("users", "turns") else "left")
+    for m in METRICS:
+        table.add_column(_HEAD[m], justify="right")
+    for r in rows:
+        table.add_row(
+            LANGUAGE_TITLES.get(r["language"], r["language"]),
+            r["method"],
+            r["model"],
+            Text(r["scores"], style="bold" if r["scores"] == PUBLISHED else ""),
+            str(r["users"]),
+            str(r["turns"]),
+            *(_f(r[m], 4) for m in METRICS),
+        )
+    return table
+
+
+def print_published(console: Console, store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Print the published scores beside ours; returns the rows (empty: nothing published)."""
+    rows = run_published(store, run_id)
+    if not rows:
+        console.print(f"run {run_id}: no published scores (only imported published results carry them)")
+        return rows
+    console.print(published_table(rows, title=f"{run_id} · "))
+    return rows
 
 
 def print_leaderboard(

@@ -14,6 +14,9 @@ second and third value of each column in bold, underlined and italic.
 
 Files: ``raw``, ``zscores``, ``leaderboard`` and ``win_tie_lose`` as ``.csv`` (every language, with a language
 column), ``.md`` and ``.tex``; per language also ``raw_<lang>.csv`` and ``zscores_<lang>.csv``;
+for runs with imported published scores ``published`` as ``.csv``, ``.md`` and ``.tex`` (our
+recomputed raw means and the published ones of the same turns, rows labelled ``ours`` /
+``published``, see :mod:`evaluator.published`);
 figures ``heatmap_<lang>``, ``scatter_<lang>`` and ``win_tie_lose`` as PNG and SVG; and
 ``settings.json`` (see :func:`report_settings`).
 """
@@ -30,7 +33,10 @@ from pydantic import BaseModel, Field
 
 from evaluator.crosslang import SCORE_COLUMNS, cross_language_rows, describe_missing
 from evaluator.leaderboard import LANGUAGE_ORDER, LANGUAGE_TITLES, ZPool, leaderboard_rows
+from evaluator.method_names import namer_for
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL, METRICS, TYPE_NAMES, Z_METRICS
+from evaluator.protocols import run_protocol
+from evaluator.published import COMPARISON_COLUMNS
 
 RAW_COLUMNS: tuple[str, ...] = ("language", "method", "model", "users", "turns", *METRICS)
 Z_COLUMNS: tuple[str, ...] = (
@@ -49,7 +55,7 @@ HEADINGS: dict[str, str] = {
     "m5": "M5 (TTR)", "m6": "M6 (history sim.)", "z1": "z1", "z2": "z2", "z3": "z3", "z4": "z4", "z5": "z5",
     "z6": "z6", "substance": "Substance", "style": "Style", "overall": "Overall", "type": "Type",
     "metric": "Metric", "win": "Win", "tie": "Tie", "lose": "Lose", "rank": "Rk", "languages": "Languages",
-    "missing": "Missing",
+    "missing": "Missing", "scores": "Scores",
 }  # fmt: skip
 _TYPE_COLOURS = {
     TYPE_NAMES[0]: "#d62728",
@@ -66,12 +72,14 @@ class Report(BaseModel):
     z: list[dict[str, Any]] = Field(default_factory=list)
     win_tie_lose: list[dict[str, Any]] = Field(default_factory=list)
     cross: list[dict[str, Any]] = Field(default_factory=list)  # evaluator.crosslang rows
+    published: list[dict[str, Any]] = Field(default_factory=list)  # evaluator.published rows
     tie_tol: float = DEFAULT_TIE_TOL
     z_pool: str = DEFAULT_Z_POOL
 
     @property
     def languages(self) -> list[str]:
-        return sorted({r["language"] for r in self.raw}, key=lambda x: (LANGUAGE_ORDER.get(x, 9), x))
+        found = {r["language"] for r in [*self.raw, *self.published]}
+        return sorted(found, key=lambda x: (LANGUAGE_ORDER.get(x, 9), x))
 
 
 def _metric_key(metric: str) -> str:
@@ -107,10 +115,15 @@ def win_tie_lose(
 
 
 def build_report(
-    rows: Sequence[Any], *, tie_tol: float = DEFAULT_TIE_TOL, z_pool: ZPool = DEFAULT_Z_POOL
+    rows: Sequence[Any],
+    *,
+    tie_tol: float = DEFAULT_TIE_TOL,
+    z_pool: ZPool = DEFAULT_Z_POOL,
+    published: Sequence[Mapping[str, Any]] = (),
 ) -> Report:
     """The report's numbers from per-turn score rows (keys method, model, language, user, m1…m6);
-    ``z_pool`` as in :func:`evaluator.leaderboard.leaderboard_rows` (per language, or all users)."""
+    ``z_pool`` as in :func:`evaluator.leaderboard.leaderboard_rows` (per language, or all users);
+    ``published``: :func:`evaluator.published.comparison_rows`, reported as they are."""
     if tie_tol < 0:
         raise ValueError(f"the tie tolerance must be >= 0, not {tie_tol}")
     board = leaderboard_rows(rows, z_pool=z_pool)
@@ -121,6 +134,7 @@ def build_report(
         z=z,
         win_tie_lose=win_tie_lose(z, tie_tol=tie_tol),
         cross=cross_language_rows(board),
+        published=[dict(r) for r in published],
         tie_tol=tie_tol,
         z_pool=z_pool,
     )
@@ -145,11 +159,12 @@ def _csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) 
             writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
 
 
+_TEXT_COLUMNS = ("method", "model", "type", "metric", "scores")
+
+
 def _md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], digits: int) -> list[str]:
     lines = ["| " + " | ".join(HEADINGS[c] for c in columns) + " |"]
-    lines.append(
-        "|" + "|".join("---" if c in ("method", "model", "type", "metric") else "---:" for c in columns) + "|"
-    )
+    lines.append("|" + "|".join("---" if c in _TEXT_COLUMNS else "---:" for c in columns) + "|")
     for r in rows:
         cells = [_fmt(r.get(c), digits).replace("|", "\\|") for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
@@ -167,7 +182,7 @@ def latex_escape(text: str) -> str:
 def _tex_table(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[str], digits: int, caption: str
 ) -> list[str]:
-    align = "".join("l" if c in ("method", "model", "type", "metric") else "r" for c in columns)
+    align = "".join("l" if c in _TEXT_COLUMNS else "r" for c in columns)
     out = [
         r"\begin{table}[t]",
         r"\centering",
@@ -282,7 +297,28 @@ def write_tables(report: Report, out: Path) -> list[Path]:
         "\n".join(_tex_table(report.win_tie_lose, WTL_COLUMNS, 0, what)), encoding="utf-8"
     )
     written += [out / f"win_tie_lose.{ext}" for ext in ("csv", "md", "tex")]
-    return written + write_cross_language(report, out)
+    return written + write_cross_language(report, out) + write_published(report, out)
+
+
+def write_published(report: Report, out: Path) -> list[Path]:
+    """``published.csv`` / ``.md`` / ``.tex`` when the run has published scores: per language, our
+    recomputed raw means and the published ones of the same turns (``scores`` = ours / published)."""
+    if not report.published:
+        return []
+    _csv(out / "published.csv", report.published, COMPARISON_COLUMNS)
+    what = (
+        "published per-turn scores beside ours, raw macro means over users of the same turns "
+        "(published = as published with the predictions; ours = recomputed here)"
+    )
+    md: list[str] = []
+    tex: list[str] = []
+    for lang, mine in _by_language(report, report.published):
+        title = f"{LANGUAGE_TITLES.get(lang, lang)}: {what}"
+        md += [f"## {title}", "", *_md_table(mine, COMPARISON_COLUMNS[1:], 4), ""]
+        tex += _tex_table(mine, COMPARISON_COLUMNS[1:], 4, title)
+    (out / "published.md").write_text("\n".join(md), encoding="utf-8")
+    (out / "published.tex").write_text("\n".join(tex), encoding="utf-8")
+    return [out / f"published.{ext}" for ext in ("csv", "md", "tex")]
 
 
 # -- figures --------------------------------------------------------------------------------
@@ -403,7 +439,10 @@ def report_settings(
     From the run's stored config: how the data was selected (``source``, the ``languages``
     filter, the ``users`` filter, ``limit_users``, ``limit_turns``; ``null`` = no filter, and all
     five ``null`` with ``selection_recorded: false`` for runs made before the runner recorded
-    them), the users evaluated, methods, models, seed, generation parameters and metric options;
+    them), the users evaluated, methods, models, seed, the ``protocol`` (:mod:`evaluator.protocols`;
+    ``null`` for a run of imported predictions only), ``method_names`` (stored name → name shown,
+    for runs made before the methods were renamed), generation parameters and metric options;
+    ``published_scores`` (whether the published scores of imported predictions are reported);
     from the report: the languages present, the win/tie/lose ``tie_tolerance`` and ``z_pool`` (the
     users each metric's z-scores are standardised over);
     ``session_sources``: the ``source`` of every evaluated session as stored. ``config`` is the
@@ -411,6 +450,9 @@ def report_settings(
     """
     config = dict(run.get("config") or {})
     selection = dict(config.get("selection") or {})
+    namer = namer_for(config)
+    models = config.get("models", [])
+    shown = {m: namer(m, x) for m in config.get("methods", []) for x in models if namer(m, x) != m}
     return {
         "run": run.get("id"),
         "status": run.get("status"),
@@ -426,7 +468,10 @@ def report_settings(
         "evaluated_users": config.get("users", []),
         "report_languages": report.languages,
         "methods": config.get("methods", []),
-        "models": config.get("models", []),
+        "method_names": shown,
+        "models": models,
+        "protocol": run_protocol(config),
+        "published_scores": bool(report.published),
         "seed": config.get("seed"),
         "params": config.get("params", {}),
         "metric_options": config.get("metric_options", {}),

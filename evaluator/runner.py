@@ -4,7 +4,8 @@ and summarised per language.
 
 Resumable: a prediction is keyed by (eval run, method, model, seed, session, day, idx) and never
 recomputed; a rerun with the same run id does only what is missing (a user whose predictions are
-all stored is not even fitted). Identical reproducible LLM calls are answered from ``llm_cache``.
+all stored is not even fitted), under the protocol the run was made under (:mod:`evaluator.protocols`;
+recorded in the config and each prediction's params, another one is refused). Identical reproducible LLM calls are answered from ``llm_cache``.
 Scores are kept per prediction with the metric variants and judge that produced them: a rerun
 with other metric options scores the run again instead of keeping the old numbers.
 One failing user is recorded in ``eval_users`` with its error and the run goes on. API models run
@@ -27,15 +28,24 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from evaluator.cached_model import CachingModel, LazyModel, completion_totals, totals
+from evaluator.method_names import LEGACY_KEY, check_legacy_resume, is_legacy
 from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask, get_method
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.metrics.wordvectors import WORD_VECTORS
+from evaluator.protocols import (
+    DEFAULT_PROTOCOL,
+    PROTOCOLS,
+    ProtocolName,
+    check_method,
+    check_resume,
+    method_extra,
+)
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
 from sharehouse.consoles import err_console
 from sharehouse.llm import load_model, parse_spec
@@ -59,10 +69,14 @@ EventHook = Callable[[str, dict[str, Any]], None]
 
 
 class EvalParams(BaseModel):
-    """Generation settings, method options and scoring options shared by every method × model of a run."""
+    """Generation settings, method options and scoring options shared by every method × model of a run.
+
+    ``protocol`` (:mod:`evaluator.protocols`) fills ``temperature``, ``max_tokens`` and ``top_p``
+    when they are not given, and sets method options under ``extra``'s own."""
 
     model_config = ConfigDict(extra="forbid")
 
+    protocol: ProtocolName = DEFAULT_PROTOCOL
     temperature: float = Field(default=0.7, ge=0)
     max_tokens: int = Field(default=160, ge=1)
     top_p: float = Field(default=0.95, gt=0, le=1)
@@ -72,6 +86,21 @@ class EvalParams(BaseModel):
     judge: str | None = None  # model spec of the LLM judge (content/style 1-5); None: no judge
     score: bool = True
     use_cache: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        spec = PROTOCOLS.get(str(data.get("protocol") or DEFAULT_PROTOCOL))
+        if spec is None:
+            return data  # the field's validation names the protocols
+        defaults = {"temperature": spec.temperature, "max_tokens": spec.max_tokens, "top_p": spec.top_p}
+        return {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
+
+    def method_extra(self) -> dict[str, Any]:
+        """The method options the methods see: the protocol's, then this run's."""
+        return method_extra(self.protocol, self.extra)
 
 
 class _Combo:
@@ -104,6 +133,7 @@ def _run_config(
     all_seeds = _merge(prev.get("seeds", [prev["seed"]] if "seed" in prev else []), seeds)
     config = {
         **prev,
+        "protocol": params.protocol,
         "selection": dict(selection or {}) or prev.get("selection", {}),
         "methods": _merge(prev.get("methods"), methods),
         "models": _merge(prev.get("models"), models),
@@ -114,6 +144,8 @@ def _run_config(
         "users": _merge(prev.get("users"), [t.user_id for t in tasks]),
         "sessions": _merge(prev.get("sessions"), [t.session_id for t in tasks]),
     }
+    if is_legacy(prev):
+        config[LEGACY_KEY] = True  # its old method names keep their meaning (evaluator.method_names)
     return config
 
 
@@ -216,8 +248,9 @@ async def _run_user(
         temperature=params.temperature,
         max_tokens=params.max_tokens,
         top_p=params.top_p,
-        extra=dict(params.extra),
+        extra=params.method_extra(),
         store=store,
+        protocol=params.protocol,
     )
     status = UserStatusRecord(
         eval_run=run_id,
@@ -259,7 +292,8 @@ async def _run_user(
         "max_tokens": params.max_tokens,
         "top_p": params.top_p,
         "seed": seed,
-        **params.extra,
+        "protocol": params.protocol,
+        **params.method_extra(),
     }
     for item in todo:
         first = len(wrapper.calls)
@@ -416,13 +450,16 @@ def score_run(
     return len(preds)
 
 
-def _resolve_methods(names: Sequence[str], extra: dict[str, Any]) -> list[tuple[str, Method]]:
+def _resolve_methods(
+    names: Sequence[str], extra: dict[str, Any], protocol: str = DEFAULT_PROTOCOL
+) -> list[tuple[str, Method]]:
     out = []
     for name in names:
         try:
             method = get_method(name)
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
+        check_method(name, method, protocol)
         check = getattr(method, "check_options", None)
         if check is not None:
             try:
@@ -492,11 +529,14 @@ async def run_evaluation_async(
     """
     params = params or EvalParams()
     seed_list = list(dict.fromkeys(seeds)) if seeds else [seed]
-    resolved = _resolve_methods(methods, params.extra)
+    resolved = _resolve_methods(methods, params.method_extra(), params.protocol)
     for spec in [*models, *([params.judge] if params.judge else [])]:
         parse_spec(spec, api_base=params.api_base)  # reject a bad spec before any work
     run_id = run_id or new_id("eval")
     previous = store.get_run(run_id)
+    if previous is not None:
+        check_resume(run_id, previous["config"], params.protocol)
+        check_legacy_resume(run_id, previous["config"], methods)
     config = _run_config(
         tasks, methods, models, seed_list, params, selection, previous["config"] if previous else None
     )

@@ -27,7 +27,8 @@ from sharehouse.store.evaluation import load_predictions, load_scored_turns, loa
 
 pytestmark = pytest.mark.model
 
-METHODS = ["zero-shot", "few-shot", "few-shot-mbti", "cot", "gpg", "retrieval"]
+METHODS = ["zero-shot", "few-shot+style", "few-shot-mbti+style", "cot+style", "gpg", "retrieval"]
+PAPER_METHODS = ["zero-shot", "few-shot", "few-shot-mbti", "cot"]
 OPTIONS: dict[str, Any] = {
     "max_demos": 2,
     "max_message_chars": 120,
@@ -83,9 +84,14 @@ def test_every_method_stores_and_scores(evaluated) -> None:  # noqa: ANN001
     statuses = load_user_status(store, RUN)
     assert len(statuses) == 2 * len(METHODS) and all(s.status == "ok" for s in statuses)
     info = {(s.method, s.user_id): s.fit_info or {} for s in statuses}
-    assert set(info[("few-shot-mbti", "en_1")]["mbti"]) == {"E", "S", "T", "J"}
-    assert len(info[("few-shot-mbti", "en_1")]["type"]) == 4
-    assert set(info[("cot", "en_1")]["style"]) == {"tone", "length", "emotion", "interpersonal_distance"}
+    assert set(info[("few-shot-mbti+style", "en_1")]["mbti"]) == {"E", "S", "T", "J"}
+    assert len(info[("few-shot-mbti+style", "en_1")]["type"]) == 4
+    assert set(info[("cot+style", "en_1")]["style"]) == {
+        "tone",
+        "length",
+        "emotion",
+        "interpersonal_distance",
+    }
     assert info[("gpg", "en_2")]["profile"] and info[("gpg", "en_2")]["guidance"]
     assert info[("retrieval", "en_1")] == {"encoder": "all-MiniLM-L6-v2", "k": 2}
 
@@ -135,12 +141,12 @@ def test_prompts_contain_what_the_method_uses(evaluated, method: str) -> None:  
         assert "similar" in prompt
     else:
         assert all(r in prompt for r in demos)
-    if method in ("few-shot", "few-shot-mbti", "cot"):
+    if method.endswith("+style"):
         assert "Length: about" in prompt  # the stated style statistics
-    if method == "few-shot-mbti":
+    if method == "few-shot-mbti+style":
         assert len(fit_calls) == 1 and fit_calls[0].messages[-1]["content"].count("You:") == len(demos)
         assert f"MBTI profile (inferred from your earlier replies): {predictor.fit_info['type']}" in prompt
-    if method == "cot":
+    if method == "cot+style":
         (infer,) = fit_calls
         text = infer.messages[-1]["content"]
         assert all(r in text for r in demos)
@@ -170,3 +176,54 @@ def test_leaderboard_and_show_command(evaluated) -> None:  # noqa: ANN001
     assert result.exit_code == 0, result.output
     for word in ("English", "Substance", "Style", "Overall", *METHODS):
         assert word in result.output
+
+
+def test_paper_protocol(evaluated) -> None:  # noqa: ANN001
+    """The paper protocol on one user's second day-5 turn: Appendix E's settings on every call,
+    plain demonstrations (no style statistics, no earlier day-5 turn), recorded in the run; the run
+    is not continued under the other protocol, nor a method of the other protocol run in it."""
+    store, tasks, _, _, _ = evaluated
+    user = next(t for t in build_tasks(store, source="yntp100", max_tests=2)[0] if t.user_id == "en_1")
+    user.tests = user.tests[1:]
+    (item,) = user.tests
+    assert item.context  # the first day-5 turn: shown under the sharehouse protocol, not here
+    options = {"max_demos": 2, "inference_max_tokens": 48}
+    params = EvalParams(protocol="paper", max_tokens=24, extra=options)
+    assert (params.temperature, params.top_p) == (0.7, 1.0)
+    assert EvalParams(protocol="paper").max_tokens == 512
+    run = "ev-paper"
+    run_evaluation(store, [user], PAPER_METHODS, ["local:small"], params=params, progress=False, run_id=run)
+    assert store.get_run(run)["config"]["protocol"] == "paper"
+    preds = {p.method: p for p in load_predictions(store, run)}
+    assert sorted(preds) == sorted(PAPER_METHODS)
+    for p in preds.values():
+        assert p.params["protocol"] == "paper" and p.params["top_p"] == 1.0 and p.params["context_turns"] == 0
+    demos = user.history[-2:]
+    for method in PAPER_METHODS:
+        wrapper = CachingModel(evaluated[4], "local:small", store=store)
+        ctx = MethodContext(
+            model=wrapper, model_spec="local:small", temperature=0.7, max_tokens=24, top_p=1.0,
+            extra=params.method_extra(), store=store, protocol="paper",
+        )  # fmt: skip
+        predictor = asyncio.run(get_method(method).fit(user, ctx))
+        prompt = render(predictor.messages(item))
+        assert hashlib.sha256(prompt.encode()).hexdigest() == preds[method].prompt_sha256
+        assert all(c.cached for c in wrapper.calls)  # the fit steps ran with the same settings
+        assert prompt.rstrip().endswith(item.message.strip()) and "Length: about" not in prompt
+        assert "Earlier today" not in prompt and item.context[-1].message not in prompt
+        assert "newest resident of a shared house" in prompt
+        if method == "zero-shot":
+            assert not [d for d in demos if d.response in prompt]
+        else:
+            assert all(f"A: {d.response}" in prompt for d in demos)
+        if method == "few-shot-mbti":
+            assert f"Your MBTI profile:\n{predictor.fit_info['type']}" in prompt
+        if method == "cot":
+            assert f"- tone: {predictor.fit_info['style']['tone']}" in prompt
+    with pytest.raises(ValueError, match="made under the paper protocol"):
+        run_evaluation(store, [user], ["zero-shot"], ["local:small"], progress=False, run_id=run)
+    with pytest.raises(ValueError, match="belongs to the sharehouse protocol"):
+        run_evaluation(
+            store, [user], ["cot+style"], ["local:small"], params=params, progress=False, run_id=run
+        )
+    assert len(load_predictions(store, run)) == len(PAPER_METHODS)

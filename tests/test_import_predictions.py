@@ -5,6 +5,7 @@ run in ``evaluate show`` next to a native method."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -112,11 +113,50 @@ def test_import_published_into_a_native_run(tmp_path: Path, yntp_dir: Path) -> N
     english = show.output.split("English")[1]
     for name in ("zero-shot", "few-shot", "cot", "gpt-4o-mini", "local:small"):
         assert name in english
+    assert "published scores beside ours" not in show.output
+    _published_beside_ours(cli, db, tmp_path)
 
     again = cli.invoke(
         _build(), ["import", "predictions", str(FIXTURE), "--run", RUN, "--db", str(db), "--no-score"]
     )
     assert again.exit_code == 0 and "0 prediction(s) imported, 5 already stored" in again.output
+
+
+def _rows(output: str, marker: str) -> list[list[str]]:
+    table = output.split(marker, 1)[1]
+    return [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines() if line.count("│") > 6]
+
+
+def _published_beside_ours(cli: CliRunner, db: Path, tmp_path: Path) -> None:
+    """``evaluate show --published`` and ``report eval``: the published per-turn scores of the
+    matched turns, turn → user mean → language mean, beside ours of the same turns."""
+    show = cli.invoke(
+        _build(), ["evaluate", "show", RUN, "--db", str(db), "--published"], env={"COLUMNS": "250"}
+    )
+    assert show.exit_code == 0, show.output
+    rows = _rows(show.output, "published scores beside ours")
+    keyed = {(r[0], r[1], r[3]): r for r in rows}
+    assert {k[:2] for k in keyed} == {("English", "cot"), ("English", "few-shot"), ("Chinese", "few-shot")}
+    # Chinese few-shot: the two matched turns of cn_1 (the third was not matched): M1 (1.2+1.5)/2, M5 (0.85+0.41)/2
+    zh = keyed[("Chinese", "few-shot", "published")]
+    assert zh[4:6] == ["1", "2"] and zh[6] == "1.3500" and zh[10] == "0.6300"
+    assert keyed[("English", "few-shot", "published")][7] == "0.3950"  # M2 (0.42+0.37)/2
+    ours = keyed[("Chinese", "few-shot", "ours")]
+    assert ours[4:6] == ["1", "2"] and ours[10] != "0.6300"  # recomputed, over the same two turns
+
+    out = tmp_path / "report"
+    res = cli.invoke(_build(), ["report", "eval", RUN, "--out", str(out), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    with (out / "published.csv").open(encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    got = {(r["language"], r["method"], r["scores"]): r for r in table}
+    assert len(table) == 6 and float(got[("zh", "few-shot", "published")]["m5"]) == pytest.approx(0.63)
+    assert float(got[("en", "cot", "published")]["m1"]) == pytest.approx(0.95)
+    assert got[("zh", "few-shot", "ours")]["turns"] == "2"
+    assert "| ours |" in (out / "published.md").read_text(encoding="utf-8")
+    settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))
+    assert settings["published_scores"] is True and settings["protocol"] is None
+    assert settings["method_names"] == {}
 
 
 def test_import_jsonl_and_missing_yntp_import(tmp_path: Path, yntp_dir: Path) -> None:

@@ -266,12 +266,12 @@ def test_bench_evaluate_smoke(tmp_path: Path) -> None:
     from bench import bench_evaluate
 
     fig = bench_evaluate.run(
-        model="local:small", per_language=1, languages=["en"], methods=["zero-shot", "few-shot"],
+        model="local:small", per_language=1, languages=["en"], methods=["zero-shot", "few-shot+style"],
         max_tokens=4, limit_turns=1, extra={"max_demos": 2}, lora_steps=1,
     )  # fmt: skip
     assert fig.total_users == 100 and fig.sampled_users == 1 and len(fig.sample["en"]) == 1
     assert sum(fig.turns_per_language.values()) > 100
-    assert [m.method for m in fig.methods] == ["zero-shot", "few-shot"]
+    assert [m.method for m in fig.methods] == ["zero-shot", "few-shot+style"]
     for m in fig.methods:
         assert m.failed_users == 0 and m.predictions == 1 and len(m.all_user_s) == 1
         # one sampled user stands for every user of every language

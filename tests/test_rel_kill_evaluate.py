@@ -23,7 +23,7 @@ from sharehouse.store.integrity import check_integrity
 
 FILES = ["en/en_1.json", "en/en_2.json", "cn/cn_1.json", "jp/jp_1.json"]
 RUN = "ev-kill"
-METHODS = "zero-shot,few-shot"
+METHODS = "zero-shot,few-shot+style"
 LIMIT_TURNS = 3
 
 

@@ -242,7 +242,7 @@ async def test_planted_keys_never_reach_evaluate_score_or_report(
         params = EvalParams(api_base=srv.api_base, max_tokens=40, metric_options=options)
         for attempt in range(2):
             run = await run_evaluation_async(
-                store, tasks, ["zero-shot", "few-shot"], ["openai/fake"], params=params, concurrency=1,
+                store, tasks, ["zero-shot", "few-shot+style"], ["openai/fake"], params=params, concurrency=1,
                 progress=False, run_id="ev-secret", console=console,
             )  # fmt: skip
             if attempt == 0:

@@ -8,6 +8,7 @@ from evaluator.methods.base import REGISTRY, get_method
 
 _MODULES = (
     "evaluator.methods.prompting",
+    "evaluator.methods.paper",
     "evaluator.methods.profile",
     "evaluator.methods.retrieval",
     "evaluator.methods.lora",

@@ -66,6 +66,7 @@ class MethodContext:
     top_p: float = 0.95
     extra: dict[str, Any] = field(default_factory=dict)
     store: Any = None  # a sharehouse Store (embedding cache) when the runner has one
+    protocol: str = "sharehouse"  # evaluator.protocols: the prompts a protocol-aware method writes
 
 
 class Predictor(Protocol):
@@ -80,6 +81,7 @@ class Method(Protocol):
     name: str
     description: str
     trains: bool  # True for parameter-updating methods (LoRA, DPO, Aligner): local models only
+    # optional ``protocols``: the evaluation protocols the method belongs to (absent: every one)
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> Predictor: ...
 

@@ -1,13 +1,20 @@
-"""Prompting methods: zero-shot, few-shot, few-shot with an inferred MBTI profile, and a two-step
-chain of thought whose intermediate labels never reach the output.
+"""Prompting methods of the ``sharehouse`` protocol: zero-shot, few-shot with measured style
+statistics, that plus an inferred MBTI profile, and a two-step chain of thought whose
+intermediate labels never reach the output. The paper's plain versions are in
+:mod:`evaluator.methods.paper`; both share the MBTI and style-label inference steps here.
 
-- ``zero-shot``: the housemate setting and the day-5 message only; nothing of the user.
-- ``few-shot``: days 1–4 as message → reply demonstrations, plus style statistics computed from
-  the replies (length, pronouns, punctuation, register) stated explicitly.
-- ``few-shot-mbti``: few-shot plus MBTI ratios per dimension inferred by the model from the
-  history (JSON-schema output).
-- ``cot``: style labels (tone, length, emotion, interpersonal distance) inferred from the
-  user's replies alone (JSON schema), then a reply written under them with the demonstrations.
+- ``zero-shot``: the housemate setting and the day-5 message only; nothing of the user (under
+  the ``paper`` protocol it writes the paper's zero-shot prompt instead).
+- ``few-shot+style``: days 1–4 as message → reply demonstrations, plus style statistics computed
+  from the replies (length, pronouns, punctuation, register) stated explicitly.
+- ``few-shot-mbti+style``: few-shot+style plus MBTI ratios per dimension inferred by the model from
+  the history (JSON-schema output).
+- ``cot+style``: style labels (tone, length, emotion, interpersonal distance) inferred from the
+  user's replies alone (JSON schema), then a reply written under them with the demonstrations
+  and the style statistics.
+
+The ``+style`` methods (and every method of this protocol) also show the earlier day-5 turns of
+the conversation, with the person's real replies, as the live chat would (``context_turns``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaluator.methods import paper_prompts
 from evaluator.methods.base import MethodContext, Prediction, TestItem, UserTask, register
 from evaluator.methods.promptkit import (
     all_names,
@@ -29,6 +37,7 @@ from evaluator.methods.promptkit import (
     today,
 )
 from evaluator.methods.style import describe_style, style_stats
+from evaluator.protocols import PAPER, SHAREHOUSE
 from sharehouse.llm.base import Message
 
 
@@ -76,22 +85,30 @@ def few_shot_system(user: UserTask, ctx: MethodContext, *, extra_sections: tuple
 @register("zero-shot")
 class ZeroShot:
     name = "zero-shot"
-    description = "The housemate setting and the day-5 message only; no user history."
+    description = (
+        "The share-house setting and the day-5 message only; no user history (each protocol's own prompt)."
+    )
     trains = False
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> PromptPredictor:
+        if ctx.protocol == PAPER:  # the paper names every resident, as its few-shot prompt does
+            residents = all_names(user)
+            system = paper_prompts.zero_shot_system(residents)
+            return PromptPredictor(ctx, system, user.language, residents, paper_prompts.request)
         names = all_names(user, with_history=False)
         system = "\n\n".join([setting(names, user.language), reply_rules(user.language)])
         return PromptPredictor(ctx, system, user.language, names, _bare_request)
 
 
-@register("few-shot")
-class FewShot:
-    name = "few-shot"
+@register("few-shot+style")
+class FewShotStyle:
+    name = "few-shot+style"
     description = (
-        "Days 1-4 as demonstrations plus measured style statistics (length, pronouns, punctuation, register)."
+        "Days 1-4 as demonstrations plus measured style statistics (length, pronouns, punctuation, "
+        "register) and the earlier day-5 turns."
     )
     trains = False
+    protocols = (SHAREHOUSE,)
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> PromptPredictor:
         system = few_shot_system(user, ctx)
@@ -114,6 +131,18 @@ _MBTI_AXES = (
     ("thinking_percent", "T", "F"),
     ("judging_percent", "J", "P"),
 )
+
+
+async def infer_mbti(user: UserTask, ctx: MethodContext) -> dict[str, int]:
+    """The model's MBTI ratios for the user, from the days 1-4 exchanges."""
+    data, _ = await infer_json(ctx, _mbti_messages(user, ctx), MBTI_SCHEMA)
+    return mbti_ratios(data)
+
+
+async def infer_style(user: UserTask, ctx: MethodContext) -> dict[str, str]:
+    """The model's four style labels for the user, from their replies alone."""
+    data, _ = await infer_json(ctx, _style_messages(user, ctx), STYLE_SCHEMA)
+    return style_labels(data)
 
 
 def mbti_ratios(data: dict[str, Any]) -> dict[str, int]:
@@ -164,17 +193,17 @@ def _mbti_messages(user: UserTask, ctx: MethodContext) -> list[Message]:
     ]
 
 
-@register("few-shot-mbti")
-class FewShotMbti:
-    name = "few-shot-mbti"
+@register("few-shot-mbti+style")
+class FewShotMbtiStyle:
+    name = "few-shot-mbti+style"
     description = (
-        "Few-shot plus an MBTI profile (a ratio per dimension) inferred from the history by the model."
+        "few-shot+style plus an MBTI profile (a ratio per dimension) inferred from the history by the model."
     )
     trains = False
+    protocols = (SHAREHOUSE,)
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> PromptPredictor:
-        data, _ = await infer_json(ctx, _mbti_messages(user, ctx), MBTI_SCHEMA)
-        ratios = mbti_ratios(data)
+        ratios = await infer_mbti(user, ctx)
         section = (
             f"Your MBTI profile (inferred from your earlier replies): {describe_mbti(ratios)}. "
             "Let it shape what you say and how you say it, together with the examples."
@@ -241,18 +270,19 @@ def style_labels(data: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-@register("cot")
-class ChainOfThought:
-    name = "cot"
+@register("cot+style")
+class ChainOfThoughtStyle:
+    name = "cot+style"
     description = (
         "Two steps: infer style labels (tone, length, emotion, distance) from the user's replies, "
-        "then reply under them with the demonstrations; no reasoning in the output."
+        "then reply under them with the demonstrations and the measured style statistics; no "
+        "reasoning in the output."
     )
     trains = False
+    protocols = (SHAREHOUSE,)
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> PromptPredictor:
-        data, _ = await infer_json(ctx, _style_messages(user, ctx), STYLE_SCHEMA)
-        labels = style_labels(data)
+        labels = await infer_style(user, ctx)
         section = (
             "How you write (inferred from your own replies):\n"
             f"- tone: {labels['tone']}\n- length: {labels['length']}\n- emotion: {labels['emotion']}\n"

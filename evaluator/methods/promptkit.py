@@ -8,7 +8,9 @@ their prompt prefix (the local backend then skips re-reading it).
 ``ctx.extra`` options read here: ``max_demos`` (keep the last N history turns as demonstrations),
 ``max_message_chars`` (shorten long NPC messages in demonstrations, default 400),
 ``context_turns`` (earlier day-5 turns shown, default 3), ``inference_temperature`` (for the
-JSON/profile steps, default 0.6), ``inference_max_tokens`` (default 256; at least 96 for JSON).
+JSON/profile steps, default 0.6), ``inference_max_tokens`` (default 256; at least 96 for JSON),
+``inference_top_p`` (default :data:`INFERENCE_TOP_P`). A protocol (:mod:`evaluator.protocols`)
+may set these for a run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sharehouse.llm.base import Completion, GenParams, Message
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "ja": "Japanese", "zh": "Simplified Chinese"}
 SELF_LABEL = "You"
 JSON_MIN_TOKENS = 96  # the JSON steps' schemas are bounded; a cut-off object would be invalid
+INFERENCE_TOP_P: float = GenParams.top_p  # the backend's default
 
 
 def language_name(code: str) -> str:
@@ -129,6 +132,7 @@ async def infer_json(
     params = GenParams(
         max_tokens=max(JSON_MIN_TOKENS, int(ctx.extra.get("inference_max_tokens", 256))),
         temperature=float(ctx.extra.get("inference_temperature", 0.6)),
+        top_p=float(ctx.extra.get("inference_top_p", INFERENCE_TOP_P)),
         seed=ctx.seed,
         json_schema=schema,
     )
@@ -146,6 +150,7 @@ async def infer_text(
     params = GenParams(
         max_tokens=max_tokens or int(ctx.extra.get("inference_max_tokens", 256)),
         temperature=float(ctx.extra.get("inference_temperature", 0.6)),
+        top_p=float(ctx.extra.get("inference_top_p", INFERENCE_TOP_P)),
         seed=ctx.seed,
     )
     return await ctx.model.complete(messages, params)

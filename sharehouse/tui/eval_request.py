@@ -17,11 +17,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evaluator.methods.base import UserTask
+from evaluator.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from evaluator.runner import EvalParams
 from evaluator.task import SkippedUser, build_tasks, normalize_languages, task_from_turns
 from sharehouse.store import Store
 
-DEFAULT_METHODS: tuple[str, ...] = ("zero-shot", "few-shot")
+DEFAULT_METHODS: tuple[str, ...] = PROTOCOLS[DEFAULT_PROTOCOL].default_methods
 DEFAULT_TUI_MODEL = "local:small"
 
 

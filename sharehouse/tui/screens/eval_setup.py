@@ -19,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from evaluator.methods import get_method
+from evaluator.protocols import PROTOCOLS, check_method, method_protocols
 from evaluator.runner import EvalParams
 from sharehouse.llm import parse_spec
 from sharehouse.store import Store
@@ -237,6 +239,13 @@ class RunSetupScreen(Screen[None]):
                         yield Label("Day-5 turns per user (max)", classes="setup-label")
                         yield Input(_opt(req.limit_turns), placeholder="all", id="setup-limit-turns")
             with Vertical(classes="setup-col"):
+                yield Label("Protocol (prompts and generation settings)", classes="setup-label")
+                yield Select(
+                    [(f"{p.name}: {p.description}", p.name) for p in PROTOCOLS.values()],
+                    value=req.params.protocol,
+                    allow_blank=False,
+                    id="setup-protocol",
+                )
                 yield Label("Methods (space toggles)", classes="setup-label")
                 yield SelectionList[str](
                     *(
@@ -274,6 +283,12 @@ class RunSetupScreen(Screen[None]):
         methods.focus()
         self._describe(methods)
 
+    @on(Select.Changed, "#setup-protocol")
+    def _protocol_changed(self, event: Select.Changed) -> None:
+        """A protocol brings its own reply length; the field shows it (and can still be changed)."""
+        if event.value in PROTOCOLS:
+            self.query_one("#setup-max-tokens", Input).value = str(PROTOCOLS[str(event.value)].max_tokens)
+
     @on(SelectionList.SelectionHighlighted, "#setup-methods")
     def _method_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
         self._describe(event.selection_list)
@@ -298,6 +313,12 @@ class RunSetupScreen(Screen[None]):
         methods = list(self.query_one("#setup-methods", SelectionList).selected)
         if not methods:
             raise ValueError("Methods: choose at least one")
+        protocol = str(self.query_one("#setup-protocol", Select).value)
+        for name in methods:
+            try:
+                check_method(name, get_method(name), protocol)
+            except ValueError as exc:
+                raise ValueError(f"Methods: {exc}") from None
         models = _split(self.query_one("#setup-models", Input).value) or []
         if not models:
             raise ValueError("Models: give at least one model spec")
@@ -312,8 +333,11 @@ class RunSetupScreen(Screen[None]):
             seed = int(seed_text)
         except ValueError:
             raise ValueError(f"Seed: {seed_text!r} is not a whole number") from None
-        max_tokens = _positive(self.query_one("#setup-max-tokens", Input).value, "Max tokens") or 160
-        params = EvalParams.model_validate({**self.prefill.params.model_dump(), "max_tokens": max_tokens})
+        max_tokens = _positive(self.query_one("#setup-max-tokens", Input).value, "Max tokens")
+        base = self.prefill.params.model_dump()
+        if base["protocol"] != protocol:  # the other protocol's sampling settings apply
+            base.pop("temperature"), base.pop("top_p")
+        params = EvalParams.model_validate({**base, "protocol": protocol, "max_tokens": max_tokens})
         return RunRequest(
             source=source,
             languages=None if len(langs) == len(LANGS) else langs,
@@ -374,4 +398,6 @@ def _opt(value: int | None) -> str:
 
 def _method_label(name: str, factory: Any) -> str:
     method = factory()
-    return f"{name}{' (trains, local only)' if method.trains else ''}"
+    belongs = method_protocols(method)
+    only = f" ({belongs[0]} protocol)" if len(belongs) == 1 else ""
+    return f"{name}{only}{' (trains, local only)' if method.trains else ''}"
