@@ -374,3 +374,21 @@ def test_sessions_show_marks_turns_with_rejected_lines() -> None:
     assert "written line" in marked and "3 housemate lines rejected (echo, no-question)" in marked
     assert "rejected" not in next(line for line in lines if "↳ reply" in line and "fixed" in line)
     assert any("rejected by the guard: 3 in 1 of 2 turns" in line for line in lines)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja", "zh"])
+def test_a_follow_up_may_say_its_choice(scenario, lang: str) -> None:
+    """The follow-up's gist (the choice between the two sides) is in the prompt, and saying it is
+    no leak."""
+    from sharehouse.engine.npc import _allowed_texts, instruction_texts
+    from sharehouse.engine.npc_guard import leaked_instructions
+
+    state = scenario.ordered_states()[0][1]
+    npc = scenario.npc(state.npc)
+    history = [PastTurn(1, npc.name.get(lang), state.opener.get(lang), "hmm")]
+    messages = build_messages(scenario, state, lang, 1, history, player=PLAYER[lang], follow_up="too vague")
+    choice = choice_question(state, lang)
+    assert choice in messages[-1]["content"]
+    protected = instruction_texts(messages, _allowed_texts(scenario, state, npc, lang, PLAYER[lang]))
+    assert leaked_instructions(choice, protected) is None
+    assert rejection(choice, rules(lang, ["hmm"], [state.opener.get(lang)], protected=protected)) is None

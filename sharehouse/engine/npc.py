@@ -205,11 +205,12 @@ def instruction_texts(messages: list[Message], allowed: list[str]) -> list[str]:
 
 
 def _allowed_texts(scenario: Scenario, state: State, npc: NPC, lang: str, player: str) -> list[str]:
-    """What a line may say although the prompt holds it: sample lines, the sample question, the
-    intent (asking it is the point), names."""
+    """What a line may say although the prompt holds it: sample lines, the sample question (and its
+    follow-up choice), the intent (asking it is the point), names."""
     examples = list(npc.examples.get(lang, []))  # type: ignore[call-overload]
     names = [n.name.get(lang) for n in scenario.npcs] + [n.name.en for n in scenario.npcs] + [player]
-    return [*examples, state.opener.get(lang), state.intent, *names]
+    choice = choice_question(state, lang)
+    return [*examples, state.opener.get(lang), *([choice] if choice else []), state.intent, *names]
 
 
 async def generate_line(
