@@ -52,7 +52,7 @@ Reason = Literal[
 #: a normalised line this similar (difflib ratio) to an earlier text is a copy of it
 NEAR_COPY_RATIO = 0.85
 #: a run this long (words; a CJK character weighs CJK_WEIGHT) shared with an earlier text is a copy
-ECHO_RUN_WORDS = 7.0
+ECHO_RUN_WORDS = 10.0
 #: a line made this much (share of its characters) of the player's whole reply is an echo
 REPLY_SHARE = 0.4
 #: a run at least this long (words; a CJK character counts 2/3) copied from the prompt is a leak
