@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from sharehouse.consoles import err_console, out_console
+from sharehouse.logs import LogLevel, configure_logging
 from sharehouse.settings import env_name
 from sharehouse.store import Store, StoreError
 
@@ -32,6 +33,25 @@ app.add_typer(sessions_app, name="sessions")
 
 console = out_console()
 err = err_console()
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            envvar=env_name("log_level"),
+            case_sensitive=False,
+            help="Log messages on standard error from this level up (default WARNING).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log messages: -v INFO, -vv DEBUG.")
+    ] = 0,
+) -> None:
+    configure_logging(log_level.value if log_level else None, verbose)
+
 
 DbOpt = Annotated[
     Path | None,
@@ -171,6 +191,14 @@ def simulate(
         bool, typer.Option(help="Print the dialogue as it is played: each housemate line, then the reply.")
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live progress display.")] = True,
+    relevance_gate: Annotated[
+        bool,
+        typer.Option(
+            "--relevance-gate/--no-relevance-gate",
+            help="Check: a reply whose meaning is unrelated to the housemate's line (sentence-encoder "
+            "cosine under a per-language floor) gets a follow-up without asking the judge.",
+        ),
+    ] = True,
     db: DbOpt = None,
 ) -> None:
     """Let LLM-simulated users, built from synthetic personas, play the five days (resumable)."""
@@ -193,6 +221,7 @@ def simulate(
         retry_failed=retry_failed,
         days=days,
         scenario=scenario,
+        relevance_gate=relevance_gate,
         print_transcripts=transcript,
         progress=progress,
     )

@@ -20,6 +20,7 @@ which batching does not speed up.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import traceback
 import zlib
@@ -35,6 +36,7 @@ from rich.live import Live
 from rich.table import Table
 
 from sharehouse.engine.checks import CheckResult
+from sharehouse.engine.relevance import RelevanceGate, default_gate
 from sharehouse.engine.session import EngineEvents, EngineParams, SessionRunner, start_session
 from sharehouse.llm import GenParams, LLMError, ModelConfig, parse_spec
 from sharehouse.llm.base import ChatModel
@@ -42,6 +44,8 @@ from sharehouse.llm.registry import build_model, clamp_sequences
 from sharehouse.scenario import Scenario, State, load_scenario
 from sharehouse.scenario.load import ScenarioError, default_scenario_path
 from sharehouse.store import Store, StoreError, TurnRecord
+
+log = logging.getLogger(__name__)
 
 # Run statuses: every selected session complete / some still active / none active, some failed.
 RUN_COMPLETE, RUN_INCOMPLETE, RUN_FAILED_SESSIONS = "complete", "incomplete", "failed-sessions"
@@ -72,6 +76,8 @@ class SimulateOptions(BaseModel):
     # Local backend: decode concurrent sessions together (one llama.cpp sequence each).
     # None = DEFAULT_BATCHED unless the spec ends in ``+batch``; False with a ``+batch`` spec is an error.
     batched: bool | None = None
+    # The check's relevance gate: a reply unrelated to the line gets a follow-up (engine.relevance).
+    relevance_gate: bool = True
 
 
 @dataclass
@@ -128,6 +134,11 @@ class _Counter(EngineEvents):
         self.inner.npc_message(npc_id, text, state, follow_up)
 
     def turn_committed(self, turn: TurnRecord, check: CheckResult) -> None:
+        if turn.npc_rejected:
+            log.debug(
+                "session %s day %d turn %d: %d %s line(s) rejected before the shown one: %s",
+                self.sid, turn.day, turn.idx, turn.npc_rejected, turn.npc, turn.npc_reject_reasons,
+            )  # fmt: skip
         self.stats.turns += 1
         self.stats.prompt_tokens += turn.prompt_tokens or 0
         self.stats.completion_tokens += turn.completion_tokens or 0
@@ -300,9 +311,14 @@ async def run_simulate(
     llm_config = {"npc": describe_model(npc_model, plan.npc), "user": describe_model(user_model, plan.user),
                   "temperature": opts.temperature, "seed": opts.seed}  # fmt: skip
     store.upsert_run(run_id, "simulate", {**opts.model_dump(mode="json"), "run_id": run_id})
+    log.info(
+        "run %s: %d personas, %d days, concurrency %d, npc model %s, user model %s", run_id, len(personas),
+        opts.days, opts.concurrency, npc_model.name, user_model.name,
+    )  # fmt: skip
     stats = stats or RunStats()
     stats.total = len(personas)
     stats.started = time.perf_counter()  # rates and the ETA count playing time, not loading the model
+    gate = default_gate() if opts.relevance_gate else None
     sem = asyncio.Semaphore(max(1, opts.concurrency))
     session_ids: list[str] = []
 
@@ -333,6 +349,7 @@ async def run_simulate(
         if rec is not None and rec.status == "failed" and not opts.retry_failed:
             return skip(sid, persona, "failed", "not retried (--no-retry-failed)", rec.failure_reason)
         entry(sid, persona, "running", note="resumed" if rec is not None else "")
+        log.info("session %s (%s, %s) %s", sid, persona.id, persona.language, "resumed" if rec else "started")
         error: str | None = None
         try:
             if rec is not None and rec.status == "failed":
@@ -349,7 +366,16 @@ async def run_simulate(
                 try:
                     events = _Counter(stats, sid, events_for(sid, persona) if events_for else None)
                     await _play_session(
-                        store, scenario, sid, persona, opts, npc_model, user_model, events, SimulatedUser
+                        store,
+                        scenario,
+                        sid,
+                        persona,
+                        opts,
+                        npc_model,
+                        user_model,
+                        events,
+                        SimulatedUser,
+                        gate,
                     )
                 finally:
                     stats.running -= 1
@@ -367,6 +393,7 @@ async def run_simulate(
         if status == "failed":
             stats.failed += 1
             stats.per_session[sid]["reason"] = (final.failure_reason if final else None) or error
+            log.warning("session %s (%s) failed: %s", sid, persona.id, stats.per_session[sid]["reason"])
         else:
             stats.done += 1
 
@@ -405,6 +432,7 @@ async def _play_session(
     user_model: ChatModel,
     events: EngineEvents,
     user_cls: Any,
+    gate: RelevanceGate | None = None,
 ) -> None:
     """Play one session to the end of the requested days; model failures are tried again up to
     ``max_session_attempts`` times, any other error marks the session failed at once."""
@@ -418,7 +446,9 @@ async def _play_session(
             )
             runner = SessionRunner(
                 store, scenario, sid, npc_model=npc_model, user=user, events=events,
-                params=EngineParams(npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed),
+                params=EngineParams(
+                    npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed, relevance=gate
+                ),
             )  # fmt: skip
             while not runner.finished and (runner.fsm.day or 99) <= opts.days:
                 await runner.step()

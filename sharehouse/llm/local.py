@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import threading
 import time
@@ -37,6 +38,8 @@ import numpy as np
 
 from sharehouse.llm.base import Completion, GenParams, LLMError, Message, TransientLLMError
 from sharehouse.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STATE_CACHE_BYTES = 1536 << 20
 # A saved state is restored only when it saves at least this many tokens over the live KV cache.
@@ -233,6 +236,7 @@ class LocalModel:
             if self._llm is None:
                 from llama_cpp import Llama
 
+                began = time.perf_counter()
                 try:
                     self._llm = Llama(
                         model_path=str(self.path),
@@ -245,6 +249,10 @@ class LocalModel:
                     )
                 except (ValueError, RuntimeError) as exc:
                     raise LLMError(f"cannot load the GGUF model {self.path}: {exc}") from exc
+                log.info(
+                    "loaded %s from %s: %d threads, context %d, batch %d (%.1f s)", self.name, self.path,
+                    self.n_threads, self.n_ctx, self.n_batch, time.perf_counter() - began,
+                )  # fmt: skip
                 self._install_checkpoint(self._llm)
                 if self.ram_cache_bytes:
                     self.state_cache = SeqStateCache(self.ram_cache_bytes)
