@@ -45,6 +45,7 @@ test-all: install
 lint: install
 	$(BIN)/ruff check sharehouse evaluator tests bench
 	$(BIN)/ruff format --check sharehouse evaluator tests bench
+	$(BIN)/mypy
 	$(BIN)/deptry .
 
 bench: install

@@ -339,16 +339,17 @@ class Store:
     ) -> None:
         """Remember the NPC line being shown (and what produced it), so a resumed session shows the
         same line and its turn still records the model, usage, fallback flag and rejected lines."""
+        values = [
+            npc, message, model, prompt_tokens, completion_tokens, latency_s, fallback,
+            npc_rejected, npc_reject_reasons, session_id,
+        ]  # fmt: skip
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE sessions SET pending_npc = ?, pending_message = ?, pending_model = ?, "
                 "pending_prompt_tokens = ?, pending_completion_tokens = ?, pending_latency_s = ?, "
                 "pending_fallback = ?, pending_npc_rejected = ?, pending_npc_reject_reasons = ?, "
                 "updated_at = current_timestamp WHERE id = ?",
-                [
-                    npc, message, model, prompt_tokens, completion_tokens, latency_s, fallback,
-                    npc_rejected, npc_reject_reasons, session_id,
-                ],  # fmt: skip
+                values,
             )
 
     def set_position(self, session_id: str, pos: Position) -> None:
