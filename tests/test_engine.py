@@ -85,17 +85,23 @@ async def test_follow_up_then_advance_on_real_model(store, scenario, small_model
     first_state = runner.fsm.state
     t1 = await runner.step()
     assert t1.verdict == "follow_up" and t1.state_id == first_state and t1.response == ""
-    t2 = await runner.step()
-    assert t2.state_id == first_state and t2.is_followup and t2.verdict in ("advance", "forced")
-    assert (t1.check_by, t2.check_by) == ("rule", "llm")
-    assert runner.fsm.state != first_state
+    # The judge (a 0.5B model here) may still want more; follow-ups are bounded, then the move is forced.
+    later = []
+    while runner.fsm.state == first_state:
+        later.append(await runner.step())
+        assert len(later) <= scenario.state(first_state).max_followups, "the follow-ups were not bounded"
+    assert all(t.state_id == first_state and t.is_followup for t in later)
+    assert later[-1].verdict in ("advance", "forced")
+    assert all(t.verdict == "follow_up" for t in later[:-1])
+    assert t1.check_by == "rule" and later[0].check_by == "llm"  # the judge judged the real answer
     assert ev.tokens, "the NPC line should stream through npc_token"
     stored = store.load_turns(rec.id)
-    assert [(t.day, t.idx) for t in stored] == [(1, 0), (1, 1)]
+    assert [(t.day, t.idx) for t in stored] == [(1, i) for i in range(1 + len(later))]
     calls = store.fetchall("SELECT purpose FROM llm_calls WHERE session_id = ?", [rec.id])
     assert {"npc"} <= {c[0] for c in calls}
 
 
+@pytest.mark.slow  # five days of guarded lines and resampled replies: minutes even on an idle CPU
 @pytest.mark.model
 async def test_full_five_day_simulated_session_on_real_model(store, scenario, small_model) -> None:
     from sharehouse.personas import SimulatedUser, load_personas
@@ -121,6 +127,9 @@ async def test_full_five_day_simulated_session_on_real_model(store, scenario, sm
     assert all(t.message.strip() and t.response.strip() for t in turns)
     assert sorted({t.day for t in turns}) == [1, 2, 3, 4, 5]
     assert check_integrity(store) == []
+    from test_simulate import _assert_reads_like_people
+
+    _assert_reads_like_people(turns)
 
 
 # --- what the store records about each turn's check and fallbacks -----------------------------------

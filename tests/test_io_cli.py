@@ -216,7 +216,7 @@ def test_export_anonymised_with_persona_names(
 def test_export_anonymised_with_the_shipped_personas_keeps_the_housemates(
     app: typer.Typer, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The defaults: personas/default.jsonl has "Leo Evans", the shipped scenario a housemate Leo."""
+    """The defaults: personas/default.jsonl has "Grace Evans", the shipped scenario a housemate Leo."""
     monkeypatch.delenv("SHAREHOUSE_SCENARIO", raising=False)
     root = tmp_path / "d"
     (root / "en").mkdir(parents=True)
@@ -224,7 +224,7 @@ def test_export_anonymised_with_the_shipped_personas_keeps_the_housemates(
     doc["day_1"][0] = {
         "speaker": "Donatello",  # not a speaker name: only the scenario says that Leo is a housemate
         "message": "Leo here! Mina and Kenji say hi.",
-        "response": "Hi Leo, Noel told me. I'm Leo Evans; Evans is fine.",
+        "response": "Hi Leo, Noel told me. I'm Grace Evans; Evans is fine.",
     }
     (root / "en" / "en_1.json").write_text(json.dumps(doc), encoding="utf-8")
     db = tmp_path / "s.duckdb"

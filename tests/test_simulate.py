@@ -44,6 +44,22 @@ def test_selection_covers_languages_and_ids() -> None:
         select_personas(SimulateOptions(persona_ids=["p-xx-999"]))
 
 
+def _assert_reads_like_people(turns: list) -> None:
+    """What a degenerate dialogue fails: every reply its own (no repeats), no housemate line that
+    repeats the transcript, models that really spoke (bounded fallbacks), and a judge that really
+    judged: no verdict stood in for an unavailable judge, and the LLM judged at least one reply."""
+    from sharehouse.realism.quality import npc_echo_flags, self_repeat_rate
+
+    replies = [t.response for t in turns]
+    assert self_repeat_rate(replies) == 0.0, replies
+    assert not any(npc_echo_flags(turns)), [t.message for t in turns]
+    assert sum(bool(t.npc_fallback) for t in turns) <= len(turns) // 2, [t.message for t in turns]
+    assert sum(bool(t.reply_fallback) for t in turns) <= len(turns) // 3, replies
+    assert all(t.check_by in ("rule", "llm") for t in turns), [(t.check_by, t.check_reason) for t in turns]
+    assert any(t.check_by == "llm" for t in turns)
+    assert any(t.stance for t in turns)  # the simulated user's stance is stored
+
+
 @pytest.mark.model
 async def test_three_personas_one_day_then_idempotent_rerun(store, scenario, small_model) -> None:
     opts = SimulateOptions(
@@ -61,6 +77,7 @@ async def test_three_personas_one_day_then_idempotent_rerun(store, scenario, sma
         assert {t.state_id for t in turns if t.verdict in ("advance", "forced")} == day1
         assert s.position_day == 2 and s.status == "active"
         counts[s.id] = len(turns)
+        _assert_reads_like_people(turns)
     again = await run_simulate(store, opts, scenario=scenario, npc_model=small_model, user_model=small_model)
     assert again.stats.failed == 0
     assert {s.id: len(store.load_turns(s.id)) for s in store.list_sessions(run_id="t3")} == counts
