@@ -310,7 +310,12 @@ class SessionRunner:
         self.events.checking(text)
         started = time.perf_counter()
         check = await check_reply(
-            self.check_model, state, message, text, seed=self.params.seed, gate=self.params.relevance,
+            self.check_model,
+            state,
+            message,
+            text,
+            seed=self.params.seed,
+            gate=self.params.relevance,
             language=self.lang,
         )
         check_latency = time.perf_counter() - started

@@ -146,8 +146,8 @@ def persona_prompt(persona: Persona) -> str:
         habits = [fmt, f"{length_text(persona)} per message", punct, emoji, breaks]
         if s.casing == "lower":
             habits.append("all lower case")
-        if s.typo_rate >= 0.03:
-            habits.append("the odd typo")
+        # No "typos" habit here: told to make typos, the model makes one in every other word. Slips
+        # are added afterwards at the persona's measured rate (cleaning.add_typos).
         if s.question_rate >= 0.1:
             habits.append("now and then you ask something back")
         return (
