@@ -210,3 +210,15 @@ async def test_the_default_model_on_a_stratified_subset() -> None:
 
     outcomes = await run_check_set(load_model("local"), stratified(load_check_set(), 2))
     _assert_within(outcomes, LOCAL_SUBSET_MAX)
+
+
+def test_a_reply_that_only_asks_what_the_line_means_is_refused_by_rule() -> None:
+    from sharehouse.engine.checks import CLARIFICATION_REASON, is_clarification
+
+    for reply in ("What do you mean by flexible?", "柔軟ってどういう意味？", "你说的灵活是什么意思？"):
+        res = answer_rule(CHOICE["en"], reply)
+        assert res is not None and not res.answered and res.reason == CLARIFICATION_REASON
+    # a question back after an answer, or a plain answer, is not a clarification
+    assert not is_clarification("What do you mean? I would keep it secret.")
+    assert not is_clarification("Fixed shelves for sure.")
+    assert not is_clarification("I'd keep it quiet. What would you do?")

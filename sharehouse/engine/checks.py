@@ -83,14 +83,35 @@ def rule_check(state: State, reply: str, question: str = "") -> CheckResult | No
     return CheckResult(ok, "long enough" if ok else "the reply is too short", "rule")
 
 
+#: words of a reply that only asks what the question means (one sentence, ending in a question mark)
+_CLARIFYING = (
+    "what do you mean", "what does that mean", "what does it mean", "mean by", "what is meant",
+    "どういう意味", "どういうこと", "って何", "ってなに", "什么意思", "是指什么", "指的是什么", "啥意思",
+)  # fmt: skip
+CLARIFICATION_REASON = "only asks what the question means"
+
+
+def is_clarification(reply: str) -> bool:
+    """A reply that is one question about what the line means: no answer yet."""
+    text = reply.strip()
+    body = text.rstrip("?？!！ 　")
+    if text == body or any(mark in body for mark in "?？。.!！\n"):
+        return False  # not a question, or more than one sentence
+    low = body.casefold()
+    return any(word in low for word in _CLARIFYING)
+
+
 def answer_rule(question: str, reply: str) -> CheckResult | None:
-    """The rules of a judged question: an empty or non-committal reply is refused, else None."""
+    """The rules of a judged question: an empty, non-committal or only clarifying reply is
+    refused, else None."""
     text = reply.strip()
     short = _too_short(text)
     if short is not None:
         return short
     if is_noncommittal(text, question):
         return CheckResult(False, NONCOMMITTAL_REASON, "rule")
+    if is_clarification(text):
+        return CheckResult(False, CLARIFICATION_REASON, "rule")
     return None
 
 
