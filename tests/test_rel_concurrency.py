@@ -107,5 +107,10 @@ def test_two_simulates_on_one_db(tmp_path: Path) -> None:
         assert check_integrity(store) == []
         sessions = store.list_sessions(run_id="twice")
         assert len(sessions) == 3
-        counts = store.turn_counts([s.id for s in sessions])
-        assert set(counts.values()) == {3}
+        # each session answered its three day-1 questions once: the second process played nothing
+        # again (follow-ups in between, the fake replies being often non-committal or off-topic)
+        moved = {
+            s.id: [t.state_id for t in store.load_turns(s.id) if t.verdict in ("advance", "forced")]
+            for s in sessions
+        }
+        assert all(len(states) == len(set(states)) == 3 for states in moved.values()), moved

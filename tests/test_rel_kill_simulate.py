@@ -70,5 +70,10 @@ def test_sigkill_of_simulate_then_resume_fast(tmp_path: Path, scenario: Scenario
         sessions = store.list_sessions(run_id=RUN)
         assert len(sessions) == PERSONAS  # one session per persona, whatever the kills
         for rec in sessions:
-            assert [(t.day, t.state_id) for t in store.load_turns(rec.id)] == expected
+            # every question answered (or its follow-ups used up) once, in order; follow-ups in between
+            # (the fake server's replies are often non-committal or off-topic for the check)
+            moved = [
+                (t.day, t.state_id) for t in store.load_turns(rec.id) if t.verdict in ("advance", "forced")
+            ]
+            assert moved == expected
             assert rec.status == "active" and rec.position_day == DAYS + 1 and rec.pending_message is None

@@ -126,7 +126,9 @@ async def test_simulated_sessions_store_no_leaked_line(tmp_path: Path, scenario:
         assert result.stats.failed == 0
         turns = [t for s in store.list_sessions(run_id="leaky") for t in store.load_turns(s.id)]
         assert srv.counts["leak"] >= 3
-    assert len(turns) == 9
+    # three questions answered per session (follow-ups in between: the fake replies are often
+    # non-committal or off-topic for the check)
+    assert sum(t.verdict in ("advance", "forced") for t in turns) == 9
     for t in turns:
         sheet, _ = _protected(scenario, _lang_of(t.npc, scenario), 1, _index(scenario, t.state_id))
         assert _longest_shared(t.message, sheet) < 40, t.message
