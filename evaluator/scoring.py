@@ -212,7 +212,8 @@ def score_pairs(
                 m2=sentence_similarity(sent_vecs[2 * i], sent_vecs[2 * i + 1]),
                 m3=bleu(ref_tok, pred_tok),
                 m4=m4,
-                m5=type_token_ratio(pred_tok),
+                # a prediction of whitespace only is empty (as for M4): no type-token ratio
+                m5=type_token_ratio(pred_tok) if p.prediction.strip() else 0.0,
                 m6=history_similarity(pred_hist_vecs[i], centroid_of[i]),
                 judge_content=verdict.content if verdict is not None else None,
                 judge_style=verdict.style if verdict is not None else None,
