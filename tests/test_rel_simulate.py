@@ -34,7 +34,9 @@ def _assert_sessions_whole(store: Store, scenario: Scenario, run_id: str, days: 
     assert check_integrity(store) == []
     for rec in store.list_sessions(run_id=run_id):
         turns = store.load_turns(rec.id)
-        played = [(t.day, t.state_id) for t in turns]
+        # the questions answered (follow-ups in between: the fake replies are often non-committal or
+        # off-topic for the check), each once and in order
+        played = [(t.day, t.state_id) for t in turns if t.verdict in ("advance", "forced")]
         assert played == expected[: len(played)], f"{rec.id}: states out of order or repeated: {played}"
         assert all(t.response.strip() and t.message.strip() for t in turns)
         if rec.status == "failed":
@@ -57,6 +59,7 @@ async def test_simulate_at_20_percent_faults_then_resume(tmp_path: Path, scenari
         opts = SimulateOptions(
             n_personas=N_PERSONAS, model="openai/fake", api_base=srv.api_base, concurrency=8, days=DAYS,
             run_id="faulty", progress=False, max_session_attempts=1,
+            relevance_gate=False,  # the fake replies are off-topic: this test counts turns, not checks
         )  # fmt: skip
         first = await run_simulate(store, opts, npc_model=tight)
         assert srv.faults_served() > 0.1 * srv.total
@@ -104,6 +107,7 @@ async def test_every_day_completes_a_session(tmp_path: Path, scenario: Scenario)
             api_base=srv.api_base,
             concurrency=3,
             run_id="full",
+            relevance_gate=False,  # the fake replies are off-topic: this test counts turns, not checks
             progress=False,
         )
         result = await run_simulate(store, opts, npc_model=model)

@@ -160,9 +160,16 @@ def test_simulate_while_the_game_is_open(tmp_path: Path, scenario: Scenario) -> 
         game.close()
     with Store(db, read_only=True) as store:
         assert check_integrity(store) == []
-        assert set(store.turn_counts([s.id for s in store.list_sessions(run_id="beside-tui")]).values()) == {
-            3
-        }
+        assert _answered_per_session(store, "beside-tui") == {3}
+
+
+def _answered_per_session(store: Store, run_id: str) -> set[int]:
+    """Questions answered per session of the run (follow-ups in between: the fake server's replies are
+    often non-committal or off-topic for the check)."""
+    return {
+        sum(t.verdict in ("advance", "forced") for t in store.load_turns(s.id))
+        for s in store.list_sessions(run_id=run_id)
+    }
 
 
 def test_play_while_simulate_writes(tmp_path: Path, scenario: Scenario) -> None:
@@ -193,6 +200,4 @@ def test_play_while_simulate_writes(tmp_path: Path, scenario: Scenario) -> None:
     with Store(db, read_only=True) as store:
         assert check_integrity(store) == []
         assert len(store.list_sessions(kind="human", source="play")) == 1
-        assert set(store.turn_counts([s.id for s in store.list_sessions(run_id="beside-tui")]).values()) == {
-            3
-        }
+        assert _answered_per_session(store, "beside-tui") == {3}
