@@ -223,6 +223,22 @@ def _key_repr(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else json.dumps(key, ensure_ascii=False)
 
 
+def imported_turns(session_id: str, turns: Sequence[YntpTurn]) -> list[TurnRecord]:
+    """The turns of a parsed YNTP-100 file as the store's records (verdict ``imported``)."""
+    return [
+        TurnRecord(
+            session_id=session_id,
+            day=t.day,
+            idx=t.idx,
+            npc=t.speaker,
+            message=t.message,
+            response=t.response,
+            verdict="imported",
+        )
+        for t in turns
+    ]
+
+
 def _content_hash(language: str, user_id: str, turns: Iterable[tuple[int, int, str, str, str]]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([language, user_id], ensure_ascii=False).encode())
@@ -303,18 +319,7 @@ def _store_file(
     entry = ImportedFile(
         file=origin, session_id=sid, user_id=user_id, language=language, turns=len(turns), truncated=truncated
     )
-    records = [
-        TurnRecord(
-            session_id=sid,
-            day=t.day,
-            idx=t.idx,
-            npc=t.speaker,
-            message=t.message,
-            response=t.response,
-            verdict="imported",
-        )  # fmt: skip
-        for t in turns
-    ]
+    records = imported_turns(sid, turns)
     session = SessionRecord(
         id=sid,
         kind="human",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sharehouse.io.yntp import DIR_LANGUAGES, parse_yntp_bytes, yntp_files
+from sharehouse.io.yntp import DIR_LANGUAGES, imported_turns, parse_yntp_bytes, yntp_files
 from sharehouse.store.bulk import load_turns_for
 from sharehouse.store.db import Store
 from sharehouse.store.records import TurnRecord
@@ -48,18 +48,7 @@ def yntp_dialogues(directory: str | Path, languages: Sequence[str] | None = None
             parsed = parse_yntp_bytes(path.read_bytes())
         except Exception as exc:  # the parser's problem list names each JSON path
             raise ValueError(f"{path}: {exc}") from None
-        turns = [
-            TurnRecord(
-                session_id=path.stem,
-                day=t.day,
-                idx=t.idx,
-                npc=t.speaker,
-                message=t.message,
-                response=t.response,
-                verdict="imported",
-            )  # fmt: skip
-            for t in parsed
-        ]
+        turns = imported_turns(path.stem, parsed)
         out.append(Dialogue(session_id=path.stem, user_id=path.stem, language=lang, turns=turns))
     if not out and not languages:
         raise FileNotFoundError(
