@@ -83,10 +83,29 @@ async def test_without_a_gate_the_judge_decides(scenario) -> None:
 
 async def test_rules_and_gate_on_the_labelled_check_set(gate) -> None:
     """With a judge that accepts everything, what the rules and the gate refuse alone. Measured
-    2026-12-02: false-rejects 1/75; false-accepts non-answer 10/48, off-topic 7/24, other-question
-    20/30. The bounds leave a margin and fail if the gate stops working (then off-topic is 24/24)."""
+    2026-12-03 with the written evasions: false-rejects 2/75; false-accepts non-answer 1/48 (10/48
+    without them), off-topic 7/24, other-question 19/30. Non-answers are held to the issue's target
+    (at most 10 %); the other bounds leave a margin and fail if the gate stops working (then
+    off-topic is 24/24)."""
     outcomes = await run_check_set(Accepting(), load_check_set(), gate=gate)
     assert false_rejects(outcomes).value <= 0.05
-    assert false_accepts(outcomes, "non-answer").value <= 0.30
+    assert false_accepts(outcomes, "non-answer").value <= 0.10
     assert false_accepts(outcomes, "off-topic").value <= 0.45
     assert false_accepts(outcomes, "other-question").value <= 0.85
+
+
+EVASIVE = {
+    "en": "Hmm, I can't really say yet, maybe ask me later.",
+    "ja": "うーん、それはまだ決めかねてるかな。",
+    "zh": "这个嘛，我还真没想好，回头再说。",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(EVASIVE))
+async def test_an_evasion_in_a_sentence_of_its_own_is_refused(gate, scenario, lang) -> None:
+    """Sentences no phrase list holds, close in meaning to a written evasion: refused before the
+    judge; the real answer of the same question is not."""
+    question, answer, _ = CASES[lang]
+    res = await judge_answer(Unreachable(), question, EVASIVE[lang], gate=gate, language=lang)
+    assert not res.answered and res.by == "rule" and res.reason.startswith("non-committal"), res.reason
+    assert await gate.evades(answer, lang) is None

