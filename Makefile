@@ -43,8 +43,8 @@ test-all: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check sharehouse evaluator tests bench
-	$(BIN)/ruff format --check sharehouse evaluator tests bench
+	$(BIN)/ruff check sharehouse evaluator tests bench scripts
+	$(BIN)/ruff format --check sharehouse evaluator tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/deptry .
 
