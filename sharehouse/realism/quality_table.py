@@ -33,6 +33,7 @@ _ROWS: tuple[tuple[str, str, _Fmt], ...] = (
     ("distinct", "distinct replies", _ratio),
     ("sample_copies", "copies of persona examples", _count),
     ("npc_echo", "NPC echo/repeat", _ratio),
+    ("npc_shared", "NPC lines shared across sessions", _ratio),
     ("npc_fallback", "NPC fallbacks", _ratio),
     ("reply_fallback", "reply fallbacks", _ratio),
     ("npc_rejected_per_turn", "NPC lines rejected per turn", _rate),
