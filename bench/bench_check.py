@@ -32,10 +32,11 @@ if str(REPO) not in sys.path:  # run as a script: bench/ is a folder beside the 
 from bench.common import load_average, markdown_table, publish  # noqa: E402
 from sharehouse.engine.checks import CheckResult, judge_answer  # noqa: E402
 from sharehouse.engine.relevance import RelevanceGate  # noqa: E402
+from sharehouse.lang import LANGS, Lang  # noqa: E402
 from sharehouse.llm.base import ChatModel  # noqa: E402
 
 CHECK_SET = REPO / "tests" / "data" / "check_set.jsonl"
-LANGUAGES = ("en", "ja", "zh")
+LANGUAGES: tuple[str, ...] = LANGS
 POSITIVE = "answer"
 NEGATIVES = ("non-answer", "off-topic", "other-question")
 Label = Literal["answer", "non-answer", "off-topic", "other-question"]
@@ -55,7 +56,7 @@ class CheckItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    language: Literal["en", "ja", "zh"]
+    language: Lang
     question: str
     reply: str
     label: Label

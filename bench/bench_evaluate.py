@@ -33,11 +33,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import load_average, markdown_table, publish  # noqa: E402
+from sharehouse.lang import LANGS, parse_languages  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "yntp100"
 SECTION = "Evaluate: prompting methods over YNTP-100 and one LoRA user (bench/bench_evaluate.py)"
 PROMPTING = ("zero-shot", "few-shot+style", "few-shot-mbti+style", "cot+style", "gpg", "retrieval")
-LANGUAGES = ("en", "ja", "zh")
+LANGUAGES: tuple[str, ...] = LANGS
 
 
 @dataclass
@@ -372,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> EvaluateFigures:
         per_language=args.per_language,
         sample_seed=args.sample_seed,
         methods=[m.strip() for m in args.methods.split(",") if m.strip()],
-        languages=[x.strip() for x in args.languages.split(",") if x.strip()],
+        languages=parse_languages(args.languages),
         max_tokens=args.max_tokens,
         limit_turns=args.limit_turns,
         lora=not args.no_lora,

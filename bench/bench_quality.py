@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, load_average, markdown_table, publish
+from sharehouse.lang import LANGS
 
-LANGUAGES: tuple[str, ...] = ("en", "ja", "zh")
+LANGUAGES: tuple[str, ...] = LANGS
 DEFAULT_DB = ROOT / "sessions" / "bench_quality.duckdb"
 DEFAULT_YNTP = ROOT.parent / "shared" / "yntp100"
 

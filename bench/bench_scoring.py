@@ -39,6 +39,7 @@ from evaluator.metrics.m1_wmd import WMD_MAX, wmd_words  # noqa: E402
 from evaluator.metrics.m3_bleu import bleu  # noqa: E402
 from evaluator.metrics.tokenize import tokenize  # noqa: E402
 from evaluator.scoring import ScorePair, score_pairs  # noqa: E402
+from sharehouse.lang import LANGS, LANGUAGE_DIRS  # noqa: E402
 from sharehouse.store import Store  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "yntp100"
@@ -73,7 +74,7 @@ class ScoringFigures:
 
 def build_pairs(per_language: int | None) -> list[ScorePair]:
     pairs: list[ScorePair] = []
-    for folder in ("en", "jp", "cn"):
+    for folder in (LANGUAGE_DIRS[lang] for lang in LANGS):
         paths = sorted((SHARED / folder).glob("*.json"), key=lambda p: int(p.stem.split("_")[1]))
         for path in paths[:per_language]:
             data = json.loads(path.read_text(encoding="utf-8"))

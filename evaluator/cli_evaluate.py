@@ -35,6 +35,7 @@ from evaluator.metrics.aggregate import DEFAULT_Z_POOL
 from evaluator.protocols import DEFAULT_PROTOCOL, method_protocols, protocol_spec
 from evaluator.scoring import MetricOptions
 from sharehouse.consoles import err_console, out_console
+from sharehouse.lang import rank
 
 DbOpt = Annotated[
     Path | None,
@@ -338,8 +339,7 @@ def judge_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
             row[scale] = _mean(means)
         row["judge"], row["unread"] = judges, unread
         rows.append(row)
-    order = {"en": 0, "ja": 1, "zh": 2}
-    return sorted(rows, key=lambda r: (order.get(r["language"], 9), -(r["content"] or 0), r["method"]))
+    return sorted(rows, key=lambda r: (rank(r["language"]), -(r["content"] or 0), r["method"]))
 
 
 def print_judge_table(console: Any, store: Any, run_id: str) -> None:

@@ -33,8 +33,8 @@ from evaluator.cli_metric_options import (
 from evaluator.metrics.aggregate import METRICS, language_means, user_means
 from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
 from sharehouse.consoles import err_console, out_console
+from sharehouse.lang import rank
 
-_LANG_ORDER = {"en": 0, "ja": 1, "zh": 2}
 _HEADERS = {
     "m1": "M1 WMD↓",
     "m2": "M2 SentSim",
@@ -119,7 +119,7 @@ def write_scores(path: Path, scores: list[TurnScores]) -> None:
 def summary_table(scores: list[TurnScores], options: MetricOptions) -> Table:
     """Per-language macro averages (turns → user mean → mean over users) of M1–M6."""
     users = user_means(scores, keys=("language", "user"))
-    langs = sorted(language_means(users, keys=("language",)), key=lambda r: _LANG_ORDER.get(r["language"], 9))
+    langs = sorted(language_means(users, keys=("language",)), key=lambda r: rank(r["language"]))
     table = Table(
         title="M1–M6, macro average over users",
         caption=(

@@ -34,10 +34,11 @@ from evaluator.metrics.aggregate import (
     zscore_pooled,
 )
 from evaluator.published import PUBLISHED, comparison_rows
+from sharehouse.lang import ENGLISH_NAMES
 from sharehouse.store import Store
 from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_user_status
 
-LANGUAGE_TITLES = {"en": "English", "ja": "Japanese", "zh": "Chinese"}
+LANGUAGE_TITLES = ENGLISH_NAMES
 _HEAD = {"m1": "M1 WMD↓", "m2": "M2 Sent", "m3": "M3 BLEU", "m4": "M4 Len", "m5": "M5 TTR", "m6": "M6 Hist"}
 POOL_WORDS = {"all": "all users", "language": "this language's users"}
 _FLAG_SHORT = {

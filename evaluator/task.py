@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from evaluator.methods.base import HistoryTurn, TestItem, UserTask
+from sharehouse.lang import canonical, lookup
 from sharehouse.store import SessionRecord, Store, TurnRecord
 
 HISTORY_DAYS: tuple[int, ...] = (1, 2, 3, 4)
 TEST_DAY = 5
-_LANGUAGE_ALIASES = {"cn": "zh", "jp": "ja", "zh": "zh", "ja": "ja", "en": "en"}
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,7 @@ def normalize_languages(languages: Iterable[str] | None) -> list[str] | None:
     """Language codes as stored (``cn``→``zh``, ``jp``→``ja``); None means every language."""
     if languages is None:
         return None
-    out = []
-    for lang in languages:
-        code = _LANGUAGE_ALIASES.get(lang.strip().lower())
-        if code is None:
-            raise ValueError(f"unknown language {lang!r}: use en, ja or zh")
-        out.append(code)
-    return out
+    return [canonical(lang) for lang in languages]
 
 
 def _natural(text: str) -> tuple[object, ...]:
@@ -102,7 +96,7 @@ def task_from_turns(rec: SessionRecord, turns: Sequence[TurnRecord]) -> UserTask
         seen.append(HistoryTurn(day=t.day, npc=t.npc, message=t.message, response=t.response, mbti=t.mbti))
     if not tests:
         return SkippedUser(rec.user_id, rec.id, "every day-5 reply is empty")
-    language = _LANGUAGE_ALIASES.get(rec.language, rec.language)
+    language = lookup(rec.language) or rec.language
     return UserTask(user_id=rec.user_id, language=language, session_id=rec.id, history=history, tests=tests)
 
 
@@ -127,7 +121,7 @@ def build_tasks(
     wanted = {u.strip() for u in users if u.strip()} if users is not None else None
     sessions = store.list_sessions(source=filt.source, run_id=run)
     if langs is not None:
-        sessions = [s for s in sessions if _LANGUAGE_ALIASES.get(s.language, s.language) in langs]
+        sessions = [s for s in sessions if (lookup(s.language) or s.language) in langs]
     if wanted is not None:
         sessions = [s for s in sessions if s.user_id in wanted]
 

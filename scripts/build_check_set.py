@@ -28,12 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(REPO))
 
-from sharehouse.io.yntp import DIR_LANGUAGES, LANGUAGE_DIRS, parse_yntp_bytes  # noqa: E402
+from sharehouse.io.yntp import parse_yntp_bytes  # noqa: E402
+from sharehouse.lang import DIR_LANGUAGES, LANGS, LANGUAGE_DIRS  # noqa: E402
 
 DEFAULT_YNTP = REPO.parent / "shared" / "yntp100"
 DEFAULT_OUT = REPO / "tests" / "data" / "check_set.jsonl"
 SEED = 13
-LANGUAGES = ("en", "ja", "zh")
+LANGUAGES: tuple[str, ...] = LANGS
 
 #: Items per label and language.
 COUNTS = {"answer": 25, "non-answer": 16, "off-topic": 8, "other-question": 10}

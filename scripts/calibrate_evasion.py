@@ -19,6 +19,7 @@ import numpy as np
 
 from sharehouse.engine.evasion import EVASION_FLOOR, EVASIONS
 from sharehouse.engine.relevance import RELEVANCE_ENCODERS
+from sharehouse.lang import LANGS
 from sharehouse.realism.yntp import load_yntp_replies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     people = load_yntp_replies(args.data)
     items = [json.loads(line) for line in CHECK_SET.read_text(encoding="utf-8").splitlines() if line]
-    for lang in ("en", "ja", "zh"):
+    for lang in LANGS:
         replies = [r for code, rs in people.values() if code == lang for r in rs]
         cos = nearest(replies, lang)
         floor = EVASION_FLOOR[lang]

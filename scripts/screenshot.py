@@ -15,6 +15,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList, TextArea
 
+from sharehouse.lang import LANGS
 from sharehouse.llm import ChatModel
 from sharehouse.scenario import default_scenario_path, load_scenario
 from sharehouse.store import Store
@@ -62,7 +63,7 @@ async def take(out: Path, lang: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--language", choices=["en", "ja", "zh"], default="en")
+    parser.add_argument("--language", choices=list(LANGS), default="en")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.svg")
     args = parser.parse_args()
     asyncio.run(take(args.out, args.language))

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from sharehouse.consoles import out_console
+from sharehouse.lang import parse_languages
 from sharehouse.personas.generate import SUPPORTED_LANGUAGES, generate_personas
 from sharehouse.personas.io import (
     PersonaFileError,
@@ -59,9 +60,8 @@ def generate(
     ),
 ) -> None:
     """Generate N balanced, varied personas and write them as JSON Lines."""
-    langs = [part.strip() for part in languages.split(",") if part.strip()]
     try:
-        personas = generate_personas(n, seed=seed, languages=langs)
+        personas = generate_personas(n, seed=seed, languages=parse_languages(languages))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--languages") from exc
     path = write_personas_jsonl(out, personas)

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from sharehouse.consoles import err_console
+from sharehouse.lang import LANGS, canonical
 from sharehouse.settings import env_name
 
-LANGUAGES = ("en", "ja", "zh")
+LANGUAGES: tuple[str, ...] = LANGS
 
 
 def register(app: typer.Typer) -> None:
@@ -61,9 +62,12 @@ def run_play(
     from sharehouse.store import Store, StoreError
 
     err = err_console()
-    if language is not None and language not in LANGUAGES:
-        err.print(f"[red]error:[/red] --language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-        raise typer.Exit(2)
+    if language is not None:
+        try:
+            language = canonical(language)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] --language: {exc}", highlight=False)
+            raise typer.Exit(2) from exc
     try:
         parse_spec(model, api_base=api_base)
     except ValueError as exc:

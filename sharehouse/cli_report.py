@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sharehouse.consoles import out_console
+from sharehouse.lang import Lang, parse_languages
 from sharehouse.settings import env_name
 
 
@@ -56,14 +57,13 @@ def realism(
     )
 
 
-def _split_languages(value: str | None) -> list[str] | None:
+def _split_languages(value: str | None) -> list[Lang] | None:
     if not value:
         return None
-    langs = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [v for v in langs if v not in ("en", "ja", "zh")]
-    if unknown:
-        raise typer.BadParameter(f"unknown language(s) {', '.join(unknown)}; use en, ja, zh")
-    return langs
+    try:
+        return parse_languages(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def quality(

@@ -27,13 +27,13 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from sharehouse.lang import LANGUAGE_ORDER as LANGUAGE_ORDER
+
 METRICS: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6")
 Z_METRICS: tuple[str, ...] = ("z1", "z2", "z3", "z4", "z5", "z6")
 USER_KEYS: tuple[str, ...] = ("method", "model", "language", "user")
 GROUP_KEYS: tuple[str, ...] = ("method", "model", "language")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"m1"})
-#: Display order of the languages in every table.
-LANGUAGE_ORDER: dict[str, int] = {"en": 0, "ja": 1, "zh": 2}
 TYPE_NAMES: tuple[str, str, str] = ("Type I", "Type II", "Type III")
 ZPool = Literal["language", "all"]
 #: The user rows each metric is standardised over: each language on its own, or every user of the run.

@@ -21,33 +21,21 @@ from __future__ import annotations
 import functools
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
-Language = Literal["en", "ja", "zh"]
+from sharehouse.lang import LANGS
+from sharehouse.lang import Lang as Language
+from sharehouse.lang import canonical as normalize_language
+
 TokenMode = Literal["reference", "no-whitespace"]
 TOKEN_MODES: tuple[str, ...] = ("reference", "no-whitespace")
 #: The M3/M5 tokens of the published reference.
 DEFAULT_TOKENS: TokenMode = "reference"
 
-_ALIASES: dict[str, Language] = {
-    "en": "en", "eng": "en", "english": "en",
-    "ja": "ja", "jp": "ja", "jpn": "ja", "japanese": "ja",
-    "zh": "zh", "cn": "zh", "zho": "zh", "chinese": "zh",
-}  # fmt: skip
-
 # Sudachi refuses inputs above ~49 KB of UTF-8; stay well under it.
 _SUDACHI_CHUNK_CHARS = 4000
 _ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "inc", "co")
-
-
-def normalize_language(code: str) -> Language:
-    """``en``/``ja``/``zh`` from any accepted spelling (``cn`` and ``jp`` included)."""
-    key = code.strip().lower().replace("_", "-").split("-")[0]
-    try:
-        return _ALIASES[key]
-    except KeyError:
-        raise ValueError(f"unknown language {code!r}: use en, ja (jp) or zh (cn)") from None
 
 
 @functools.cache
@@ -125,7 +113,7 @@ def is_punctuation(token: str) -> bool:
     return bool(token) and all(unicodedata.category(ch).startswith("P") for ch in token)
 
 
-def warm_up(languages: tuple[str, ...] = ("en", "ja", "zh")) -> None:
+def warm_up(languages: Iterable[str] = LANGS) -> None:
     """Build the tokenizers now (e.g. before timing), instead of on first use."""
     for lang in languages:
         _FACTORIES[normalize_language(lang)]()

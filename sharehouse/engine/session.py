@@ -19,6 +19,7 @@ from sharehouse.engine.machine import SessionMachine
 from sharehouse.engine.npc import NpcLine, generate_line
 from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.engine.users import PastTurn, TurnContext, User
+from sharehouse.lang import is_lang
 from sharehouse.llm.base import ChatModel, Completion, GenParams
 from sharehouse.scenario import Scenario, State
 from sharehouse.store import LLMCallRecord, Position, SessionRecord, Store, TurnRecord, new_id
@@ -62,7 +63,7 @@ def start_session(
     session_id: str | None = None,
 ) -> SessionRecord:
     """Create a session positioned at the first question of day 1."""
-    if language not in ("en", "ja", "zh"):
+    if not is_lang(language):
         raise ValueError(f"language must be en, ja or zh, not {language!r}")
     first_day, first_state = scenario.ordered_states()[0]
     rec = SessionRecord(

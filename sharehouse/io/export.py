@@ -20,13 +20,13 @@ from pydantic import BaseModel, field_validator
 from sharehouse.io.anonymize import Anonymizer, ReplacementCounts, SaltSource, resolve_salt
 from sharehouse.io.tabular import Row, turn_row, write_jsonl, write_parquet
 from sharehouse.io.yntp import LANGUAGE_DIRS, write_yntp_file, yntp_document, yntp_relative_path
+from sharehouse.lang import lookup
 from sharehouse.store.bulk import load_turns_for
 from sharehouse.store.db import Store
 from sharehouse.store.records import SessionRecord, TurnRecord
 
 ExportFormat = Literal["yntp", "jsonl", "parquet"]
 FORMATS: tuple[str, ...] = ("yntp", "jsonl", "parquet")
-_LANGUAGE_ALIASES = {"cn": "zh", "jp": "ja"}
 
 
 class ExportError(RuntimeError):
@@ -45,7 +45,7 @@ class ExportFilters(BaseModel):
     @field_validator("language")
     @classmethod
     def _language(cls, value: str | None) -> str | None:
-        return _LANGUAGE_ALIASES.get(value, value) if value else value
+        return (lookup(value) or value) if value else value
 
 
 class ExportReport(BaseModel):

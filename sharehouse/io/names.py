@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from sharehouse.lang import LANGS
+
 if TYPE_CHECKING:
     from sharehouse.scenario import Scenario
 
@@ -71,7 +73,7 @@ NOT_NAMES: frozenset[str] = frozenset(
 
 def scenario_housemates(scenarios: Iterable[Scenario]) -> set[str]:
     """The housemates' display names of the given scenarios, in every language."""
-    return {npc.name.get(lang) for sc in scenarios for npc in sc.npcs for lang in ("en", "ja", "zh")}
+    return {npc.name.get(lang) for sc in scenarios for npc in sc.npcs for lang in LANGS}
 
 
 def curated_names() -> dict[str, frozenset[str]]:

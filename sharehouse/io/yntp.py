@@ -21,15 +21,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sharehouse.lang import DIR_LANGUAGES as DIR_LANGUAGES
+from sharehouse.lang import LANGUAGE_DIRS as LANGUAGE_DIRS
 from sharehouse.store.bulk import insert_turns, load_turns_for
 from sharehouse.store.db import Store
 from sharehouse.store.records import SessionRecord, TurnRecord
 from sharehouse.textclean import MAX_INPUT_CHARS, sanitize_input
 
-#: folder name in the dataset -> language code in the store
-DIR_LANGUAGES: dict[str, str] = {"en": "en", "cn": "zh", "jp": "ja", "zh": "zh", "ja": "ja"}
-#: language code in the store -> folder name written by the exporter
-LANGUAGE_DIRS: dict[str, str] = {"en": "en", "zh": "cn", "ja": "jp"}
 REQUIRED_DAYS: tuple[int, ...] = (1, 2, 3, 4, 5)
 TURN_FIELDS: tuple[str, ...] = ("speaker", "message", "response")
 DEFAULT_SOURCE = "yntp100"

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TypeVar
 
+from sharehouse.lang import LANGS
 from sharehouse.personas import pools
 from sharehouse.personas.models import (
     MBTI_TYPES,
@@ -20,7 +21,7 @@ from sharehouse.personas.models import (
 
 T = TypeVar("T")
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "ja", "zh")
+SUPPORTED_LANGUAGES: tuple[str, ...] = LANGS
 
 _AGE_BANDS: tuple[tuple[int, int, float], ...] = (
     (18, 24, 0.25),

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Language = Literal["en", "ja", "zh"]
+from sharehouse.lang import LANGS
+from sharehouse.lang import Lang as Language
+
 Formality = Literal["casual", "neutral", "polite", "very_polite"]
 Punctuation = Literal["none", "minimal", "full", "exclamations", "ellipses"]
 Casing = Literal["lower", "normal"]
@@ -16,7 +18,7 @@ Elaboration = Literal["terse", "moderate", "elaborate"]
 
 MBTI_TYPES: tuple[str, ...] = tuple(a + b + c + d for a in "EI" for b in "SN" for c in "TF" for d in "JP")
 _MBTI_RE = re.compile(r"^[EI][SN][TF][JP]$")
-_PERSONA_ID_RE = re.compile(r"^p-(en|ja|zh)-\d{3,}$")
+_PERSONA_ID_RE = re.compile(rf"^p-({'|'.join(LANGS)})-\d{{3,}}$")
 
 
 class _Strict(BaseModel):

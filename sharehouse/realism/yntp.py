@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-_DIR_LANG = {"en": "en", "cn": "zh", "jp": "ja", "zh": "zh", "ja": "ja"}
+from sharehouse.lang import DIR_LANGUAGES
 
 
 def load_yntp_replies(
@@ -21,8 +21,8 @@ def load_yntp_replies(
         raise FileNotFoundError(f"YNTP-100 directory not found: {root}")
     wanted = [f"day_{d}" for d in days]
     out: dict[str, tuple[str, list[str]]] = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name in _DIR_LANG):
-        lang = _DIR_LANG[sub.name]
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name in DIR_LANGUAGES):
+        lang = DIR_LANGUAGES[sub.name]
         for path in sorted(sub.glob("*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))

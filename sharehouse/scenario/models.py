@@ -23,10 +23,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sharehouse.lang import LANGS as LANGS
+from sharehouse.lang import Lang as Lang
 from sharehouse.scenario.crossref import Problem, json_path, raw_cross_reference_problems
 
-Lang = Literal["en", "ja", "zh"]
-LANGS: tuple[str, ...] = ("en", "ja", "zh")
 MbtiDim = Literal["E/I", "S/N", "T/F", "J/P", "none"]
 CheckKind = Literal["llm", "any", "min_chars"]
 

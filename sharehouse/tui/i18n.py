@@ -7,11 +7,15 @@ placeholders filled by :func:`t`.
 
 from __future__ import annotations
 
-UI_LANGS: tuple[str, ...] = ("en", "ja", "zh")
+from collections.abc import Mapping
+
+from sharehouse.lang import LANGS, NATIVE_NAMES
+
+UI_LANGS: tuple[str, ...] = LANGS
 DEFAULT_LANG = "en"
 
 #: The name of each language, written in that language (shown in the language picker).
-LANGUAGE_LABELS: dict[str, str] = {"en": "English", "ja": "日本語", "zh": "中文"}
+LANGUAGE_LABELS: Mapping[str, str] = NATIVE_NAMES
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # -- start screen ---------------------------------------------------------------------------

@@ -22,12 +22,14 @@ from textual.widgets.selection_list import Selection
 from evaluator.methods import get_method
 from evaluator.protocols import PROTOCOLS, check_method, method_protocols
 from evaluator.runner import EvalParams
+from sharehouse.lang import ENGLISH_NAMES
+from sharehouse.lang import LANGS as LANGUAGE_CODES
 from sharehouse.llm import parse_spec
 from sharehouse.store import Store
 from sharehouse.store.evaluation import list_eval_runs
 from sharehouse.tui.eval_request import RunRequest
 
-LANGS: tuple[tuple[str, str], ...] = (("en", "English"), ("ja", "Japanese"), ("zh", "Chinese"))
+LANGS: tuple[tuple[str, str], ...] = tuple((code, ENGLISH_NAMES[code]) for code in LANGUAGE_CODES)
 READ_ONLY_NOTE = "This database is open read-only: start or resume runs with `sharehouse evaluate --tui`."
 
 
