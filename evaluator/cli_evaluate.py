@@ -10,7 +10,6 @@ sharehouse evaluate show RUN
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,25 +33,14 @@ from evaluator.cli_score import _explain
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL
 from evaluator.protocols import DEFAULT_PROTOCOL, method_protocols, protocol_spec
 from evaluator.scoring import MetricOptions
+from sharehouse.cli_common import ApiBaseOpt, DbOpt, LanguagesOpt, fail, open_store, split_list
 from sharehouse.consoles import err_console, out_console
 from sharehouse.lang import rank
-
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
-]
-
-
-def _split(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    return items or None
 
 
 def _parse_seeds(value: str) -> list[int]:
     try:
-        seeds = [int(v) for v in _split(value) or []]
+        seeds = [int(v) for v in split_list(value) or []]
     except ValueError:
         raise typer.BadParameter(f"--seeds expects comma-separated whole numbers, got {value!r}") from None
     if not seeds:
@@ -71,16 +59,6 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key.strip()] = value
     return out
-
-
-def _open(db: Path | None, *, read_only: bool = False):  # noqa: ANN202 - returns a Store
-    from sharehouse.store import Store, StoreError
-
-    try:
-        return Store(db, read_only=read_only)
-    except StoreError as exc:
-        err_console().print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def evaluate_callback(
@@ -113,9 +91,7 @@ def evaluate_callback(
     source: Annotated[
         str, typer.Option(help="Sessions to evaluate: yntp100, play, simulate, run:ID, or any source string.")
     ] = "yntp100",
-    languages: Annotated[
-        str | None, typer.Option(help="Comma-separated languages (en, ja, zh; cn/jp accepted). Default: all.")
-    ] = None,
+    languages: LanguagesOpt = None,
     users: Annotated[str | None, typer.Option(help="Comma-separated user ids (e.g. en_1,en_2).")] = None,
     limit_users: Annotated[
         int | None, typer.Option("--limit-users", min=1, help="At most N users per language.")
@@ -155,9 +131,7 @@ def evaluate_callback(
     run_id: Annotated[
         str | None, typer.Option("--run", help="Evaluation run id; the same id resumes that run.")
     ] = None,
-    api_base: Annotated[
-        str | None, typer.Option("--api-base", help="API base URL for litellm models.")
-    ] = None,
+    api_base: ApiBaseOpt = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -197,10 +171,10 @@ def evaluate_callback(
     console = out_console()
     err = err_console()
     try:
-        method_list = _split(methods) or list(protocol_spec(protocol).default_methods)
+        method_list = split_list(methods) or list(protocol_spec(protocol).default_methods)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    model_list = _split(models) or []
+    model_list = split_list(models) or []
     if not method_list or not model_list:
         raise typer.BadParameter("give at least one method and one model")
     seed_list = _parse_seeds(seeds) if seeds is not None else [seed]
@@ -225,13 +199,13 @@ def evaluate_callback(
         )
     except ValidationError as exc:
         raise typer.BadParameter(_explain(exc)) from None
-    with _open(db) as store:
+    with open_store(db) as store:
         try:
             tasks, skipped = build_tasks(
                 store,
                 source=source,
-                languages=_split(languages),
-                users=_split(users),
+                languages=split_list(languages),
+                users=split_list(users),
                 limit_users=limit_users,
                 max_tests=limit_turns,
             )
@@ -243,8 +217,7 @@ def evaluate_callback(
             hint = (
                 " (import it first: sharehouse import yntp ../shared/yntp100)" if source == "yntp100" else ""
             )
-            err.print(f"[red]no users to evaluate for source {source!r}{hint}[/red]")
-            raise typer.Exit(1)
+            fail(f"no users to evaluate for source {source!r}{hint}", 1)
         n_tests = sum(len(t.tests) for t in tasks)
         err.print(
             f"{len(tasks)} users, {n_tests} day-5 turns × {len(method_list)} methods × {len(model_list)} models"
@@ -256,8 +229,8 @@ def evaluate_callback(
                 raise typer.BadParameter("--tui runs one seed; give --seed instead of several --seeds")
             _run_in_tui(
                 store, tasks, methods=method_list, models=model_list, seed=seed_list[0], params=params,
-                concurrency=concurrency, run_id=run_id, source=source, languages=_split(languages),
-                users=_split(users), limit_users=limit_users, limit_turns=limit_turns,
+                concurrency=concurrency, run_id=run_id, source=source, languages=split_list(languages),
+                users=split_list(users), limit_users=limit_users, limit_turns=limit_turns,
             )  # fmt: skip
             return
         try:
@@ -274,8 +247,8 @@ def evaluate_callback(
                 console=err,
                 selection={
                     "source": source,
-                    "languages": _split(languages),
-                    "users": _split(users),
+                    "languages": split_list(languages),
+                    "users": split_list(users),
                     "limit_users": limit_users,
                     "limit_turns": limit_turns,
                 },  # fmt: skip
@@ -410,12 +383,11 @@ def show_command(
     from sharehouse.store.evaluation import list_eval_runs, load_user_status
 
     console = out_console()
-    with _open(db) as store:
+    with open_store(db) as store:
         info = store.get_run(run)
         if info is None or info["kind"] != "evaluate":
             known = ", ".join(r["id"] for r in list_eval_runs(store)[:10]) or "none"
-            err_console().print(f"[red]error:[/red] no evaluation run {run!r} (recent: {known})")
-            raise typer.Exit(1)
+            fail(f"no evaluation run {run!r} (recent: {known})", 1)
         protocol = run_protocol(info["config"]) or "none (imported predictions only)"
         console.print(f"run {run}: {info['status']}, created {info['created_at']}, protocol {protocol}")
         print_leaderboard(console, store, run, z_pool=z_pool)  # type: ignore[arg-type]
@@ -428,14 +400,11 @@ def show_command(
                     console.print(f"[red]failed[/red] {st.method} × {st.model} {st.user_id}: {st.error}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``evaluate`` command group (run, ``list``, ``show``) to a typer app."""
-    group = typer.Typer(
-        help="Evaluate personalization methods on the YNTP task; `evaluate list`, `evaluate show RUN`.",
-        invoke_without_command=True,
-        no_args_is_help=False,
-    )
-    group.callback()(evaluate_callback)
-    group.command("list")(list_command)
-    group.command("show")(show_command)
-    app.add_typer(group, name="evaluate")
+evaluate_app = typer.Typer(
+    help="Evaluate personalization methods on the YNTP task; `evaluate list`, `evaluate show RUN`.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+evaluate_app.callback()(evaluate_callback)
+evaluate_app.command("list")(list_command)
+evaluate_app.command("show")(show_command)

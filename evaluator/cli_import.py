@@ -1,4 +1,5 @@
-"""``sharehouse import predictions PATH``: other people's predictions as an evaluation run.
+"""``sharehouse import predictions PATH``: other people's predictions as an evaluation run
+(``sharehouse.cli`` adds :func:`predictions_command` to the ``import`` group).
 
 sharehouse import predictions ../published/results --run published
 sharehouse import predictions preds.jsonl --method few-shot --model my-model --run my-eval
@@ -11,12 +12,8 @@ from typing import Annotated
 
 import typer
 
+from sharehouse.cli_common import DbOpt, fail, open_store
 from sharehouse.consoles import err_console, out_console
-
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
-]
 
 
 def predictions_command(
@@ -49,7 +46,6 @@ def predictions_command(
     (run `sharehouse import yntp ../shared/yntp100` first). Published per-turn scores are kept,
     labelled as published, beside ours. A prediction whose message and real reply are not found
     among that user's day-5 turns is reported, not imported. Exit code 1 when nothing was imported."""
-    from evaluator.cli_evaluate import _open
     from evaluator.import_predictions import (
         ImportPredictionsError,
         import_items,
@@ -64,8 +60,7 @@ def predictions_command(
 
     out, err = out_console(), err_console()
     if not path.exists():
-        err.print(f"[red]error:[/red] no such file or folder: {path}")
-        raise typer.Exit(2)
+        fail(f"no such file or folder: {path}", 2)
     unknown: list[str] = []
     try:
         if path.is_dir():
@@ -75,14 +70,12 @@ def predictions_command(
             items, problems = read_jsonl(path, method=method, model=model)
             origin = {"kind": "predictions-jsonl", "path": str(path)}
     except ImportPredictionsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     run_id = run or new_id("import")
-    with _open(db) as store:
+    with open_store(db) as store:
         previous = store.get_run(run_id)
         if previous is not None and previous["kind"] != "evaluate":
-            err.print(f"[red]error:[/red] run {run_id} is a {previous['kind']} run, not an evaluation run")
-            raise typer.Exit(2)
+            fail(f"run {run_id} is a {previous['kind']} run, not an evaluation run", 2)
         prev_config = previous["config"] if previous else None
         options = MetricOptions(**dict((prev_config or {}).get("metric_options") or {}))
         try:
@@ -92,8 +85,7 @@ def predictions_command(
                 store, items, run_id=run_id, origin=origin, problems=problems, unknown_methods=unknown
             )
         except ImportPredictionsError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
+            fail(str(exc), 1)
         config = run_config(
             prev_config, report, list(tasks.values()), origin, options.model_dump(mode="json")
         )
@@ -115,8 +107,3 @@ def predictions_command(
     out.print(f"show it with: sharehouse evaluate show {run_id}")
     if not report.imported and not report.already:
         raise typer.Exit(1)
-
-
-def register(import_app: typer.Typer) -> None:
-    """Add ``predictions`` to the ``import`` command group."""
-    import_app.command("predictions")(predictions_command)

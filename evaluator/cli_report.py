@@ -1,6 +1,7 @@
 """``sharehouse report eval RUN --out DIR``: tables and figures of a stored evaluation run (with
 ``--tie-tol`` and ``--z-pool``); ``sharehouse report view [RUN]``: the evaluator screen in the
-terminal, on one run or on the list of runs."""
+terminal, on one run or on the list of runs. ``sharehouse.cli`` mounts :data:`report_app` and adds
+``report realism`` and ``report quality`` (:mod:`sharehouse.cli_report`) to it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ import typer
 
 from evaluator.cli_metric_options import ZPoolOpt, check_z_pool
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL
+from sharehouse.cli_common import DbOpt, fail, open_store
 from sharehouse.consoles import out_console
-
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB file (default: $SHAREHOUSE_DB or sessions/sharehouse.duckdb)."),
-]
 
 #: evaluator.report.DEFAULT_TIE_TOL, written out so the CLI starts without importing the report code
 TIE_TOL_HELP_DEFAULT = "0.05"
@@ -47,15 +44,13 @@ def report_eval(
     metric options, tie tolerance) of an evaluation run."""
     from evaluator.leaderboard import run_published, run_scored_turns
     from evaluator.report import DEFAULT_TIE_TOL, build_report, report_settings, write_report
-    from sharehouse.cli import open_store
 
     console = out_console()
     check_z_pool(z_pool)
     with open_store(db, read_only=True) as store:
         info = store.get_run(run)
         if info is None or info["kind"] != "evaluate":
-            console.print(f"[red]error:[/red] no evaluation run {run!r} in {store.path}")
-            raise typer.Exit(1)
+            fail(f"no evaluation run {run!r} in {store.path}", 1)
         turns = run_scored_turns(store, run)
         published = run_published(store, run)
         sources = []
@@ -64,8 +59,7 @@ def report_eval(
             if rec is not None:
                 sources.append(rec.source)
     if not turns:
-        console.print(f"[red]error:[/red] run {run} has no scored predictions yet")
-        raise typer.Exit(1)
+        fail(f"run {run} has no scored predictions yet", 1)
     report = build_report(
         turns,
         tie_tol=DEFAULT_TIE_TOL if tie_tol is None else tie_tol,
@@ -85,17 +79,10 @@ def report_view(
     db: DbOpt = None,
 ) -> None:
     """Browse evaluation runs in the terminal: leaderboards, plots and per-user drill-down (read-only)."""
-    from sharehouse.cli import open_store
     from sharehouse.tui.screens.evaluator import EvaluatorApp
 
     with open_store(db, read_only=True) as store:
         info = store.get_run(run) if run is not None else None
         if run is not None and (info is None or info["kind"] != "evaluate"):
-            out_console().print(f"[red]error:[/red] no evaluation run {run} in {store.path}")
-            raise typer.Exit(1)
+            fail(f"no evaluation run {run} in {store.path}", 1)
         EvaluatorApp(store, run).run()
-
-
-def register(app: typer.Typer) -> None:
-    """Mount the ``report`` group (``sharehouse.cli_report`` adds ``realism`` to it)."""
-    app.add_typer(report_app, name="report")

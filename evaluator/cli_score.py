@@ -32,6 +32,7 @@ from evaluator.cli_metric_options import (
 )
 from evaluator.metrics.aggregate import METRICS, language_means, user_means
 from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
+from sharehouse.cli_common import fail, open_store
 from sharehouse.consoles import err_console, out_console
 from sharehouse.lang import rank
 
@@ -170,20 +171,14 @@ def score_command(
     except ValidationError as exc:
         raise typer.BadParameter(_explain(exc)) from None
     if not pred.is_file():
-        err.print(f"[red]no such file: {pred}[/red]")
-        raise typer.Exit(2)
+        fail(f"no such file: {pred}", 2)
     pairs, errors = read_pairs(pred)
     for number, reason in errors:
         err.print(f"[yellow]{pred}:{number}: skipped: {reason}[/yellow]")
     if not pairs:
-        err.print(f"[red]{pred}: no valid lines to score[/red]")
-        raise typer.Exit(1)
+        fail(f"{pred}: no valid lines to score", 1)
 
-    store = None
-    if db is not None:
-        from sharehouse.store import Store
-
-        store = Store(db)
+    store = open_store(db) if db is not None else None
     judge_model = None
     if judge is not None:
         from sharehouse.llm import load_model
@@ -201,10 +196,7 @@ def score_command(
     try:
         write_scores(target, scores)
     except OSError as exc:
-        err.print(
-            f"[red]error:[/red] cannot write the scores to {target}: {exc.strerror or exc}", highlight=False
-        )
-        raise typer.Exit(2) from None
+        fail(f"cannot write the scores to {target}: {exc.strerror or exc}", 2)
     console.print(summary_table(scores, options))
     skipped = f", {len(errors)} line(s) skipped" if errors else ""
     console.print(f"{len(scores)} turn(s) scored{skipped}; per-turn scores in {target}")

@@ -1,9 +1,16 @@
-"""The ``sharehouse`` command line: thin typer commands over library calls."""
+"""The ``sharehouse`` command line: thin typer commands over library calls.
+
+Every command group is mounted here, once, at the end of this module: ``scenario``, ``sessions``,
+``doctor`` and ``simulate`` are defined here; the other commands live in their own modules
+(:mod:`sharehouse.cli_io`, :mod:`sharehouse.cli_personas`, :mod:`sharehouse.cli_play`,
+:mod:`sharehouse.cli_report`, :mod:`evaluator.cli_score`, :mod:`evaluator.cli_evaluate`,
+:mod:`evaluator.cli_import`, :mod:`evaluator.cli_report`). What they share (``--db``,
+``--languages``, opening the store, the error line) is :mod:`sharehouse.cli_common`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -11,10 +18,14 @@ from typing import Annotated
 
 import typer
 
+from evaluator import cli_evaluate, cli_import, cli_score
+from evaluator import cli_report as eval_cli_report
+from sharehouse import cli_io, cli_personas, cli_play, cli_report
+from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, open_store, print_error
 from sharehouse.consoles import err_console, out_console
 from sharehouse.logs import LogLevel, configure_logging
 from sharehouse.settings import env_name
-from sharehouse.store import Store, StoreError
+from sharehouse.store import StoreError
 
 app = typer.Typer(
     name="sharehouse",
@@ -51,20 +62,6 @@ def _root(
     ] = 0,
 ) -> None:
     configure_logging(log_level.value if log_level else None, verbose)
-
-
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."),
-]
-
-
-def open_store(db: Path | None, *, read_only: bool = False) -> Store:
-    try:
-        return Store(db, read_only=read_only)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 @scenario_app.command("validate")
@@ -121,8 +118,7 @@ def sessions_show(
     with open_store(db, read_only=True) as store:
         rec = store.find_session(session_id)
         if rec is None:
-            err.print(f"[red]error:[/red] no session {session_id!r} in {store.path}")
-            raise typer.Exit(1)
+            fail(f"no session {session_id!r} in {store.path}", 1)
         render_transcript(console, rec, store.load_turns(rec.id))
 
 
@@ -163,7 +159,7 @@ def simulate(
     user_model: Annotated[
         str | None, typer.Option(help="Model for the simulated users (default: --model).")
     ] = None,
-    api_base: Annotated[str | None, typer.Option(help="API base URL for litellm models.")] = None,
+    api_base: ApiBaseOpt = None,
     concurrency: Annotated[int, typer.Option(help="Sessions played at once.")] = 4,
     batched: Annotated[
         bool | None,
@@ -230,47 +226,30 @@ def simulate(
     raise typer.Exit(code)
 
 
-def _mount_optional(module: str, attr: str, name: str | None = None) -> None:
-    """Mount a sub-app or let a module register its commands."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
-            return
-        raise
-    obj = getattr(mod, attr)
-    if isinstance(obj, typer.Typer):
-        app.add_typer(obj, name=name)
-    else:
-        obj(app)
-
-
-_BUILT = False
+# -- the commands and groups of the other modules, in the order --help lists them -----------------
+app.command("export")(cli_io.export_command)
+app.command("play")(cli_play.play_command)
+app.command("score")(cli_score.score_command)
+app.add_typer(cli_personas.app, name="personas")
+cli_io.import_app.command("predictions")(cli_import.predictions_command)
+app.add_typer(cli_io.import_app, name="import")
+app.add_typer(cli_evaluate.evaluate_app, name="evaluate")
+eval_cli_report.report_app.command("realism")(cli_report.realism)
+eval_cli_report.report_app.command("quality")(cli_report.quality)
+app.add_typer(eval_cli_report.report_app, name="report")
 
 
 def _build() -> typer.Typer:
-    """Mount every command group once; returns the app (tests drive it with CliRunner)."""
-    global _BUILT
-    if _BUILT:
-        return app
-    _BUILT = True
-    _mount_optional("sharehouse.cli_personas", "app", "personas")
-    _mount_optional("sharehouse.cli_io", "register")
-    _mount_optional("sharehouse.cli_play", "register")
-    _mount_optional("evaluator.cli_score", "register")
-    _mount_optional("evaluator.cli_evaluate", "register")
-    _mount_optional("evaluator.cli_report", "register")
-    _mount_optional("sharehouse.cli_report", "register")
+    """The app with every command mounted (tests drive it with CliRunner)."""
     return app
 
 
 def main() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    _build()
     try:
         app()
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        print_error(str(exc))
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted; everything committed so far is kept.")

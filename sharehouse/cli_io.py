@@ -1,4 +1,8 @@
-"""``sharehouse import yntp`` and ``sharehouse export``: thin commands over :mod:`sharehouse.io`."""
+"""``sharehouse import yntp`` and ``sharehouse export``: thin commands over :mod:`sharehouse.io`.
+
+:data:`import_app` is the ``import`` group (``sharehouse.cli`` adds ``import predictions`` to it);
+:func:`export_command` is ``export``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sharehouse.cli_common import DbOpt, fail, open_store, print_error
 from sharehouse.consoles import err_console, out_console
 from sharehouse.io import (
     SALT_ENV,
@@ -22,26 +27,11 @@ from sharehouse.io import (
     import_yntp,
 )
 from sharehouse.io.export import ExportReport
-from sharehouse.settings import env_name
-from sharehouse.store import Store, StoreError, default_db_path
 from sharehouse.textclean import MAX_INPUT_CHARS
-
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."),
-]
 
 
 def _consoles() -> tuple[Console, Console]:
     return out_console(), err_console()
-
-
-def _open(db: Path | None, err: Console, *, read_only: bool) -> Store:
-    try:
-        return Store(db or default_db_path(), read_only=read_only)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
 
 
 def _import_summary(report: ImportReport) -> Table:
@@ -82,7 +72,7 @@ def _export_summary(report: ExportReport) -> Table:
     return table
 
 
-def _persona_names(files: list[Path], err: Console) -> list[str]:
+def _persona_names(files: list[Path]) -> list[str]:
     from sharehouse.personas.io import PersonaFileError, load_personas
 
     names: list[str] = []
@@ -90,12 +80,11 @@ def _persona_names(files: list[Path], err: Console) -> list[str]:
         try:
             names.extend(p.name for p in load_personas(path))
         except PersonaFileError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            raise typer.Exit(2) from exc
+            fail(str(exc), 2)
     return names
 
 
-def _housemate_names(files: list[Path], err: Console) -> list[str]:
+def _housemate_names(files: list[Path]) -> list[str]:
     from sharehouse.io.names import scenario_housemates
     from sharehouse.scenario import ScenarioError, load_scenario
 
@@ -103,7 +92,7 @@ def _housemate_names(files: list[Path], err: Console) -> list[str]:
         scenarios = [load_scenario(path) for path in files]
     except ScenarioError as exc:
         for line in exc.lines():
-            err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+            print_error(line)
         raise typer.Exit(2) from exc
     return sorted(scenario_housemates(scenarios))
 
@@ -122,158 +111,150 @@ def _default_persona_files() -> list[Path]:
     return [path] if path.is_file() else []
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``import`` (with ``import yntp``) and ``export`` to ``app``."""
-    import_app = typer.Typer(
-        help="Import conversation datasets into the session store.", no_args_is_help=True
+import_app = typer.Typer(help="Import conversation datasets into the session store.", no_args_is_help=True)
+
+
+@import_app.command("yntp")
+def import_yntp_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Dataset folder in the YNTP-100 layout: {en,cn,jp}/{lang}_N.json."),
+    ],
+    db: DbOpt = None,
+    source: Annotated[
+        str, typer.Option("--source", help="Source name stored with each session (part of its id).")
+    ] = "yntp100",
+) -> None:
+    """Import YNTP-100 files as completed human sessions (one per file).
+
+    Files already imported are skipped when unchanged and replaced when their content changed.
+    Bad files are reported with the JSON path of each problem; the good ones still import.
+    Text fields longer than 20 000 characters are cut to that length and listed with file and
+    JSON path. Exit code 1 when any file failed.
+    """
+    out, err = _consoles()
+    with open_store(db) as store:
+        try:
+            report = import_yntp(store, directory, source=source)
+        except YntpImportError as exc:
+            fail(str(exc), 2)
+    out.print(_import_summary(report))
+    for line in report.truncation_lines():
+        err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+    for line in report.error_lines():
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    if not report.imported and not report.replaced and not report.skipped and not report.failed:
+        fail(f"no {{lang}}/*.json files found under {directory}", 1)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def export_command(
+    out: Annotated[
+        Path, typer.Argument(help="Target: a folder for --format yntp, a file for jsonl and parquet.")
+    ],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", "-f", help="yntp (YNTP-100 folder), jsonl or parquet (one row per turn)."),
+    ],
+    db: DbOpt = None,
+    run: Annotated[str | None, typer.Option("--run", help="Only sessions of this run id.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only this source (play, simulate, yntp100, ...).")
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="Only this language (en, ja, zh; cn and jp also work)."),
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status (active, complete, failed).")
+    ] = None,
+    session: Annotated[
+        list[str] | None, typer.Option("--session", help="Only this session id (repeatable).")
+    ] = None,
+    anonymize: Annotated[
+        bool,
+        typer.Option(
+            "--anonymize",
+            help="Pseudonymise ids and replace e-mails, phone numbers, URLs and personal names (a "
+            "curated list, the personas' names, each game player's nickname; never the housemates') with "
+            "[EMAIL], [PHONE], [URL], [NAME].",
+        ),
+    ] = False,
+    salt: Annotated[
+        str | None,
+        typer.Option(
+            "--salt",
+            help=f"Secret for the id pseudonyms (default: ${SALT_ENV}; else random, used for this export "
+            "only). The same salt gives the same pseudonyms in every export.",
+        ),
+    ] = None,
+    personas: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--personas",
+            help="Persona JSONL file whose names are also anonymised (repeatable; default: the shipped "
+            "personas/default.jsonl when it exists).",
+        ),
+    ] = None,
+    scenarios: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--scenario",
+            help="Scenario file whose housemates' names (every language) are never anonymised "
+            "(repeatable; default: $SHAREHOUSE_SCENARIO or the shipped scenarios/sharehouse.json). "
+            "The YNTP-100 housemates and every speaker in the exported turns are kept too.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the target if it exists.")] = False,
+) -> None:
+    """Export stored sessions as YNTP-100 files, JSON Lines or Parquet (optionally anonymised).
+
+    The export is written to a temporary file or folder and renamed into place when complete.
+    The store is only read; model settings and API keys are never exported.
+    """
+    console, err = _consoles()
+    names = _persona_names(personas if personas else _default_persona_files()) if anonymize else []
+    housemates = _housemate_names(scenarios if scenarios else _default_scenario_files()) if anonymize else []
+    filters = ExportFilters(
+        run_id=run, source=source, language=language, status=status, session_ids=session or []
     )
+    with open_store(db, read_only=True) as store:
+        try:
+            report = export_sessions(
+                store,
+                out,
+                fmt,
+                filters=filters,
+                anonymize=anonymize,
+                salt=salt,
+                names=names,
+                housemates=housemates,
+                overwrite=force,
+            )
+        except (ExportError, OSError) as exc:
+            fail(f"export failed, nothing was written: {exc}", 1)
+    console.print(_export_summary(report))
+    if report.missing_session_ids:
+        err.print(
+            "[yellow]warning:[/yellow] no such session(s): " + ", ".join(report.missing_session_ids),
+            highlight=False,
+        )
+    if report.sessions == 0:
+        err.print(
+            "[yellow]warning:[/yellow] no session matched the filters; the export is empty",
+            highlight=False,
+        )
+    if report.salt_source == "random":
+        err.print(
+            f"[yellow]note:[/yellow] no --salt or ${SALT_ENV} given: a random salt was used, so these "
+            "pseudonyms match no other export.",
+            highlight=False,
+        )
 
-    @import_app.command("yntp")
-    def import_yntp_cmd(
-        directory: Annotated[
-            Path,
-            typer.Argument(help="Dataset folder in the YNTP-100 layout: {en,cn,jp}/{lang}_N.json."),
-        ],
-        db: DbOpt = None,
-        source: Annotated[
-            str, typer.Option("--source", help="Source name stored with each session (part of its id).")
-        ] = "yntp100",
-    ) -> None:
-        """Import YNTP-100 files as completed human sessions (one per file).
 
-        Files already imported are skipped when unchanged and replaced when their content changed.
-        Bad files are reported with the JSON path of each problem; the good ones still import.
-        Text fields longer than 20 000 characters are cut to that length and listed with file and
-        JSON path. Exit code 1 when any file failed.
-        """
-        out, err = _consoles()
-        with _open(db, err, read_only=False) as store:
-            try:
-                report = import_yntp(store, directory, source=source)
-            except YntpImportError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False)
-                raise typer.Exit(2) from exc
-        out.print(_import_summary(report))
-        for line in report.truncation_lines():
-            err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
-        for line in report.error_lines():
-            err.print(line, markup=False, highlight=False, soft_wrap=True)
-        if not report.imported and not report.replaced and not report.skipped and not report.failed:
-            err.print(f"no {{lang}}/*.json files found under {directory}", markup=False, highlight=False)
-            raise typer.Exit(1)
-        if report.failed:
-            raise typer.Exit(1)
-
-    from evaluator.cli_import import register as register_import_predictions
-
-    register_import_predictions(import_app)
+def register(app: typer.Typer) -> None:
+    """Add the ``import`` group and ``export`` to ``app`` (a small app of the tests; ``sharehouse.cli``
+    mounts them itself)."""
     app.add_typer(import_app, name="import")
-
-    @app.command("export")
-    def export_cmd(
-        out: Annotated[
-            Path, typer.Argument(help="Target: a folder for --format yntp, a file for jsonl and parquet.")
-        ],
-        fmt: Annotated[
-            ExportFormat,
-            typer.Option(
-                "--format", "-f", help="yntp (YNTP-100 folder), jsonl or parquet (one row per turn)."
-            ),
-        ],
-        db: DbOpt = None,
-        run: Annotated[str | None, typer.Option("--run", help="Only sessions of this run id.")] = None,
-        source: Annotated[
-            str | None, typer.Option("--source", help="Only this source (play, simulate, yntp100, ...).")
-        ] = None,
-        language: Annotated[
-            str | None,
-            typer.Option("--language", help="Only this language (en, ja, zh; cn and jp also work)."),
-        ] = None,
-        status: Annotated[
-            str | None, typer.Option("--status", help="Only this status (active, complete, failed).")
-        ] = None,
-        session: Annotated[
-            list[str] | None, typer.Option("--session", help="Only this session id (repeatable).")
-        ] = None,
-        anonymize: Annotated[
-            bool,
-            typer.Option(
-                "--anonymize",
-                help="Pseudonymise ids and replace e-mails, phone numbers, URLs and personal names (a "
-                "curated list, the personas' names, each game player's nickname; never the housemates') with "
-                "[EMAIL], [PHONE], [URL], [NAME].",
-            ),
-        ] = False,
-        salt: Annotated[
-            str | None,
-            typer.Option(
-                "--salt",
-                help=f"Secret for the id pseudonyms (default: ${SALT_ENV}; else random, used for this export "
-                "only). The same salt gives the same pseudonyms in every export.",
-            ),
-        ] = None,
-        personas: Annotated[
-            list[Path] | None,
-            typer.Option(
-                "--personas",
-                help="Persona JSONL file whose names are also anonymised (repeatable; default: the shipped "
-                "personas/default.jsonl when it exists).",
-            ),
-        ] = None,
-        scenarios: Annotated[
-            list[Path] | None,
-            typer.Option(
-                "--scenario",
-                help="Scenario file whose housemates' names (every language) are never anonymised "
-                "(repeatable; default: $SHAREHOUSE_SCENARIO or the shipped scenarios/sharehouse.json). "
-                "The YNTP-100 housemates and every speaker in the exported turns are kept too.",
-            ),
-        ] = None,
-        force: Annotated[bool, typer.Option("--force", help="Replace the target if it exists.")] = False,
-    ) -> None:
-        """Export stored sessions as YNTP-100 files, JSON Lines or Parquet (optionally anonymised).
-
-        The export is written to a temporary file or folder and renamed into place when complete.
-        The store is only read; model settings and API keys are never exported.
-        """
-        console, err = _consoles()
-        names = _persona_names(personas if personas else _default_persona_files(), err) if anonymize else []
-        housemates = (
-            _housemate_names(scenarios if scenarios else _default_scenario_files(), err) if anonymize else []
-        )
-        filters = ExportFilters(
-            run_id=run, source=source, language=language, status=status, session_ids=session or []
-        )
-        with _open(db, err, read_only=True) as store:
-            try:
-                report = export_sessions(
-                    store,
-                    out,
-                    fmt,
-                    filters=filters,
-                    anonymize=anonymize,
-                    salt=salt,
-                    names=names,
-                    housemates=housemates,
-                    overwrite=force,
-                )
-            except (ExportError, OSError) as exc:
-                err.print(f"[red]error:[/red] export failed, nothing was written: {exc}", highlight=False)
-                raise typer.Exit(1) from exc
-        console.print(_export_summary(report))
-        if report.missing_session_ids:
-            err.print(
-                "[yellow]warning:[/yellow] no such session(s): " + ", ".join(report.missing_session_ids),
-                highlight=False,
-            )
-        if report.sessions == 0:
-            err.print(
-                "[yellow]warning:[/yellow] no session matched the filters; the export is empty",
-                highlight=False,
-            )
-        if report.salt_source == "random":
-            err.print(
-                f"[yellow]note:[/yellow] no --salt or ${SALT_ENV} given: a random salt was used, so these "
-                "pseudonyms match no other export.",
-                highlight=False,
-            )
+    app.command("export")(export_command)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from sharehouse.cli_common import DbOpt, fail, open_store
 from sharehouse.consoles import out_console
 from sharehouse.lang import parse_languages
 from sharehouse.personas.generate import SUPPORTED_LANGUAGES, generate_personas
@@ -22,7 +23,6 @@ from sharehouse.personas.io import (
 )
 from sharehouse.personas.models import MBTI_TYPES, Persona
 from sharehouse.personas.prompt import persona_prompt
-from sharehouse.settings import env_name
 
 app = typer.Typer(
     help="Synthetic personas for the simulator: generate a balanced set, show one, validate a file.",
@@ -84,14 +84,10 @@ def show(
     try:
         personas = {p.id: p for p in load_personas(path)}
     except PersonaFileError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(exc), 1)
     persona = personas.get(persona_id)
     if persona is None:
-        console.print(
-            f"[red]no persona {persona_id!r} in {path}[/red] (ids look like {next(iter(personas))!r})"
-        )
-        raise typer.Exit(1)
+        fail(f"no persona {persona_id!r} in {path} (ids look like {next(iter(personas))!r})", 1)
     s = persona.style
     rl = s.reply_length
     body = Table.grid(padding=(0, 2))
@@ -133,8 +129,7 @@ def validate(file: Annotated[Path, typer.Argument(help="Persona JSON Lines file 
     try:
         personas = load_personas(file)
     except PersonaFileError as exc:
-        console.print(f"[red]invalid:[/red] {exc}")
-        raise typer.Exit(1) from None
+        fail(str(exc), 1, label="invalid")
     console.print(_summary(personas))
     console.print(f"[green]ok[/green]: {len(personas)} valid personas in {file}")
 
@@ -148,19 +143,13 @@ def recover(
             "--file", "-f", help="Persona file of the run (default: the shipped personas/default.jsonl)."
         ),
     ] = None,
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
-        ),
-    ] = None,
+    db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recover each persona's MBTI letters from the stances stored with a run's turns (majority per
     dimension, ties unresolved) and report the agreement with the personas' types."""
     import json
 
-    from sharehouse.cli import open_store
     from sharehouse.personas.stance import DIMENSIONS
     from sharehouse.personas.traits import recover_traits, run_stances
 
@@ -168,14 +157,12 @@ def recover(
     try:
         personas = {p.id: p for p in load_personas(file or default_personas_path())}
     except PersonaFileError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(exc), 1)
     with open_store(db, read_only=True) as store:
         stances = run_stances(store, run)
     report = recover_traits(stances, personas)
     if not report.personas:
-        console.print(f"[red]error:[/red] no stored stances of known personas in run {run!r}")
-        raise typer.Exit(1)
+        fail(f"no stored stances of known personas in run {run!r}", 1)
     if as_json:
         console.print_json(json.dumps(report.to_json(), ensure_ascii=False))
         return

@@ -7,45 +7,30 @@ from typing import Annotated
 
 import typer
 
+from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, open_store
 from sharehouse.consoles import err_console
-from sharehouse.lang import LANGS, canonical
-from sharehouse.settings import env_name
-
-LANGUAGES: tuple[str, ...] = LANGS
+from sharehouse.lang import canonical
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``play`` command to the main CLI."""
-
-    @app.command()
-    def play(
-        db: Annotated[
-            Path | None,
-            typer.Option(
-                "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
-            ),
-        ] = None,
-        model: Annotated[
-            str,
-            typer.Option(
-                "--model", help="Model spec: local, local:small, local:/x.gguf, or a litellm model."
-            ),
-        ] = "local",
-        api_base: Annotated[
-            str | None, typer.Option("--api-base", help="API base URL for litellm models.")
-        ] = None,
-        language: Annotated[
-            str | None, typer.Option("--language", help="Interface and housemate language: en, ja or zh.")
-        ] = None,
-        researcher: Annotated[
-            bool, typer.Option("--researcher", help="Show each question's state id and MBTI dimension.")
-        ] = False,
-        scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario file.")] = None,
-    ) -> None:
-        """Play the five days in the shared house yourself (quit any time; continue later)."""
-        run_play(
-            db=db, model=model, api_base=api_base, language=language, researcher=researcher, scenario=scenario
-        )
+def play_command(
+    db: DbOpt = None,
+    model: Annotated[
+        str,
+        typer.Option("--model", help="Model spec: local, local:small, local:/x.gguf, or a litellm model."),
+    ] = "local",
+    api_base: ApiBaseOpt = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Interface and housemate language: en, ja or zh.")
+    ] = None,
+    researcher: Annotated[
+        bool, typer.Option("--researcher", help="Show each question's state id and MBTI dimension.")
+    ] = False,
+    scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario file.")] = None,
+) -> None:
+    """Play the five days in the shared house yourself (quit any time; continue later)."""
+    run_play(
+        db=db, model=model, api_base=api_base, language=language, researcher=researcher, scenario=scenario
+    )
 
 
 def run_play(
@@ -59,31 +44,24 @@ def run_play(
 ) -> None:
     from sharehouse.llm import parse_spec
     from sharehouse.scenario import ScenarioError, default_scenario_path, load_scenario
-    from sharehouse.store import Store, StoreError
 
-    err = err_console()
     if language is not None:
         try:
             language = canonical(language)
         except ValueError as exc:
-            err.print(f"[red]error:[/red] --language: {exc}", highlight=False)
-            raise typer.Exit(2) from exc
+            fail(f"--language: {exc}", 2)
     try:
         parse_spec(model, api_base=api_base)
     except ValueError as exc:
-        err.print(f"[red]error:[/red] --model: {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from exc
+        fail(f"--model: {exc}", 2)
     try:
         loaded = load_scenario(scenario or default_scenario_path())
     except ScenarioError as exc:
+        err = err_console()
         for line in exc.lines():
             err.print(line, markup=False, highlight=False)
         raise typer.Exit(2) from exc
-    try:
-        store = Store(db)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+    store = open_store(db)
 
     from sharehouse.tui.app import SharehouseApp
 

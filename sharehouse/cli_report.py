@@ -1,4 +1,6 @@
-"""``sharehouse report realism`` and ``report quality``: simulated users compared with the real YNTP-100 people."""
+"""``sharehouse report realism`` and ``report quality``: simulated users compared with the real YNTP-100 people.
+
+``sharehouse.cli`` adds both to the ``report`` group of :mod:`evaluator.cli_report`."""
 
 from __future__ import annotations
 
@@ -7,9 +9,8 @@ from typing import Annotated
 
 import typer
 
+from sharehouse.cli_common import DbOpt, LanguagesOpt, fail, languages_option, open_store
 from sharehouse.consoles import out_console
-from sharehouse.lang import Lang, parse_languages
-from sharehouse.settings import env_name
 
 
 def realism(
@@ -22,31 +23,21 @@ def realism(
     plot: Annotated[Path, typer.Option(help="Where to save the histogram plot (PNG).")] = Path(
         "reports/realism.png"
     ),
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
-        ),
-    ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Compare simulated users' replies with real people's: per-language feature distances and diversity.
 
     Repetition, housemate echoes, fallbacks and question-reply relevance are in `report quality`."""
-    from sharehouse.cli import open_store
     from sharehouse.realism import load_yntp_replies, realism_report, render_table, save_plot
     from sharehouse.realism.store import simulated_replies
 
     console = out_console()
     if not yntp.is_dir():
-        console.print(f"[red]error:[/red] no YNTP-100 directory at {yntp} (use --yntp DIR)")
-        raise typer.Exit(2)
+        fail(f"no YNTP-100 directory at {yntp} (use --yntp DIR)", 2)
     with open_store(db) as store:
         sim = simulated_replies(store, run)
     if not sim:
-        console.print(
-            f"[red]error:[/red] no simulated replies{' in run ' + run if run else ''} in the database"
-        )
-        raise typer.Exit(1)
+        fail(f"no simulated replies{' in run ' + run if run else ''} in the database", 1)
     report = realism_report(load_yntp_replies(yntp), sim)
     console.print(render_table(report))
     plot.parent.mkdir(parents=True, exist_ok=True)
@@ -57,23 +48,12 @@ def realism(
     )
 
 
-def _split_languages(value: str | None) -> list[Lang] | None:
-    if not value:
-        return None
-    try:
-        return parse_languages(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 def quality(
     run: Annotated[str | None, typer.Option("--run", help="Simulate run id.")] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="Session source (e.g. simulate, yntp100).")
     ] = None,
-    languages: Annotated[
-        str | None, typer.Option("--languages", help="Comma-separated languages (default: all).")
-    ] = None,
+    languages: LanguagesOpt = None,
     yntp: Annotated[Path, typer.Option(help="Directory of the real YNTP-100 files.")] = Path(
         "../shared/yntp100"
     ),
@@ -81,27 +61,20 @@ def quality(
     relevance: Annotated[
         bool, typer.Option(help="Compute question-reply relevance (loads the sentence encoders).")
     ] = True,
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."
-        ),
-    ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Dialogue quality per language: repeats, echoes, fallbacks, relevance, length and style,
     simulated sessions beside the real YNTP-100 people, with issue 13's targets.
 
     Without --run or --source every simulated session is read."""
-    from sharehouse.cli import open_store
     from sharehouse.realism.quality import quality_report
     from sharehouse.realism.quality_data import store_dialogues, yntp_dialogues
     from sharehouse.realism.quality_table import render_quality_table
 
     console = out_console()
-    langs = _split_languages(languages)
+    langs = languages_option(languages)
     if not yntp.is_dir():
-        console.print(f"[red]error:[/red] no YNTP-100 directory at {yntp} (use --yntp DIR)")
-        raise typer.Exit(2)
+        fail(f"no YNTP-100 directory at {yntp} (use --yntp DIR)", 2)
     real = yntp_dialogues(yntp, langs)
     with open_store(db) as store:
         sim = store_dialogues(store, run_id=run, source=source, languages=langs)
@@ -109,28 +82,10 @@ def quality(
             what = " and ".join(
                 x for x in (f"run {run}" if run else "", f"source {source}" if source else "") if x
             )
-            console.print(
-                f"[red]error:[/red] no sessions{' in ' + what if what else ' of simulated users'} in the database"
-            )
-            raise typer.Exit(1)
+            fail(f"no sessions{' in ' + what if what else ' of simulated users'} in the database", 1)
         report = quality_report(real, sim, store=store, relevance=relevance)
     console.print(render_quality_table(report))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(report.model_dump_json(indent=2), encoding="utf-8")
         console.print(f"JSON written to {json_out}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``realism`` and ``quality`` to the ``report`` group (created here when the evaluator has not made it)."""
-    for group in app.registered_groups:
-        if group.name == "report" and group.typer_instance is not None:
-            group.typer_instance.command("realism")(realism)
-            group.typer_instance.command("quality")(quality)
-            return
-    report_app = typer.Typer(
-        help="Reports: realism of simulated users, evaluation tables and figures.", no_args_is_help=True
-    )
-    report_app.command("realism")(realism)
-    report_app.command("quality")(quality)
-    app.add_typer(report_app, name="report")

@@ -22,6 +22,7 @@ from textual.widgets.selection_list import Selection
 from evaluator.methods import get_method
 from evaluator.protocols import PROTOCOLS, check_method, method_protocols
 from evaluator.runner import EvalParams
+from sharehouse.cli_common import split_list
 from sharehouse.lang import ENGLISH_NAMES
 from sharehouse.lang import LANGS as LANGUAGE_CODES
 from sharehouse.llm import parse_spec
@@ -43,11 +44,6 @@ def store_sources(store: Store) -> list[tuple[str, int]]:
         if rec.run_id:
             runs[f"run:{rec.run_id}"] = runs.get(f"run:{rec.run_id}", 0) + 1
     return [*sources.items(), *sorted(runs.items())]
-
-
-def _split(value: str) -> list[str] | None:
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    return items or None
 
 
 def _positive(value: str, name: str) -> int | None:
@@ -321,7 +317,7 @@ class RunSetupScreen(Screen[None]):
                 check_method(name, get_method(name), protocol)
             except ValueError as exc:
                 raise ValueError(f"Methods: {exc}") from None
-        models = _split(self.query_one("#setup-models", Input).value) or []
+        models = split_list(self.query_one("#setup-models", Input).value) or []
         if not models:
             raise ValueError("Models: give at least one model spec")
         api_base = self.prefill.params.api_base
@@ -343,7 +339,7 @@ class RunSetupScreen(Screen[None]):
         return RunRequest(
             source=source,
             languages=None if len(langs) == len(LANGS) else langs,
-            users=_split(self.query_one("#setup-users", Input).value),
+            users=split_list(self.query_one("#setup-users", Input).value),
             limit_users=_positive(self.query_one("#setup-limit-users", Input).value, "Users per language"),
             limit_turns=_positive(self.query_one("#setup-limit-turns", Input).value, "Turns per user"),
             methods=methods,
