@@ -163,6 +163,7 @@ def test_batched_lazy_grammar_matches_grammar_first(small_base) -> None:
     assert isinstance(json.loads(texts[0])["answered"], bool)
 
 
+@pytest.mark.slow  # minutes of real simulate turns (280 s on a loaded 2-core machine): the bench's own job
 @pytest.mark.model
 def test_bench_simulate_smoke_records_reuse(tmp_path: Path, monkeypatch) -> None:
     """One persona, one day: the recorder sees every call and prefix reuse stays near the ideal."""
@@ -250,6 +251,7 @@ def test_bench_batch_smoke() -> None:
     assert "ratio 2 concurrent" in bench_batch.report(fig) and "decode only / raw" in bench_batch.report(fig)
 
 
+@pytest.mark.slow  # a real two-persona simulated day (18 min on a loaded 2-core machine)
 @pytest.mark.model
 def test_bench_memory_smoke() -> None:
     from bench import bench_memory
