@@ -79,14 +79,10 @@ _REASON: dict[str, dict[str, str]] = {
     },
 }
 _POSITION: dict[str, str] = {
-    # First person, so that even a small model that copies it ends up with a plain answer. The
-    # supporting detail (``Stance.reason``) is not in it: given "I'd keep it flexible; I like board
-    # games", the 1.5B model pasted the detail whatever the question (8 of 19 day-1 replies, bench
-    # run of 2026-12-03; 0 of 18 without it). Asking for a reason "from your own life" instead made
-    # speeches and essays (en 213 chars a reply), so the note asks for none.
-    "en": "{degree} {pole}.",
-    "ja": "{I}なら{degree}{pole}。",
-    "zh": "{I}{degree}{pole}。",
+    # First person, so that even a small model that copies it ends up with a plain answer.
+    "en": "{degree} {pole}; {reason}.",
+    "ja": "{I}なら{degree}{pole}。{reason}。",
+    "zh": "{I}{degree}{pole}。{reason}。",
 }
 _NOTE: dict[str, str] = {
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
@@ -124,8 +120,8 @@ class Stance(BaseModel):
     strength: float  # the persona's strength on the dimension (P of taking its own letter)
     degree: str  # slightly | clearly | strongly
     pole: str  # what that side means for this question, in the session language
-    reason: str  # a persona detail that supports the side (stored; not given to the model)
-    position: str  # degree + pole, as given to the model
+    reason: str  # a persona-specific reason, in the session language
+    position: str  # pole + degree + reason, as given to the model
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -170,7 +166,7 @@ def stance_for(
     pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
     reason = _reason(persona, letter, own if letter != own else other, rng)
     position = _POSITION[lang].format(
-        pole=pole, degree=_DEGREE[lang][degree], I=persona.style.first_person or "I"
+        pole=pole, degree=_DEGREE[lang][degree], reason=reason, I=persona.style.first_person or "I"
     )
     return Stance(
         dimension=dimension,
