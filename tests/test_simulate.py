@@ -68,13 +68,9 @@ def _assert_reads_like_people(*sessions: list) -> None:
 
 @pytest.mark.model
 async def test_three_personas_one_day_then_idempotent_rerun(store, scenario, small_model) -> None:
-    """One persona per language plays the first two questions of day 1 on the real model (the whole
-    of day 1 took 16 min of the suite; the five days are the slow test below), then a rerun plays
-    nothing more."""
-    data = json.loads(default_scenario_path().read_text())
-    data["days"][0]["states"] = data["days"][0]["states"][:2]
-    data["days"][0]["states"][-1]["next"] = None
-    scenario = parse_scenario(data)
+    """One persona per language plays day 1 on the real model (the five days are the slow test
+    below), then a rerun plays nothing more. The first two questions alone are not enough: the 0.5B
+    model's canned replies fall in them (8 of 15 turns on 2026-12-03), and the bound is over the day."""
     opts = SimulateOptions(
         n_personas=3, model="local:small", concurrency=3, days=1, run_id="t3", temperature=0.0
     )
