@@ -2,9 +2,10 @@
 dialogues with the real YNTP-100 people (``sharehouse report quality``) against issue 13's targets.
 
     .venv/bin/python -m bench.bench_quality [--model local] [--days 5] [--per-language 2]
-        [--run ID] [--db sessions/bench_quality.duckdb] [--quick] [--no-write]
+        [--run ID] [--db sessions/bench_quality.duckdb] [--quick] [--no-write] [--housemates react|compose]
 
-Resumable: the run id defaults to one named after the model, the days and the personas, in a
+Resumable: the run id defaults to one named after the model, the days, the personas and the way
+housemate lines are written (``--housemates``, as ``sharehouse simulate``), in a
 database kept between runs, so running the same command again continues the unfinished sessions
 (the turns per minute then count only the turns played by this invocation; the whole run's rate
 over the model's time per turn is given too). ``--quick``: ``local:small``, one persona per
@@ -74,9 +75,9 @@ def pick_personas(per_language: int, path: Path | None = None) -> list[str]:
     return picked
 
 
-def default_run_id(model: str, days: int, personas: Sequence[str]) -> str:
+def default_run_id(model: str, days: int, personas: Sequence[str], housemates: str = "react") -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", model).strip("-")
-    return f"bench-quality-{slug}-d{days}-{len(personas)}p"
+    return f"bench-quality-{slug}-d{days}-{len(personas)}p-{housemates}"
 
 
 def _run_model_seconds(store: Any, run_id: str) -> tuple[int, float]:
@@ -99,6 +100,7 @@ def run(
     yntp: Path = DEFAULT_YNTP,
     concurrency: int = 1,
     seed: int = 0,
+    housemates: str = "react",
     npc_model: Any = None,
 ) -> QualityFigures:
     """Simulate (or resume) the run, then build its quality report. ``npc_model``: a ChatModel to play
@@ -109,10 +111,10 @@ def run(
     from sharehouse.store import Store
 
     personas = pick_personas(per_language)
-    run_id = run_id or default_run_id(model, days, personas)
+    run_id = run_id or default_run_id(model, days, personas, housemates)
     opts = SimulateOptions(
         persona_ids=personas, model=model, days=days, run_id=run_id, concurrency=concurrency,
-        progress=False, seed=seed,
+        progress=False, seed=seed, housemates=housemates,
     )  # fmt: skip
     db.parent.mkdir(parents=True, exist_ok=True)
     load_start = load_average()
@@ -171,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> QualityFigures:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="local:small, 1 persona per language, 1 day")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--housemates", choices=["react", "compose"], default="react", help="how housemate lines are written"
+    )
     args = parser.parse_args(argv)
     model = args.model or ("local:small" if args.quick else "local")
     days = args.days or (1 if args.quick else 5)
@@ -178,10 +183,13 @@ def main(argv: Sequence[str] | None = None) -> QualityFigures:
     started = time.perf_counter()
     fig = run(
         model=model, days=days, per_language=per_language, run_id=args.run, db=args.db, yntp=args.yntp,
-        concurrency=args.concurrency, seed=args.seed,
+        concurrency=args.concurrency, seed=args.seed, housemates=args.housemates,
     )  # fmt: skip
     text = report_text(fig) + f"\n\nWall time of this invocation: {time.perf_counter() - started:.0f} s."
-    publish(section_title(model, len(fig.personas), days), text, write=not args.no_write)
+    title = section_title(model, len(fig.personas), days)
+    if args.housemates != "react":
+        title += f", --housemates {args.housemates}"
+    publish(title, text, write=not args.no_write)
     return fig
 
 

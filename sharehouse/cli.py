@@ -196,10 +196,22 @@ def simulate(
             "without asking the judge.",
         ),
     ] = True,
+    housemates: Annotated[
+        str,
+        typer.Option(
+            help="How housemate lines are written: 'react' (the model reacts to the last answer in one "
+            "sentence, then the scenario's question follows; a day opens with the scenario's line) or "
+            "'compose' (the model writes the whole line, question included, in its own words).",
+        ),
+    ] = "react",
     db: DbOpt = None,
 ) -> None:
     """Let LLM-simulated users, built from synthetic personas, play the five days (resumable)."""
+    from sharehouse.engine.npc import HOUSEMATE_MODES
     from sharehouse.simulate import SimulateOptions, run_simulate_cli
+
+    if housemates not in HOUSEMATE_MODES:
+        fail(f"--housemates {housemates!r}: expected one of {', '.join(HOUSEMATE_MODES)}", 2)
 
     opts = SimulateOptions(
         n_personas=personas,
@@ -219,6 +231,7 @@ def simulate(
         days=days,
         scenario=scenario,
         relevance_gate=relevance_gate,
+        housemates=housemates,  # type: ignore[arg-type]  # checked by SimulateOptions
         print_transcripts=transcript,
         progress=progress,
     )

@@ -36,6 +36,7 @@ from rich.live import Live
 from rich.table import Table
 
 from sharehouse.engine.checks import CheckResult
+from sharehouse.engine.npc import HousemateMode
 from sharehouse.engine.relevance import RelevanceGate, default_gate
 from sharehouse.engine.session import EngineEvents, EngineParams, SessionRunner, start_session
 from sharehouse.llm import GenParams, LLMError, ModelConfig, parse_spec
@@ -78,6 +79,8 @@ class SimulateOptions(BaseModel):
     batched: bool | None = None
     # The check's relevance gate: a reply unrelated to the line gets a follow-up (engine.relevance).
     relevance_gate: bool = True
+    # How a housemate line is written (engine.npc): a reaction, then the scenario's question; or all of it.
+    housemates: HousemateMode = "react"
 
 
 @dataclass
@@ -309,7 +312,7 @@ async def run_simulate(
     if user_model is not npc_model:
         await _preload(user_model)
     llm_config = {"npc": describe_model(npc_model, plan.npc), "user": describe_model(user_model, plan.user),
-                  "temperature": opts.temperature, "seed": opts.seed}  # fmt: skip
+                  "temperature": opts.temperature, "seed": opts.seed, "housemates": opts.housemates}  # fmt: skip
     store.upsert_run(run_id, "simulate", {**opts.model_dump(mode="json"), "run_id": run_id})
     log.info(
         "run %s: %d personas, %d days, concurrency %d, npc model %s, user model %s", run_id, len(personas),
@@ -447,7 +450,8 @@ async def _play_session(
             runner = SessionRunner(
                 store, scenario, sid, npc_model=npc_model, user=user, events=events,
                 params=EngineParams(
-                    npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed, relevance=gate
+                    npc=GenParams(max_tokens=140, temperature=opts.temperature), seed=seed, relevance=gate,
+                    housemates=opts.housemates,
                 ),
             )  # fmt: skip
             while not runner.finished and (runner.fsm.day or 99) <= opts.days:

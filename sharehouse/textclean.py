@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -172,9 +173,14 @@ def _weight(unit: str) -> float:
 
 
 def _windows(units: list[str], min_weight: float) -> Iterable[tuple[int, tuple[str, ...]]]:
-    """From each position, the shortest run of units that weighs at least ``min_weight``."""
-    weights = [_weight(u) for u in units]
-    end, total = 0, 0.0
+    """From each position, the shortest run of units that weighs at least ``min_weight``.
+
+    Weights are summed in thirds, as integers: with floats, a run holding CJK characters drifts
+    (2/3 + 2/3 + 2/3 is not 2.0), and every later window of the text came out one unit longer than
+    the same run of a source, so no copy after a CJK name was ever found."""
+    weights = [round(_weight(u) * 3) for u in units]
+    min_weight = math.ceil(min_weight * 3 - 1e-9)
+    end, total = 0, 0
     for start in range(len(units)):
         while end < len(units) and total < min_weight:
             total += weights[end]

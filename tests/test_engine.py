@@ -180,6 +180,10 @@ class _CrashingUser:
         raise _Crash
 
 
+#: these tests are about what is stored of a model-written line: the model writes the whole line
+COMPOSE = EngineParams(housemates="compose")
+
+
 async def test_turn_records_check_and_fallback_flags(store, scenario) -> None:
     from sharehouse.personas import SimulatedUser, load_personas
     from sharehouse.personas.io import default_personas_path
@@ -190,7 +194,7 @@ async def test_turn_records_check_and_fallback_flags(store, scenario) -> None:
     persona = next(p for p in load_personas(default_personas_path()) if p.language == "en")
     user = SimulatedUser(persona, _Canned(""), seed=0)  # empty model output: the canned reply is used
     runner = SessionRunner(
-        store, scenario, rec.id, npc_model=npc_model, user=user, check_model=_BrokenJudge()
+        store, scenario, rec.id, npc_model=npc_model, user=user, check_model=_BrokenJudge(), params=COMPOSE
     )
     turn = await runner.step()
     state = scenario.ordered_states()[0][1]
@@ -204,7 +208,7 @@ async def test_turn_records_check_and_fallback_flags(store, scenario) -> None:
     rec2 = start_session(store, scenario, kind="simulated", source="test", user_id="u2", language="en")
     ok = _Canned("Hey! If you won millions, would you throw a party or keep it quiet?")
     runner2 = SessionRunner(
-        store, scenario, rec2.id, npc_model=ok, user=ScriptedUser(["?"]), check_model=None
+        store, scenario, rec2.id, npc_model=ok, user=ScriptedUser(["?"]), check_model=None, params=COMPOSE
     )
     await runner2.step()
     t2 = store.load_turns(rec2.id)[0]
@@ -222,7 +226,13 @@ async def test_stored_npc_line_is_nfc_and_survives_export_import(store, scenario
     assert decomposed != unicodedata.normalize("NFC", decomposed)
     rec = start_session(store, scenario, kind="human", source="play", user_id="p", language="en")
     runner = SessionRunner(
-        store, scenario, rec.id, npc_model=_Canned(decomposed), user=ScriptedUser(["hm"]), check_model=None
+        store,
+        scenario,
+        rec.id,
+        npc_model=_Canned(decomposed),
+        user=ScriptedUser(["hm"]),
+        check_model=None,
+        params=COMPOSE,
     )
     await runner.step()
     [turn] = store.load_turns(rec.id)
@@ -241,7 +251,7 @@ async def test_resumed_pending_line_keeps_model_and_usage(store, scenario) -> No
     )
     line = "Dude, if you won the jackpot, would you throw a huge party or keep it secret?"
     first = SessionRunner(
-        store, scenario, rec.id, npc_model=_Canned(line, "canned:first"), user=_CrashingUser()
+        store, scenario, rec.id, npc_model=_Canned(line, "canned:first"), user=_CrashingUser(), params=COMPOSE
     )
     with pytest.raises(_Crash):
         await first.step()
@@ -251,7 +261,7 @@ async def test_resumed_pending_line_keeps_model_and_usage(store, scenario) -> No
 
     later = _Canned("unused", "canned:later", prompt_tokens=0, completion_tokens=0)
     resumed = SessionRunner(
-        store, scenario, rec.id, npc_model=later, user=ScriptedUser(["?"]), check_model=None
+        store, scenario, rec.id, npc_model=later, user=ScriptedUser(["?"]), check_model=None, params=COMPOSE
     )
     turn = await resumed.step()
     assert later.calls == 0  # the pending line was shown again, not regenerated
@@ -263,7 +273,7 @@ async def test_resumed_pending_line_keeps_model_and_usage(store, scenario) -> No
     # A line left pending by an older version (no model recorded): the session's settings name it.
     store.set_pending(rec.id, "Mina", "Fixed shelves or a flexible fridge?")
     resumed2 = SessionRunner(
-        store, scenario, rec.id, npc_model=later, user=ScriptedUser(["?"]), check_model=None
+        store, scenario, rec.id, npc_model=later, user=ScriptedUser(["?"]), check_model=None, params=COMPOSE
     )
     turn2 = await resumed2.step()
     assert turn2.message == "Fixed shelves or a flexible fridge?" and turn2.model == "local:small"

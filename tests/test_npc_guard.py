@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes import DownJudge
 
 from sharehouse.engine.npc import REASK, build_messages, choice_question, generate_line, scenario_line
 from sharehouse.engine.npc_guard import LineRules, rejection
-from sharehouse.engine.session import SessionRunner, start_session
+from sharehouse.engine.session import EngineParams, SessionRunner, start_session
 from sharehouse.engine.users import PastTurn, ScriptedUser
-from sharehouse.llm import Completion, LLMError
+from sharehouse.llm import Completion
 from sharehouse.textclean import normalise
 
 SPEAKERS = {
@@ -223,8 +224,9 @@ def test_the_prompt_asks_for_content_and_lists_what_was_said(scenario) -> None:
 
 # -- a model that parrots the player, through the engine --------------------------------------------
 class _Parrot:
-    """Says the player's last reply back (the last "You: ..." line of the prompt's dialogue), or a
-    fixed good question when there is none yet."""
+    """Says the player's last reply back (``react``: the answer the prompt reacts to; ``compose``:
+    the last "You: ..." line of the prompt's dialogue), or a fixed good question when there is none
+    yet."""
 
     name = "fault:parrot"
 
@@ -233,19 +235,13 @@ class _Parrot:
 
     async def complete(self, messages, params) -> Completion:
         self.calls += 1
-        talk = messages[-1]["content"].partition("Instruction: ")[0]
+        last = messages[-1]["content"]
+        if 'answered: "' in last:
+            return Completion(text=last.split('answered: "')[1].split('"\n')[0], model=self.name)
+        talk = last.partition("Instruction: ")[0]
         said = [line[len("You: ") :] for line in talk.splitlines() if line.startswith("You: ")]
         text = said[-1] if said else "Dude, what would you do with a jackpot, party or keep it secret? 🎉"
         return Completion(text=text, model=self.name, prompt_tokens=5, completion_tokens=3)
-
-    def close(self) -> None: ...
-
-
-class _DownJudge:
-    name = "fault:judge-down"
-
-    async def complete(self, messages, params) -> Completion:
-        raise LLMError("judge down")
 
     def close(self) -> None: ...
 
@@ -262,17 +258,20 @@ class _CrashingUser:
 REPLY = "I would throw a massive party and invite everyone I know!"
 
 
-async def test_a_parroting_model_is_regenerated_then_the_scenario_line_stands(store, scenario) -> None:
+@pytest.mark.parametrize("mode", ["react", "compose"])
+async def test_a_parroting_model_is_regenerated_then_the_scenario_line_stands(store, scenario, mode) -> None:
     rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
     parrot = _Parrot()
     runner = SessionRunner(
-        store, scenario, rec.id, npc_model=parrot, user=ScriptedUser([REPLY]), check_model=_DownJudge()
-    )
+        store, scenario, rec.id, npc_model=parrot, user=ScriptedUser([REPLY]), check_model=DownJudge(),
+        params=EngineParams(housemates=mode),
+    )  # fmt: skip
     first = await runner.step()
     assert (first.npc_fallback, first.npc_rejected, json.loads(first.npc_reject_reasons)) == (False, 0, [])
-    assert parrot.calls == 1
+    opened = 1 if mode == "compose" else 0  # react: a day opens with the scenario's line, no model call
+    assert parrot.calls == opened
     second = await runner.step()
-    assert parrot.calls == 4  # the echo, then two regenerations
+    assert parrot.calls == opened + 3  # the echo, then two regenerations
     state = scenario.state(second.state_id)
     assert second.message == state.opener.en and second.npc_fallback is True
     stored = store.load_turns(rec.id)[1]
@@ -280,21 +279,22 @@ async def test_a_parroting_model_is_regenerated_then_the_scenario_line_stands(st
     assert REPLY not in stored.message
 
 
-async def test_generate_line_reports_each_rejection(scenario) -> None:
+@pytest.mark.parametrize("mode", ["react", "compose"])
+async def test_generate_line_reports_each_rejection(scenario, mode) -> None:
     state = scenario.ordered_states()[1][1]
     history = [PastTurn(1, "Leo", "Party or secret?", REPLY)]
-    line = await generate_line(_Parrot(), scenario, state, "en", 1, history, player="the newcomer")
+    line = await generate_line(_Parrot(), scenario, state, "en", 1, history, player="the newcomer", mode=mode)
     assert (line.fallback, line.rejected, line.leaks) == (True, ["echo", "echo", "echo"], 0)
 
 
 async def test_a_resumed_pending_line_keeps_its_rejections(store, scenario) -> None:
     rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
     first = SessionRunner(
-        store, scenario, rec.id, npc_model=_Parrot(), user=ScriptedUser([REPLY]), check_model=_DownJudge()
+        store, scenario, rec.id, npc_model=_Parrot(), user=ScriptedUser([REPLY]), check_model=DownJudge()
     )
-    await first.step()
+    await first.step()  # the day's opening line (the scenario's own), answered
     crashing = SessionRunner(
-        store, scenario, rec.id, npc_model=_Parrot(), user=_CrashingUser(), check_model=_DownJudge()
+        store, scenario, rec.id, npc_model=_Parrot(), user=_CrashingUser(), check_model=DownJudge()
     )
     with pytest.raises(_Crash):
         await crashing.step()
@@ -309,7 +309,7 @@ async def test_a_resumed_pending_line_keeps_its_rejections(store, scenario) -> N
         rec.id,
         npc_model=unused,
         user=ScriptedUser(["Quiet, honestly."]),
-        check_model=_DownJudge(),
+        check_model=DownJudge(),
     )
     turn = await resumed.step()
     assert unused.calls == 0  # the pending line was shown again

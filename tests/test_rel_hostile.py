@@ -51,13 +51,18 @@ def server():
 
 
 async def _play(
-    store: Store, scenario: Scenario, srv: FaultServer, replies: list[str], steps: int
+    store: Store,
+    scenario: Scenario,
+    srv: FaultServer,
+    replies: list[str],
+    steps: int,
+    housemates: str = "react",
 ) -> list[TurnRecord]:
     rec = start_session(store, scenario, kind="human", source="play", user_id="hostile", language="en")
     model = load_model("openai/fake", api_base=srv.api_base, timeout_s=5.0, retry=RetryPolicy(2, 0.01, 0.05))
     runner = SessionRunner(
         store, scenario, rec.id, npc_model=model, user=ScriptedUser(replies),
-        params=EngineParams(npc=GenParams(max_tokens=60, temperature=0.0), seed=1),
+        params=EngineParams(npc=GenParams(max_tokens=60, temperature=0.0), seed=1, housemates=housemates),
     )  # fmt: skip
     order = [s.id for _, s in scenario.ordered_states()]
     for _ in range(steps):
@@ -95,12 +100,33 @@ async def test_hostile_replies_are_stored_clean_and_move_one_state_at_most(
         assert "quiet evenings" in shown and "skip to day 5" in shown
 
 
-async def test_player_text_stays_data_in_every_prompt(
+async def test_player_text_stays_data_in_every_reaction_prompt(
     tmp_path: Path, scenario: Scenario, server: FaultServer
 ) -> None:
+    """``react``: the player's reply is only ever the quoted answer of the last user message, shortened."""
     replies = [STEER, FAKE_SPEAKER, BREAKOUT, "sure " * 300]
     with Store(tmp_path / "prompts.duckdb") as store:
         await _play(store, scenario, server, replies, len(replies) + 1)
+    npc_calls = [r.json() for r in server.requests if r.method == "POST" and r.json().get("stream")]
+    assert len(npc_calls) >= len(replies) - 1  # a day's first line is the scenario's: no call
+    for call in npc_calls:
+        msgs = call["messages"]
+        assert [m["role"] for m in msgs] == ["system", *["user", "assistant"] * 3, "user"]
+        before = " ".join(m["content"] for m in msgs[:-1])
+        assert not any(
+            marker in before for marker in ("skip to day 5", "answer for the newcomer", "sure sure")
+        )
+        answer = msgs[-1]["content"].split('answered: "', 1)[1].rsplit('"\n', 1)[0]
+        assert "\n" not in answer and len(answer) <= MAX_REPLY_CHARS_IN_PROMPT + 1
+
+
+async def test_player_text_stays_data_in_every_prompt(
+    tmp_path: Path, scenario: Scenario, server: FaultServer
+) -> None:
+    """``compose``: the whole dialogue is in the prompt; a reply stays on the player's line."""
+    replies = [STEER, FAKE_SPEAKER, BREAKOUT, "sure " * 300]
+    with Store(tmp_path / "prompts.duckdb") as store:
+        await _play(store, scenario, server, replies, len(replies) + 1, housemates="compose")
     npc_calls = [r.json() for r in server.requests if r.method == "POST" and r.json().get("stream")]
     checks = [r.json() for r in server.requests if r.method == "POST" and r.json().get("response_format")]
     assert len(npc_calls) >= len(replies) and checks

@@ -79,6 +79,20 @@ def test_copies_and_markers_are_caught(scenario: Scenario) -> None:
     assert copied_run(" ".join(words[:8]) + " oh well", protected) == " ".join(words[:8])
 
 
+def test_a_copy_after_a_cjk_name_is_caught() -> None:
+    """Runs are weighed exactly: three CJK characters before a copied English run once made every
+    later window one word too long to match the source's."""
+    source = ", one of the housemates of a shared house, chatting with a new housemate"
+    assert copied_run("You are ケンジ, one of the housemates of a shared house!", [source]) == (
+        "one of the housemates of a shared house"
+    )
+    assert (
+        copied_run("ねえ、一二三四五六七八九十百千", ["一二三四五六七八九十百千万"])
+        == "一二三四五六七八九十百千"
+    )
+    assert copied_run("一二三四五六七八九十百", ["一二三四五六七八九十百千万"]) is None  # 11 characters
+
+
 @pytest.mark.parametrize("lang", ["ja", "zh"])
 def test_copies_in_japanese_and_chinese_are_caught(scenario: Scenario, lang: str) -> None:
     protected, state = _protected(scenario, lang)
@@ -99,14 +113,27 @@ async def test_a_leaking_model_is_regenerated_then_replaced(scenario: Scenario) 
     history = [PastTurn(day=1, npc_name="Leo", message=first.opener.en, response=HOSTILE["en"])]
     with FaultServer(FaultConfig(script=["leak", "ok", "leak", "leak", "leak"], lifetime_s=60)) as srv:
         model = load_model("openai/fake", api_base=srv.api_base, retry=RetryPolicy(1, 0.01, 0.02, 0.0))
-        once = await generate_line(model, scenario, state, "en", 1, history, player=PLAYER)
-        twice = await generate_line(model, scenario, state, "en", 1, history, player=PLAYER)
+        once = await generate_line(model, scenario, state, "en", 1, history, player=PLAYER, mode="compose")
+        twice = await generate_line(model, scenario, state, "en", 1, history, player=PLAYER, mode="compose")
         leaked = [r for r in srv.requests if r.outcome == "leak"]
     assert len(leaked) == 4
     assert (once.leaks, once.fallback, once.rejected) == (1, False, ["leak"])
     assert once.text == NPC_PREFIX["en"] + state.opener.en  # the server's own line
     assert (twice.leaks, twice.fallback, twice.rejected) == (3, True, ["leak"] * 3)
     assert twice.text == state.opener.en
+
+
+@pytest.mark.parametrize("lang", ["en", "ja", "zh"])
+async def test_a_reaction_that_leaks_leaves_the_question_alone(scenario: Scenario, lang: str) -> None:
+    """``react``: a model that reads out its (reaction) system prompt is rejected on every try."""
+    first, state = scenario.day(1).ordered_states()[:2]
+    history = [PastTurn(day=1, npc_name="Leo", message=first.opener.get(lang), response=HOSTILE[lang])]
+    with FaultServer(FaultConfig(script=["leak"] * 3, lifetime_s=60)) as srv:
+        model = load_model("openai/fake", api_base=srv.api_base, retry=RetryPolicy(1, 0.01, 0.02, 0.0))
+        line = await generate_line(model, scenario, state, lang, 1, history, player=PLAYERS[lang])
+        assert [r.outcome for r in srv.requests if r.method == "POST"] == ["leak"] * 3
+    assert (line.leaks, line.fallback, line.rejected) == (3, True, ["leak"] * 3)
+    assert line.text == state.opener.get(lang)
 
 
 async def test_simulated_sessions_store_no_leaked_line(tmp_path: Path, scenario: Scenario) -> None:

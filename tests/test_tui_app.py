@@ -116,10 +116,17 @@ async def test_new_game_needs_a_nickname_and_consent(store: Store, scenario: Sce
         assert rec.user_id == "[bold]Mika" and rec.language == "zh" and rec.status == "active"
         assert rec.position_day == 1 and rec.position_state == "d1_windfall"
         assert rec.llm_config is not None and rec.llm_config["backend"] == "local"
-        # The first line needs the model, which cannot load here: the game says so and keeps the session.
+        # A day opens with the scenario's own line: no model is needed to show it.
+        opener = scenario.state("d1_windfall").opener.zh
+        await wait_for(pilot, lambda: opener in chat_texts(app))
+        assert app.screen.error is None
+        # The next line reacts to the reply and needs the model, which cannot load here: the game
+        # says so and keeps the session and the reply.
+        app.screen.query_one(ReplyInput).insert("开派对！")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.error is not None)
         assert "must not build a model" in app.screen.error
-        assert store.load_turns(rec.id) == []
+        assert [t.response for t in store.load_turns(rec.id)] == ["开派对！"]
 
 
 async def test_resume_shows_the_same_pending_line_and_position(store: Store, scenario: Scenario) -> None:
@@ -289,9 +296,10 @@ async def test_day_end_shows_the_summary(store: Store, scenario: Scenario) -> No
         saved = store.get_session(rec.id)
         assert saved is not None and (saved.position_day, saved.position_state) == (2, "d2_missing")
         await pilot.click("#next-day")
-        # Day 2 starts: its first line needs the model, which cannot load here.
-        await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and game.error is not None)
-        assert game.query_one(StatusPanel).info.day == 2
+        # Day 2 starts with the scenario's own line: no model is needed to show it.
+        opener = scenario.state("d2_missing").opener.zh
+        await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and opener in chat_texts(app))
+        assert game.error is None and game.query_one(StatusPanel).info.day == 2
 
 
 async def test_retry_after_a_model_failure_goes_on_from_the_store(store: Store, scenario: Scenario) -> None:

@@ -1,6 +1,15 @@
 """Prompting the housemates.
 
-The prompt is laid out for KV-cache reuse: a system text that is the same for every NPC call of
+A housemate line is written one of two ways (:data:`HOUSEMATE_MODES`):
+
+- ``react`` (the default): the model writes a one-sentence reaction to the player's last answer
+  (:mod:`sharehouse.engine.reaction`) and the scenario's question follows it; the first line of a
+  day is the scenario's own opener. The question is therefore always the written one, and a small
+  model only does what it does well.
+- ``compose``: the model writes the whole line, reaction and question in its own words, from the
+  state's intent and sample question (for larger models). What follows describes this way.
+
+The ``compose`` prompt is laid out for KV-cache reuse: a system text that is the same for every NPC call of
 a session (the house, all four housemates, the rules), then the dialogue so far (which only
 grows), and last the short instruction for this line. Tiny models get each housemate's sample
 lines (for tone), the state's sample question in the target language, stop sequences, and
@@ -17,8 +26,11 @@ seed), then replaced by the scenario's own line. Each rejected line's reason is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
+from sharehouse.engine import reaction
 from sharehouse.engine.npc_guard import LineRules, Reason, rejection
 from sharehouse.engine.users import PastTurn
 from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
@@ -36,6 +48,12 @@ CHOICE = {
     "zh": "{a}，还是{b}？你更接近哪一种？",
 }
 
+#: how a housemate line is written: a reaction before the scenario's question, or the whole line
+HousemateMode = Literal["react", "compose"]
+HOUSEMATE_MODES: tuple[str, ...] = get_args(HousemateMode)
+#: a reaction is one sentence: this many tokens are plenty
+REACTION_MAX_TOKENS = 60
+
 # How many turns of each finished day stay verbatim in the prompt (the current day is complete).
 EARLIER_DAY_TURNS = 2
 MAX_REPLY_CHARS_IN_PROMPT = 400
@@ -52,6 +70,7 @@ class NpcLine:
     text: str
     completion: Completion | None
     fallback: bool = False  # True when the scenario's sample line was used instead of the model's
+    scripted: bool = False  # True when no model text was asked for (``react``: a day's opening line)
     leaks: int = 0  # generated lines rejected because they gave away the instructions
     rejected: list[Reason] = field(default_factory=list)  # why each rejected generated line was
 
@@ -224,28 +243,62 @@ async def generate_line(
     player: str,
     follow_up: str | None = None,
     params: GenParams | None = None,
+    mode: HousemateMode = "react",
 ) -> NpcLine:
-    """One housemate line for a state (a first ask or a follow-up), checked by the guard."""
+    """One housemate line for a state (a first ask or a follow-up), checked by the guard, written
+    the ``mode`` way (:data:`HOUSEMATE_MODES`)."""
+    if mode == "react":
+        return await _react_line(model, _Ask(scenario, state, lang, day, history, player, follow_up), params)
+    if mode != "compose":
+        raise ValueError(f"housemate mode {mode!r}: expected one of {', '.join(HOUSEMATE_MODES)}")
     npc = scenario.npc(state.npc)
     base = params or GenParams(max_tokens=140, temperature=0.7)
     others = [n.name.get(lang) for n in scenario.npcs if n.id != npc.id] + [PLAYER_LABEL[lang], player]
     stop = [*base.stop, *(f"\n{o}:" for o in others), *(f"\n{o}：" for o in others), "\n(day", "\n\n\n"]
     messages = build_messages(scenario, state, lang, day, history, player=player, follow_up=follow_up)
     said = own_lines(history, npc.name.get(lang))  # listed in the instruction: saying them is a repeat
-    rules = LineRules(
-        lang=lang,
-        replies=[t.response for t in history],
-        npc_lines=[t.message for t in history],
-        protected=instruction_texts(messages, [*_allowed_texts(scenario, state, npc, lang, player), *said]),
-        intent=state.intent,
-        speakers=[*(n.name.get(lang) for n in scenario.npcs), *(n.name.en for n in scenario.npcs), player],
-        player=player,
+    rules = _rules(
+        _Ask(scenario, state, lang, day, history, player, follow_up),
+        instruction_texts(messages, [*_allowed_texts(scenario, state, npc, lang, player), *said]),
     )
+    return await _first_accepted(
+        model,
+        messages,
+        base,
+        stop=stop,
+        accept=lambda raw: _checked(
+            clean_generated(raw, names=[npc.name.get(lang), npc.name.en], stop_names=others), rules, rejection
+        ),
+        compose=lambda text: text,
+        fallback=scenario_line(state, lang, history, follow_up=follow_up is not None),
+    )
+
+
+Accepted = tuple[str, Reason | None]
+
+
+def _checked(text: str, rules: LineRules, check: Callable[[str, LineRules], Reason | None]) -> Accepted:
+    return text, check(text, rules)
+
+
+async def _first_accepted(
+    model: ChatModel,
+    messages: list[Message],
+    base: GenParams,
+    *,
+    stop: list[str],
+    accept: Callable[[str], Accepted],
+    compose: Callable[[str], str],
+    fallback: str,
+    max_tokens: int | None = None,
+) -> NpcLine:
+    """Generate, clean and check up to :data:`MAX_ATTEMPTS` times (each warmer, with another seed);
+    the first accepted text, put into its line by ``compose``, or else ``fallback``."""
     last: Completion | None = None
     rejected: list[Reason] = []
     for attempt in range(MAX_ATTEMPTS):
         p = GenParams(
-            max_tokens=base.max_tokens,
+            max_tokens=max_tokens or base.max_tokens,
             temperature=min(1.0, base.temperature + RETRY_TEMPERATURE_STEP * attempt),
             top_p=base.top_p,
             seed=None if base.seed is None else base.seed + attempt,
@@ -253,17 +306,87 @@ async def generate_line(
             on_token=base.on_token if attempt == 0 else None,
         )
         last = await model.complete(messages, p)
-        text = clean_generated(last.text, names=[npc.name.get(lang), npc.name.en], stop_names=others)
-        reason = rejection(text, rules)
+        text, reason = accept(last.text)
         if reason is None:
-            return NpcLine(text=text, completion=last, leaks=rejected.count("leak"), rejected=rejected)
+            return NpcLine(
+                text=compose(text), completion=last, leaks=rejected.count("leak"), rejected=rejected
+            )
         rejected.append(reason)
     return NpcLine(
-        text=scenario_line(state, lang, history, follow_up=follow_up is not None),
-        completion=last,
-        fallback=True,
-        leaks=rejected.count("leak"),
-        rejected=rejected,
+        text=fallback, completion=last, fallback=True, leaks=rejected.count("leak"), rejected=rejected
+    )
+
+
+def join_line(first: str, then: str, lang: str) -> str:
+    """Two spoken parts as one line (no space between CJK sentences)."""
+    return f"{first}{then}" if lang in ("ja", "zh") else f"{first} {then}"
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What a housemate line is for: the state, the session so far, who is asked."""
+
+    scenario: Scenario
+    state: State
+    lang: str
+    day: int
+    history: list[PastTurn]
+    player: str
+    follow_up: str | None = None
+
+
+def _rules(ask: _Ask, protected: list[str], *, needs_question: bool = True) -> LineRules:
+    npcs = ask.scenario.npcs
+    return LineRules(
+        lang=ask.lang,
+        replies=[t.response for t in ask.history],
+        npc_lines=[t.message for t in ask.history],
+        protected=protected,
+        intent=ask.state.intent,
+        speakers=[*(n.name.get(ask.lang) for n in npcs), *(n.name.en for n in npcs), ask.player],
+        player=ask.player,
+        needs_question=needs_question,
+    )
+
+
+async def _react_line(model: ChatModel, ask: _Ask, params: GenParams | None) -> NpcLine:
+    """The ``react`` way: a checked one-sentence reaction to the last answer, then the scenario's
+    question (for a follow-up its choice between the two sides). A day's first line is the
+    scenario's opener alone; when every try at a reaction is rejected, the question stands alone."""
+    scenario, state, lang, day, history = ask.scenario, ask.state, ask.lang, ask.day, ask.history
+    follow_up, player = ask.follow_up, ask.player
+    question = scenario_line(state, lang, history, follow_up=follow_up is not None)
+    if not history or (follow_up is None and not any(t.day == day for t in history)):
+        return NpcLine(text=question, completion=None, scripted=True)
+    npc = scenario.npc(state.npc)
+    name = npc.name.get(lang)
+    last = history[-1]
+    messages = reaction.build_messages(
+        npc,
+        lang,
+        asker=last.npc_name,
+        question=_shorten(last.message),
+        answer=_shorten(last.response),
+        follow_up=follow_up is not None,
+    )
+    base = params or GenParams(max_tokens=REACTION_MAX_TOKENS, temperature=0.7)
+    others = [n.name.get(lang) for n in scenario.npcs if n.id != npc.id] + [PLAYER_LABEL[lang], player]
+    rules = _rules(
+        ask, instruction_texts(messages[:1], [n.name.get(lang) for n in scenario.npcs]), needs_question=False
+    )
+    return await _first_accepted(
+        model,
+        messages,
+        base,
+        stop=[*base.stop, "\n"],
+        max_tokens=min(base.max_tokens, REACTION_MAX_TOKENS),
+        accept=lambda raw: _checked(
+            reaction.trim(clean_generated(raw, names=[name, npc.name.en], stop_names=others)),
+            rules,
+            reaction.reaction_rejection,
+        ),
+        compose=lambda text: join_line(text, question, lang),
+        fallback=question,
     )
 
 

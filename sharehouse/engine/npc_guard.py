@@ -19,6 +19,9 @@ reasons, in the order they are tried:
 - ``repeat``: it equals or nearly copies an earlier housemate line of the session (any housemate);
 - ``no-question``: the state asks a question and the line holds none.
 
+A reaction written to stand before the scenario's question (:mod:`sharehouse.engine.reaction`) is
+rejected as ``question`` when it asks one itself.
+
 Texts are compared as :func:`sharehouse.textclean.normalise` leaves them (the form the
 dialogue-quality report uses): a copy is the same text, a ``difflib`` ratio of at least
 :data:`NEAR_COPY_RATIO`, or a shared run of :data:`ECHO_RUN_WORDS` words.
@@ -47,6 +50,7 @@ Reason = Literal[
     "echo",
     "repeat",
     "no-question",
+    "question",
 ]
 
 #: a normalised line this similar (difflib ratio) to an earlier text is a copy of it

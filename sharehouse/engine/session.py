@@ -16,7 +16,7 @@ from typing import Any
 
 from sharehouse.engine.checks import CheckResult, check_reply
 from sharehouse.engine.machine import SessionMachine
-from sharehouse.engine.npc import NpcLine, generate_line
+from sharehouse.engine.npc import HousemateMode, NpcLine, generate_line
 from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.engine.users import PastTurn, TurnContext, User
 from sharehouse.lang import is_lang
@@ -47,6 +47,9 @@ class EngineParams:
     player_name: str | None = None  # how the housemates address the player (defaults to a neutral word)
     log_calls: bool = True
     relevance: RelevanceGate | None = None  # off-topic replies get a follow-up without asking the judge
+    housemates: HousemateMode = (
+        "react"  # how a housemate line is written (sharehouse.engine.npc.HOUSEMATE_MODES)
+    )
 
 
 def start_session(
@@ -229,6 +232,7 @@ class SessionRunner:
             player=self.player,
             follow_up=follow_up,
             params=params,
+            mode=self.params.housemates,
         )
         latency = time.perf_counter() - started
         self._log("npc", line.completion, day)

@@ -1,0 +1,151 @@
+"""A housemate's short reaction to the player's last answer.
+
+In the ``react`` way of writing housemate lines (:data:`sharehouse.engine.npc.HOUSEMATE_MODES`) the
+model writes only what a small model does well, one spoken sentence that reacts to what the player
+just said, and the scenario's question follows it. The prompt is small on purpose: the speaker's
+character, three worked exchanges in the session's language (question, answer, reaction), then the
+question just asked and the player's answer. Demonstrations steer a 1.5B model where a list of
+instructions does not: asked in words to "react", it answered with the words "agree" and "tease", or
+commented on the answer from outside ("That answer is kind and thoughtful").
+
+A reaction is checked by :func:`sharehouse.engine.npc_guard.rejection` like a whole line (no
+markup, label, narration, wrong language, echo of the player, repeat of the session), and further:
+it may ask nothing (the question comes after it), may not copy a worked example, and may not be a
+sentence a housemate already said inside a longer line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sharehouse.engine.npc_guard import LineRules, Reason, asks_question, rejection
+from sharehouse.llm.base import Message
+from sharehouse.scenario import NPC
+from sharehouse.textclean import normalise
+
+#: the session language's name in the prompt
+LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
+
+#: worked exchanges per language: (a housemate's question, the newcomer's answer, a reaction to it)
+DEMOS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "en": (
+        ("Cook at home tonight, or should we all go out?", "home for sure, I'm broke until friday lol",
+         "Ha, same boat here, payday can't come soon enough."),
+        ("Are you a morning person or a night owl?", "Night owl. I'm grumpy before ten.",
+         "Grumpy before ten, noted! I'll keep my distance until you've had coffee."),
+        ("What would you do with a free Saturday?", "Probably hike somewhere quiet and turn my phone off.",
+         "A phone-free hike sounds like heaven to me right now."),
+    ),
+    "ja": (
+        ("今夜は家で作る？それともみんなで外に食べに行く？", "家かな、金曜まで金欠だし笑",
+         "わかる、給料日前ってほんとにきついよね。"),
+        ("朝型？それとも夜型？", "完全に夜型です。10時前は機嫌悪いです",
+         "10時前は話しかけないほうがいいってことね、覚えとく！"),
+        ("休みの土曜日があったら何する？", "静かな山を歩いて、スマホの電源切るかな",
+         "スマホなしで山歩きって、今の私にはすごく魅力的だな。"),
+    ),
+    "zh": (
+        ("今晚在家做饭，还是大家一起出去吃？", "在家吧，周五前没钱了哈哈",
+         "哈哈，我也一样，发工资前真是太难了。"),
+        ("你是早起型还是夜猫子？", "夜猫子，十点前脾气都很差",
+         "十点前别惹你，记住了！"),
+        ("要是有个空闲的周六你会干嘛？", "可能去安静的地方爬山，把手机关掉",
+         "关掉手机去爬山，听起来太治愈了。"),
+    ),
+}  # fmt: skip
+
+_FRAME = {
+    "en": '{asker} asked: "{question}"\nThe new housemate answered: "{answer}"\nYour short reaction (one sentence, no question):',
+    "ja": "{asker}の質問：「{question}」\n新しいルームメイトの答え：「{answer}」\nあなたのひとことの反応（一文、質問なし）：",
+    "zh": "{asker}问：“{question}”\n新室友回答：“{answer}”\n你的简短反应（一句话，不提问）：",
+}
+#: the last line of the frame for a follow-up, where the answer did not answer
+_FRAME_FOLLOW_UP = {
+    "en": "Your short reaction (one sentence, no question; they have not really answered yet):",
+    "ja": "あなたのひとことの反応（一文、質問なし。まだちゃんと答えてもらっていない）：",
+    "zh": "你的简短反应（一句话，不提问；对方还没有真正回答）：",
+}
+_YOU = {"en": "You", "ja": "あなた", "zh": "你"}
+_SENTENCE = re.compile(r"(?<=[.!?。！？…])\s*")
+#: how much of a reaction is kept: its first sentences up to this many characters (CJK count double)
+MAX_REACTION_WIDTH = 160
+#: a sentence at least this long (normalised characters) said earlier by a housemate is a repeat
+REPEATED_SENTENCE_CHARS = 8
+
+
+def system_prompt(npc: NPC, lang: str) -> str:
+    name = npc.name.get(lang)
+    lang_name = LANGUAGE_NAMES[lang]
+    return "\n".join(
+        [
+            f"You are {name}, one of the housemates of a shared house, chatting with a new housemate "
+            f"who has just moved in. Who you are: {npc.profile}",
+            f"How you talk in {lang_name}: {npc.speaking_style.get(lang, '')}",  # type: ignore[call-overload]
+            f"You react to what the new housemate just told you: one short spoken sentence in {lang_name}, "
+            "about what they said, in your own words and from your own life. "
+            "No question, no narration, no quotation marks.",
+        ]
+    )
+
+
+def frame(lang: str, asker: str, question: str, answer: str) -> str:
+    return _FRAME[lang].format(
+        asker=asker, question=" ".join(question.split()), answer=" ".join(answer.split())
+    )
+
+
+def build_messages(
+    npc: NPC, lang: str, *, asker: str, question: str, answer: str, follow_up: bool = False
+) -> list[Message]:
+    """System (the speaker), the worked exchanges, then the exchange to react to. ``asker`` is the
+    name of whoever asked ``question`` (the speaker itself reads "You"); ``follow_up``: the answer
+    did not answer, and the reaction says so."""
+    you = _YOU[lang]
+    messages: list[Message] = [{"role": "system", "content": system_prompt(npc, lang)}]
+    for q, a, reaction in DEMOS[lang]:
+        messages.append({"role": "user", "content": frame(lang, you, q, a)})
+        messages.append({"role": "assistant", "content": reaction})
+    shown = you if asker == npc.name.get(lang) else asker
+    last = frame(lang, shown, question, answer)
+    if follow_up:
+        last = last.rpartition("\n")[0] + "\n" + _FRAME_FOLLOW_UP[lang]
+    messages.append({"role": "user", "content": last})
+    return messages
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def trim(text: str) -> str:
+    """The reaction's first sentences, as many as fit :data:`MAX_REACTION_WIDTH` (at least one)."""
+    sentences = [s for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
+    kept: list[str] = []
+    for s in sentences:
+        if kept and _width(" ".join([*kept, s])) > MAX_REACTION_WIDTH:
+            break
+        kept.append(s)
+    return " ".join(kept).strip()
+
+
+def _said_before(text: str, npc_lines: list[str]) -> bool:
+    """A sentence of ``text`` that a housemate already said (inside any earlier line)."""
+    earlier = [normalise(line) for line in npc_lines]
+    for sentence in _SENTENCE.split(text):
+        s = normalise(sentence)
+        if len(s.replace(" ", "")) >= REPEATED_SENTENCE_CHARS and any(s in line for line in earlier):
+            return True
+    return False
+
+
+def reaction_rejection(text: str, rules: LineRules) -> Reason | None:
+    """Why ``text`` cannot stand as a reaction before the scenario's question, or None."""
+    reason = rejection(text, rules)
+    if reason is not None:
+        return reason
+    if asks_question(text, rules.lang):
+        return "question"
+    demos = [r for _q, _a, r in DEMOS[rules.lang]]
+    if _said_before(text, [*rules.npc_lines, *demos]):
+        return "repeat"
+    return None

@@ -1,0 +1,167 @@
+"""Housemate lines written the ``react`` way: the model's one-sentence reaction to the last answer,
+then the scenario's question. Unit tests of the prompt, the trimming and the reaction's own checks
+in en/ja/zh, and the engine on a real DuckDB store with a model that returns chosen texts (good
+reactions, and the faults a real model cannot be made to produce on demand)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakes import DownJudge
+
+from sharehouse.engine import reaction
+from sharehouse.engine.npc import generate_line, join_line
+from sharehouse.engine.npc_guard import LineRules
+from sharehouse.engine.session import EngineParams, SessionRunner, start_session
+from sharehouse.engine.users import PastTurn, ScriptedUser
+from sharehouse.llm import Completion
+
+SPEAKERS = ["Leo", "Mina", "Noel", "Kenji", "the newcomer"]
+
+
+class _Says:
+    """Returns its texts in turn (the last one for ever after) and keeps every prompt."""
+
+    name = "fault:says"
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+        self.prompts: list[list[dict]] = []
+
+    async def complete(self, messages, params) -> Completion:
+        self.prompts.append(messages)
+        text = self.texts.pop(0) if len(self.texts) > 1 else self.texts[0]
+        return Completion(text=text, model=self.name, prompt_tokens=5, completion_tokens=3)
+
+    def close(self) -> None: ...
+
+
+def _rules(lang: str = "en", replies=(), npc_lines=()) -> LineRules:
+    return LineRules(
+        lang=lang, replies=list(replies), npc_lines=list(npc_lines), speakers=SPEAKERS, needs_question=False
+    )
+
+
+def test_the_prompt_shows_worked_exchanges_then_the_one_to_react_to(scenario) -> None:
+    kenji = scenario.npc("kenji")
+    msgs = reaction.build_messages(
+        kenji, "ja", asker="レオ", question="パーティーする？", answer="内緒にする"
+    )
+    assert [m["role"] for m in msgs] == ["system", *["user", "assistant"] * 3, "user"]
+    assert "レオの質問：「パーティーする？」" in msgs[-1]["content"]
+    assert "「内緒にする」" in msgs[-1]["content"]
+    mine = reaction.build_messages(kenji, "ja", asker="ケンジ", question="計画する？", answer="する")
+    assert mine[-1]["content"].startswith("あなたの質問")  # the speaker asked it itself
+    follow = reaction.build_messages(
+        kenji, "en", asker="Leo", question="Party?", answer="maybe", follow_up=True
+    )
+    assert "not really answered" in follow[-1]["content"]
+
+
+def test_a_reaction_is_cut_to_its_first_sentences() -> None:
+    long = "Ha, that is so you. " + "I would never manage that myself, honestly, not in a million years. " * 3
+    assert reaction.trim(long).startswith("Ha, that is so you.")
+    assert reaction._width(reaction.trim(long)) <= reaction.MAX_REACTION_WIDTH
+    one = "x" * 300
+    assert reaction.trim(one) == one  # one sentence is kept whole: the guard judges it
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "reason"),
+    [
+        ("en", "Ha, a party for the whole street, I'd be there in a second.", None),
+        ("en", "A party? Who would you invite?", "question"),
+        ("en", "Ha, same boat here, payday can't come soon enough.", "repeat"),  # a worked example
+        ("en", "I would throw a massive party and invite everyone I know!", "echo"),
+        ("en", "Kenji: sounds fun.", "label"),
+        ("en", "パーティー最高！", "language"),
+        ("ja", "派手なパーティー、レオらしくていいね。", None),
+        ("ja", "それって誰を呼ぶの？", "question"),
+        ("zh", "开派对啊，听起来太热闹了。", None),
+        ("zh", "哈哈，我也一样，发工资前真是太难了。", "repeat"),
+    ],
+)
+def test_what_a_reaction_may_not_be(lang: str, text: str, reason: str | None) -> None:
+    replies = ["I would throw a massive party and invite everyone I know!"]
+    assert reaction.reaction_rejection(text, _rules(lang, replies=replies)) == reason
+
+
+def test_a_sentence_already_said_inside_a_longer_line_is_a_repeat() -> None:
+    earlier = ["Sounds like a plan to me. Anyway, what do you think about the fridge?"]
+    assert reaction.reaction_rejection("Sounds like a plan to me!", _rules(npc_lines=earlier)) == "repeat"
+    assert (
+        reaction.reaction_rejection("Now that's a plan I can get behind.", _rules(npc_lines=earlier)) is None
+    )
+
+
+def test_join_keeps_cjk_sentences_together() -> None:
+    assert join_line("Nice.", "Why?", "en") == "Nice. Why?"
+    assert join_line("いいね。", "なんで？", "ja") == "いいね。なんで？"
+
+
+async def test_a_day_opens_with_the_scenario_line_and_the_next_line_reacts_first(store, scenario) -> None:
+    rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
+    model = _Says("Ha, a party for the whole street, I'd be there in a second.")
+    runner = SessionRunner(
+        store, scenario, rec.id, npc_model=model,
+        user=ScriptedUser(["I would throw a massive party!", "Plan first, for sure."]), check_model=DownJudge(),
+    )  # fmt: skip
+    first = await runner.step()
+    state1 = scenario.state(first.state_id)
+    assert first.message == state1.opener.en and not model.prompts  # scripted, no model call
+    assert (first.npc_fallback, first.model) == (False, None)
+    second = await runner.step()
+    state2 = scenario.state(second.state_id)
+    assert second.message == f"Ha, a party for the whole street, I'd be there in a second. {state2.opener.en}"
+    assert second.npc_fallback is False and second.npc_rejected == 0
+    assert 'answered: "I would throw a massive party!"' in model.prompts[0][-1]["content"]
+    stored = store.load_turns(rec.id)
+    assert [t.message for t in stored] == [first.message, second.message]
+
+
+async def test_rejected_reactions_leave_the_question_alone_and_are_counted(store, scenario) -> None:
+    rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
+    model = _Says("What would you do?", "You: sure", "I would throw a massive party!")
+    runner = SessionRunner(
+        store, scenario, rec.id, npc_model=model,
+        user=ScriptedUser(["I would throw a massive party!", "ok"]), check_model=DownJudge(),
+    )  # fmt: skip
+    await runner.step()
+    second = await runner.step()
+    assert second.message == scenario.state(second.state_id).opener.en and second.npc_fallback is True
+    assert json.loads(store.load_turns(rec.id)[1].npc_reject_reasons) == ["question", "label", "echo"]
+
+
+async def test_a_follow_up_reacts_then_asks_the_choice(scenario) -> None:
+    state = next(s for _d, s in scenario.ordered_states() if s.poles)
+    history = [PastTurn(1, "Leo", "Party or secret?", "hmm, maybe")]
+    line = await generate_line(
+        _Says("Ha, keeping us guessing."),
+        scenario,
+        state,
+        "en",
+        1,
+        history,
+        player="the newcomer",
+        follow_up="vague",
+    )
+    a, b = (state.poles[x].en for x in state.mbti.split("/"))
+    assert line.text == f"Ha, keeping us guessing. Would you rather {a}, or {b}?" and not line.fallback
+
+
+async def test_compose_mode_asks_the_model_for_the_whole_line(store, scenario) -> None:
+    rec = start_session(store, scenario, kind="simulated", source="test", user_id="u", language="en")
+    model = _Says("So, party or secret — which would you pick?")
+    runner = SessionRunner(
+        store, scenario, rec.id, npc_model=model, user=ScriptedUser(["Secret."]), check_model=DownJudge(),
+        params=EngineParams(housemates="compose"),
+    )  # fmt: skip
+    first = await runner.step()
+    assert first.message == "So, party or secret — which would you pick?" and len(model.prompts) == 1
+
+
+async def test_an_unknown_mode_is_refused(scenario) -> None:
+    state = scenario.ordered_states()[0][1]
+    with pytest.raises(ValueError, match="housemate mode 'chatty'"):
+        await generate_line(_Says("x"), scenario, state, "en", 1, [], player="p", mode="chatty")  # type: ignore[arg-type]
