@@ -168,6 +168,25 @@ def text_units(text: str) -> list[str]:
     return _UNIT.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def grams(text: str) -> list[str]:
+    """The text's words, and for CJK its pairs of neighbouring characters (one character says
+    little: a kana is in every Japanese sentence)."""
+    units = text_units(text)
+    out: list[str] = []
+    for i, unit in enumerate(units):
+        if not _CJK_UNIT.fullmatch(unit):
+            out.append(unit)
+        elif i + 1 < len(units) and _CJK_UNIT.fullmatch(units[i + 1]):
+            out.append(unit + units[i + 1])
+    return out
+
+
+def share_in(text: str, source: str) -> float:
+    """How much of ``text`` (its :func:`grams`) is in ``source``: 0 to 1, 0 for an empty text."""
+    mine, theirs = grams(text), set(grams(source))
+    return sum(g in theirs for g in mine) / len(mine) if mine else 0.0
+
+
 def _weight(unit: str) -> float:
     return CJK_WEIGHT if _CJK_UNIT.fullmatch(unit) else 1.0
 

@@ -74,6 +74,8 @@ def test_a_reaction_is_cut_to_its_first_sentences() -> None:
         ("en", "A party? Who would you invite?", "question"),
         ("en", "Ha, same boat here, payday can't come soon enough.", "repeat"),  # a worked example
         ("en", "I would throw a massive party and invite everyone I know!", "echo"),
+        ("en", "Throw a massive party and invite everyone!", "echo"),  # restated, not reacted to
+        ("en", "A massive party? Ha.", "question"),
         ("en", "Kenji: sounds fun.", "label"),
         ("en", "パーティー最高！", "language"),
         ("ja", "派手なパーティー、レオらしくていいね。", None),
@@ -85,6 +87,16 @@ def test_a_reaction_is_cut_to_its_first_sentences() -> None:
 def test_what_a_reaction_may_not_be(lang: str, text: str, reason: str | None) -> None:
     replies = ["I would throw a massive party and invite everyone I know!"]
     assert reaction.reaction_rejection(text, _rules(lang, replies=replies)) == reason
+
+
+def test_restating_is_measured_in_words_and_cjk_character_pairs() -> None:
+    assert reaction.restates(
+        "Throw a big party and tell everyone!", "I'd throw a big party and tell lots of people!"
+    )
+    assert not reaction.restates("A party, nice!", "I'd throw a big party")  # too short to tell
+    answer = "私なら絶対、みんなを呼んで派手に祝って、いろんな人に話す。"
+    assert reaction.restates("みんなを呼んで派手に祝って、いろんな人に話す！", answer)
+    assert not reaction.restates("派手なパーティー、レオらしくていいね。", answer)  # kana alone are no copy
 
 
 def test_a_sentence_already_said_inside_a_longer_line_is_a_repeat() -> None:

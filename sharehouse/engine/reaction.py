@@ -10,8 +10,9 @@ commented on the answer from outside ("That answer is kind and thoughtful").
 
 A reaction is checked by :func:`sharehouse.engine.npc_guard.rejection` like a whole line (no
 markup, label, narration, wrong language, echo of the player, repeat of the session), and further:
-it may ask nothing (the question comes after it), may not copy a worked example, and may not be a
-sentence a housemate already said inside a longer line.
+it may ask nothing (the question comes after it), may not mostly restate the player's answer (70 %
+of its words, or CJK character pairs, taken from it: ``echo``), may not copy a worked example, and
+may not be a sentence a housemate already said inside a longer line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 from sharehouse.engine.npc_guard import LineRules, Reason, asks_question, rejection
 from sharehouse.llm.base import Message
 from sharehouse.scenario import NPC
-from sharehouse.textclean import normalise
+from sharehouse.textclean import grams, normalise, share_in
 
 #: the session language's name in the prompt
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
@@ -71,6 +72,10 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？…])\s*")
 MAX_REACTION_WIDTH = 160
 #: a sentence at least this long (normalised characters) said earlier by a housemate is a repeat
 REPEATED_SENTENCE_CHARS = 8
+#: a reaction this much made of the player's last answer (words; CJK character pairs) restates it
+RESTATE_SHARE = 0.7
+#: ... when it has at least this many words (pairs)
+RESTATE_MIN_GRAMS = 3
 
 
 def system_prompt(npc: NPC, lang: str) -> str:
@@ -138,6 +143,11 @@ def _said_before(text: str, npc_lines: list[str]) -> bool:
     return False
 
 
+def restates(text: str, answer: str) -> bool:
+    """The reaction mostly says the player's answer back ("Throw a big party and tell everyone!")."""
+    return len(grams(text)) >= RESTATE_MIN_GRAMS and share_in(text, answer) >= RESTATE_SHARE
+
+
 def reaction_rejection(text: str, rules: LineRules) -> Reason | None:
     """Why ``text`` cannot stand as a reaction before the scenario's question, or None."""
     reason = rejection(text, rules)
@@ -145,6 +155,8 @@ def reaction_rejection(text: str, rules: LineRules) -> Reason | None:
         return reason
     if asks_question(text, rules.lang):
         return "question"
+    if rules.replies and restates(text, rules.replies[-1]):
+        return "echo"
     demos = [r for _q, _a, r in DEMOS[rules.lang]]
     if _said_before(text, [*rules.npc_lines, *demos]):
         return "repeat"
