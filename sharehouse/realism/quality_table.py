@@ -35,6 +35,7 @@ _ROWS: tuple[tuple[str, str, _Fmt], ...] = (
     ("npc_echo", "NPC echo/repeat", _ratio),
     ("npc_shared", "NPC lines shared across sessions", _ratio),
     ("npc_fallback", "NPC fallbacks", _ratio),
+    ("npc_scripted", "NPC lines scripted (day openers)", _ratio),
     ("reply_fallback", "reply fallbacks", _ratio),
     ("npc_rejected_per_turn", "NPC lines rejected per turn", _rate),
     ("reply_resampled_per_turn", "reply resamples per turn", _rate),
