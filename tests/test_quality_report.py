@@ -218,6 +218,7 @@ def test_real_people_stored_as_a_run_pass_every_target(store: Store, real_en) ->
                         "session_id": f"v-{d.session_id}",
                         "verdict": "advance",
                         "check_by": "llm",
+                        "model": "local",  # a model wrote each housemate line (none is scripted)
                         "npc_fallback": False,
                         "reply_fallback": False,
                         "npc_rejected": 0,

@@ -49,7 +49,7 @@ def _assert_reads_like_people(*sessions: list) -> None:
     repeats the transcript, session by session; over all of them, models that really spoke (bounded
     fallbacks) and a judge that really judged: no verdict stood in for an unavailable judge, and the
     LLM judged at least one reply."""
-    from sharehouse.realism.quality import npc_echo_flags, self_repeat_rate
+    from sharehouse.realism.quality import npc_echo_flags, scripted_line, self_repeat_rate
 
     for turns in sessions:
         replies = [t.response for t in turns]
@@ -58,8 +58,9 @@ def _assert_reads_like_people(*sessions: list) -> None:
     turns = [t for session in sessions for t in session]
     replies = [t.response for t in turns]
     # The 0.5B judge's false follow-ups make its housemate fall back often (0.50-0.71 in a day-1 run on
-    # 2026-12-02); a dialogue of written lines only still fails here.
-    assert any(not t.npc_fallback for t in turns), [t.message for t in turns]
+    # 2026-12-02); a dialogue of written lines only still fails here. A day's opening line is the
+    # scenario's by design (react) and does not count as the model speaking.
+    assert any(not t.npc_fallback and not scripted_line(t) for t in turns), [t.message for t in turns]
     assert sum(bool(t.reply_fallback) for t in turns) <= len(turns) // 2, replies
     assert all(t.check_by in ("rule", "llm") for t in turns), [(t.check_by, t.check_reason) for t in turns]
     assert any(t.check_by == "llm" for t in turns)
