@@ -113,3 +113,11 @@ def test_sessions_show_marks_fallback_turns(tmp_path: Path) -> None:
     assert "⚠" not in plain
     assert any("check: judge unavailable (LLMError)" in line for line in lines)
     assert any("fallback turns" in line and "of 5 turns" in line for line in lines)
+
+
+def test_simulate_refuses_an_unknown_housemate_mode(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    res = runner.invoke(_build(), ["simulate", "--housemates", "chatty", "--personas", "1", "--db", str(db)])
+    assert res.exit_code == 2
+    assert "--housemates 'chatty': expected one of react, compose" in res.output
+    assert not db.exists()  # refused before anything was opened
