@@ -32,12 +32,12 @@ from typing import Literal, get_args
 
 from sharehouse.engine import reaction
 from sharehouse.engine.npc_guard import LineRules, Reason, rejection
+from sharehouse.engine.reaction import LANGUAGE_NAMES
 from sharehouse.engine.users import PastTurn
 from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
 from sharehouse.scenario import NPC, Scenario, State
 from sharehouse.textclean import clean_generated, normalise
 
-LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
 PLAYER_LABEL = {"en": "You", "ja": "あなた", "zh": "你"}
 #: how a housemate re-asks with the scenario's line when that very line was already said
 REASK = {"en": "Let me ask again: ", "ja": "もう一回聞くね。", "zh": "我再问一次："}
@@ -70,7 +70,6 @@ class NpcLine:
     text: str
     completion: Completion | None
     fallback: bool = False  # True when the scenario's sample line was used instead of the model's
-    scripted: bool = False  # True when no model text was asked for (``react``: a day's opening line)
     leaks: int = 0  # generated lines rejected because they gave away the instructions
     rejected: list[Reason] = field(default_factory=list)  # why each rejected generated line was
 
@@ -247,8 +246,9 @@ async def generate_line(
 ) -> NpcLine:
     """One housemate line for a state (a first ask or a follow-up), checked by the guard, written
     the ``mode`` way (:data:`HOUSEMATE_MODES`)."""
+    ask = _Ask(scenario, state, lang, day, history, player, follow_up)
     if mode == "react":
-        return await _react_line(model, _Ask(scenario, state, lang, day, history, player, follow_up), params)
+        return await _react_line(model, ask, params)
     if mode != "compose":
         raise ValueError(f"housemate mode {mode!r}: expected one of {', '.join(HOUSEMATE_MODES)}")
     npc = scenario.npc(state.npc)
@@ -258,27 +258,18 @@ async def generate_line(
     messages = build_messages(scenario, state, lang, day, history, player=player, follow_up=follow_up)
     said = own_lines(history, npc.name.get(lang))  # listed in the instruction: saying them is a repeat
     rules = _rules(
-        _Ask(scenario, state, lang, day, history, player, follow_up),
-        instruction_texts(messages, [*_allowed_texts(scenario, state, npc, lang, player), *said]),
+        ask, instruction_texts(messages, [*_allowed_texts(scenario, state, npc, lang, player), *said])
     )
     return await _first_accepted(
         model,
         messages,
         base,
         stop=stop,
-        accept=lambda raw: _checked(
-            clean_generated(raw, names=[npc.name.get(lang), npc.name.en], stop_names=others), rules, rejection
-        ),
+        clean=lambda raw: clean_generated(raw, names=[npc.name.get(lang), npc.name.en], stop_names=others),
+        check=lambda text: rejection(text, rules),
         compose=lambda text: text,
         fallback=scenario_line(state, lang, history, follow_up=follow_up is not None),
     )
-
-
-Accepted = tuple[str, Reason | None]
-
-
-def _checked(text: str, rules: LineRules, check: Callable[[str, LineRules], Reason | None]) -> Accepted:
-    return text, check(text, rules)
 
 
 async def _first_accepted(
@@ -287,7 +278,8 @@ async def _first_accepted(
     base: GenParams,
     *,
     stop: list[str],
-    accept: Callable[[str], Accepted],
+    clean: Callable[[str], str],
+    check: Callable[[str], Reason | None],
     compose: Callable[[str], str],
     fallback: str,
     max_tokens: int | None = None,
@@ -306,7 +298,8 @@ async def _first_accepted(
             on_token=base.on_token if attempt == 0 else None,
         )
         last = await model.complete(messages, p)
-        text, reason = accept(last.text)
+        text = clean(last.text)
+        reason = check(text)
         if reason is None:
             return NpcLine(
                 text=compose(text), completion=last, leaks=rejected.count("leak"), rejected=rejected
@@ -357,7 +350,7 @@ async def _react_line(model: ChatModel, ask: _Ask, params: GenParams | None) -> 
     follow_up, player = ask.follow_up, ask.player
     question = scenario_line(state, lang, history, follow_up=follow_up is not None)
     if not history or (follow_up is None and not any(t.day == day for t in history)):
-        return NpcLine(text=question, completion=None, scripted=True)
+        return NpcLine(text=question, completion=None)  # the scenario's by design: no fallback
     npc = scenario.npc(state.npc)
     name = npc.name.get(lang)
     last = history[-1]
@@ -380,11 +373,8 @@ async def _react_line(model: ChatModel, ask: _Ask, params: GenParams | None) -> 
         base,
         stop=[*base.stop, "\n"],
         max_tokens=min(base.max_tokens, REACTION_MAX_TOKENS),
-        accept=lambda raw: _checked(
-            reaction.trim(clean_generated(raw, names=[name, npc.name.en], stop_names=others)),
-            rules,
-            reaction.reaction_rejection,
-        ),
+        clean=lambda raw: reaction.trim(clean_generated(raw, names=[name, npc.name.en], stop_names=others)),
+        check=lambda text: reaction.reaction_rejection(text, rules),
         compose=lambda text: join_line(text, question, lang),
         fallback=question,
     )

@@ -24,7 +24,7 @@ from sharehouse.llm.base import Message
 from sharehouse.scenario import NPC
 from sharehouse.textclean import grams, normalise, share_in
 
-#: the session language's name in the prompt
+#: the session language's name in the housemates' prompts (both ways, :mod:`sharehouse.engine.npc`)
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
 
 #: worked exchanges per language: (a housemate's question, the newcomer's answer, a reaction to it)
