@@ -51,6 +51,7 @@ class QualityFigures:
     threads: str
     load: str
     report: Any  # sharehouse.realism.quality.QualityReport
+    traits: Any = None  # sharehouse.personas.traits.TraitReport (from the stored stances)
 
     @property
     def turns_per_min(self) -> float | None:
@@ -105,6 +106,8 @@ def run(
 ) -> QualityFigures:
     """Simulate (or resume) the run, then build its quality report. ``npc_model``: a ChatModel to play
     every part instead of the one ``model`` names (tests)."""
+    from sharehouse.personas.io import default_personas_path, load_personas
+    from sharehouse.personas.traits import recover_traits, run_stances
     from sharehouse.realism.quality import quality_report
     from sharehouse.realism.quality_data import store_dialogues, yntp_dialogues
     from sharehouse.simulate import SimulateOptions, run_simulate
@@ -125,12 +128,39 @@ def run(
         sim = store_dialogues(store, run_id=run_id)
         langs = sorted({d.language for d in sim})
         report = quality_report(yntp_dialogues(yntp, langs), sim, store=store)
+        traits = recover_traits(
+            run_stances(store, run_id), {p.id: p for p in load_personas(default_personas_path())}
+        )
     return QualityFigures(
         model=model, run_id=run_id, personas=personas, days=days, status=result.status,
         turns_now=result.stats.turns, play_s=play_s, run_turns=run_turns, run_model_s=model_s,
         threads=os.environ.get("SHAREHOUSE_THREADS", "auto"), load=f"{load_start} → {load_average()}",
-        report=report,
+        report=report, traits=traits,
     )  # fmt: skip
+
+
+TRAIT_TARGET = 0.8  # issue 13: at least 80 % of the personas' MBTI letters recovered from the stances
+
+
+def traits_text(traits: Any) -> str:
+    """Trait recovery per language (letters recovered from the stored stances) against the target."""
+    if traits is None or not traits.personas:
+        return "Trait recovery: no stored stances in this run."
+    rows = []
+    for lang in sorted({p.language for p in traits.personas}):
+        hit, total = traits.agreement(lang)
+        types = ", ".join(
+            f"{p.persona_id} {p.mbti}→{p.recovered}" for p in traits.personas if p.language == lang
+        )
+        share = hit / total if total else 0.0
+        rows.append(
+            [lang, f"{hit}/{total}", f"{share:.0%}", "pass" if share >= TRAIT_TARGET else "FAIL", types]
+        )
+    hit, total = traits.agreement()
+    rows.append(["all", f"{hit}/{total}", f"{hit / total:.0%}" if total else "n/a", "", ""])
+    return "Trait recovery from the stored stances (target ≥ 80 % of letters):\n\n" + markdown_table(
+        ["language", "letters", "recovered", "target", "persona type → recovered"], rows
+    )
 
 
 def fmt_rate(x: float | None) -> str:
@@ -155,6 +185,8 @@ def report_text(fig: QualityFigures) -> str:
             f"{fmt_rate(fig.run_turns_per_model_min)} per minute of model time (housemate + user + check).",
             "",
             markdown_table(["language", "targets"], rows),
+            "",
+            traits_text(fig.traits),
             "",
             markdown_quality(fig.report),
         ]

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-REPO = str(Path(__file__).resolve().parents[1])
-if REPO not in sys.path:  # bench/ is a folder of scripts beside the package, not installed
-    sys.path.insert(0, REPO)
-
-from bench import bench_scoring  # noqa: E402
+from bench import bench_scoring
 
 
 def test_bench_scoring_smoke(tmp_path: Path) -> None:

@@ -4,16 +4,11 @@ output order, and the labelled check set (tests/data/check_set.jsonl) scored per
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # bench/ and scripts/ are folders beside the package, not installed
-    sys.path.insert(0, str(REPO))
-
-from bench.bench_check import (  # noqa: E402
+from bench.bench_check import (
     CHECK_SET,
     LANGUAGES,
     NEGATIVES,
@@ -23,14 +18,14 @@ from bench.bench_check import (  # noqa: E402
     run_check_set,
     stratified,
 )
-from sharehouse.engine.checks import (  # noqa: E402
+from sharehouse.engine.checks import (
     CHECK_SCHEMA,
     JUDGE_EXAMPLES,
     answer_rule,
     check_reply,
     judge_messages,
 )
-from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal  # noqa: E402
+from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal
 
 CHOICE = {
     "en": "Would you throw a massive party and tell everyone, or keep it totally secret?",

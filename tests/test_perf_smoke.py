@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = str(Path(__file__).resolve().parents[1])
-if REPO not in sys.path:  # bench/ is a folder of scripts beside the package, not installed
-    sys.path.insert(0, REPO)
-
-from bench.common import RecordingModel, common_prefix, write_section  # noqa: E402
-from bench.fake_openai import FakeOpenAI  # noqa: E402
-from sharehouse.llm.base import GenParams  # noqa: E402
-from sharehouse.llm.local import SeqStateCache, common_prefix_len  # noqa: E402
+from bench.common import RecordingModel, common_prefix, write_section
+from bench.fake_openai import FakeOpenAI
+from sharehouse.llm.base import GenParams
+from sharehouse.llm.local import SeqStateCache, common_prefix_len
 
 SCHEMA = {
     "type": "object",

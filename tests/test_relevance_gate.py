@@ -4,16 +4,11 @@ labelled check set the gate (with the rules) refuses most off-topic replies and 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
+from bench.bench_check import false_accepts, false_rejects, load_check_set, run_check_set
 from sharehouse.engine.checks import check_reply, judge_answer
 from sharehouse.engine.relevance import RELEVANCE_FLOOR, RelevanceGate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.bench_check import false_accepts, false_rejects, load_check_set, run_check_set  # noqa: E402
 
 
 class Unreachable:
