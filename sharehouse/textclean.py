@@ -9,6 +9,8 @@
   e.g. a model line that reproduces its own instructions.
 - :func:`normalise`: the form in which two texts are compared for repeats (lower case,
   punctuation removed, whitespace collapsed), as in the dialogue-quality measures.
+- :func:`opener` / :func:`drop_opener`: a reply's opening interjection ("Sure,", "Absolutely!",
+  "そうだね、"), which a small model repeats turn after turn where people vary it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,32 @@ def normalise(text: str) -> str:
     whitespace collapsed: "Sure, why NOT! 😆" and "sure why not" compare equal."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+
+# A reply's opener: a short first clause closed by a comma, stop or exclamation ("Sure, ...",
+# "Absolutely! ...", "Hmm... ", "そうだね、..."): at most two words (English) or eight characters.
+_OPENER_EN = re.compile(r"\s*([A-Za-z']+(?: [A-Za-z']+)?)\s*(?:[,!.…]+|\s+-+)\s*")
+_OPENER_CJK = re.compile(r"\s*([^\s、。！？!?,，.…]{1,8})\s*[、。！？!?,，.…]+\s*")
+
+
+def _opener_match(text: str, lang: str) -> re.Match[str] | None:
+    return (_OPENER_EN if lang == "en" else _OPENER_CJK).match(text)
+
+
+def opener(text: str, lang: str) -> str | None:
+    """The reply's opening interjection, normalised ("Sure, why not" -> "sure"); None without one."""
+    match = _opener_match(text, lang)
+    return normalise(match.group(1)) or None if match else None
+
+
+def drop_opener(text: str, lang: str) -> str:
+    """``text`` without its opener (the next word capitalised in English); ``text`` itself when it
+    has no opener or is nothing but one."""
+    match = _opener_match(text, lang)
+    rest = text[match.end() :] if match else ""
+    if not is_substantive(rest):
+        return text
+    return rest[0].upper() + rest[1:] if lang == "en" and not text[:1].islower() else rest
 
 
 def is_substantive(text: str) -> bool:

@@ -18,6 +18,7 @@ from sharehouse.realism.quality import (
     npc_echo_flags,
     npc_shared_flags,
     quality_report,
+    repeated_opener_flags,
     scripted_line,
     self_repeat_rate,
 )
@@ -25,6 +26,7 @@ from sharehouse.realism.quality_data import Dialogue, store_dialogues, yntp_dial
 from sharehouse.store import Store
 from sharehouse.store.bulk import insert_turns
 from sharehouse.store.records import SessionRecord, TurnRecord
+from sharehouse.textclean import drop_opener
 
 # The spec's table (shared/spec/quality.md): the real people, all 100, days 1-5.
 SPEC = {
@@ -35,6 +37,9 @@ SPEC = {
 #: not in the spec: counted here (en 106/567, ja 31/658, zh 35/579 housemate lines share a sentence
 #: of 16+ letters with another person's session, e.g. "perhaps my expectations were too high")
 REAL_NPC_SHARED = {"en": 0.187, "ja": 0.047, "zh": 0.060}
+# Replies opening with the interjection an earlier reply of the session opened with (hand-checked:
+# English people vary "Yeah," / "Well," / "Yes,"; the 1.5B user opened 17 % of its replies alike).
+REAL_REPEATED_OPENERS = {"en": 0.048, "ja": 0.014, "zh": 0.014}
 
 
 def _en_samples() -> tuple[str, list[str]]:
@@ -179,6 +184,29 @@ def test_echo_is_counted_turn_by_turn() -> None:
     assert self_repeat_rate(replies) == pytest.approx(2 / 4)
 
 
+def test_repeated_openers_are_counted_within_a_session() -> None:
+    replies = [
+        "Sure, I'd keep it.",
+        "Absolutely! Plan B.",
+        "sure... maybe the sofa",
+        "I think so",
+        "Sure, fine",
+    ]
+    assert repeated_opener_flags(replies, "en") == [False, False, True, False, True]
+    assert repeated_opener_flags(["そうだね、棚かな", "うーん、難しい", "そうだね。ラベルで"], "ja") == [
+        False,
+        False,
+        True,
+    ]
+
+
+def test_an_opener_is_dropped_only_where_words_remain() -> None:
+    assert drop_opener("そうだね、棚を決めたい", "ja") == "棚を決めたい"
+    assert drop_opener("sure, lower case stays", "en") == "lower case stays"
+    assert drop_opener("Absolutely!", "en") == "Absolutely!"  # nothing would be left
+    assert drop_opener("I think so, yes", "en") == "I think so, yes"  # no opener: three words
+
+
 def test_lines_shared_across_sessions() -> None:
     """A housemate sentence said in another session counts, however it is punctuated; a short
     shared sentence ("What do you think?") and a sentence said twice in one session do not."""
@@ -289,6 +317,7 @@ def test_real_people_match_the_spec_table(yntp_dir: Path, store: Store) -> None:
         assert got.relevance == pytest.approx(want["relevance"], abs=0.006), lang
         assert got.npc_echo == 0.0, lang
         assert got.npc_shared == pytest.approx(REAL_NPC_SHARED[lang], abs=2e-3), lang
+        assert got.repeated_openers == pytest.approx(REAL_REPEATED_OPENERS[lang], abs=2e-3), lang
 
 
 # -- the command --------------------------------------------------------------------------------------

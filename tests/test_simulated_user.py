@@ -127,6 +127,18 @@ async def test_a_copy_of_an_example_or_earlier_reply_is_resampled_and_counted() 
     assert second.temperature > first.temperature and second.seed != first.seed
 
 
+async def test_an_opener_used_earlier_in_the_session_is_dropped() -> None:
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    history = [PastTurn(1, "Leo", "Pizza or sushi?", "Sure, sushi for me.")]
+    model = ScriptedModel(["Sure! I'd keep it quiet and tell my mum.", "Sure, big party."])
+    user = SimulatedUser(persona, model, params=GenParams(temperature=0.6, max_tokens=80, seed=5), seed=2)
+    reply = await user.reply(_ctx(history=history))
+    assert reply.text == "I'd keep it quiet and tell my mum." and user.openers_dropped == 1
+    # The first "Sure," of a session stays: people open that way too, just not every time.
+    fresh = SimulatedUser(persona, ScriptedModel(["Sure, big party for everyone!"]), seed=2)
+    assert (await fresh.reply(_ctx())).text == "Sure, big party for everyone!" and fresh.openers_dropped == 0
+
+
 async def test_a_copy_is_never_kept_the_fallback_states_the_stance() -> None:
     persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
     earlier = "Grabbing dinner with friends tonight, it should be fun."

@@ -19,6 +19,7 @@ from sharehouse.personas.cleaning import (
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
 from sharehouse.personas.stance import Stance, private_note, stance_for, target_length
+from sharehouse.textclean import drop_opener, opener
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
 # since a model that has seen that data may start a line with one of them.
@@ -38,7 +39,10 @@ class SimulatedUser:
     ``max_attempts`` in all (repeats are counted in :attr:`repeats` and ``UserReply.resampled``).
     Then the least similar usable attempt is kept if it is not a copy; otherwise a plain reply
     built from the stance stands in (``fallback=True``, counted in :attr:`fallbacks`). A copy is
-    never kept. Errors raised by the model (``LLMError``) propagate to the runner.
+    never kept. An opening interjection ("Sure, ...", "Absolutely! ...") that an earlier reply of
+    the session already opened with is dropped (counted in :attr:`openers_dropped`): a small model
+    opens every reply alike, people vary. Errors raised by the model (``LLMError``) propagate to the
+    runner.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class SimulatedUser:
         self.retries = 0
         self.fallbacks = 0
         self.repeats = 0
+        self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
         self.last_raw: list[str] = []
         self.last_stance: Stance | None = None
@@ -112,6 +117,7 @@ class SimulatedUser:
         stance_json = stance.to_json() if stance is not None else None
         self.last_raw = []
         previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
+        openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         usable: list[tuple[float, UserReply]] = []
         resampled = 0
         for attempt in range(self.max_attempts):
@@ -123,6 +129,9 @@ class SimulatedUser:
             text = self._finish(completion.text, ctx)
             if not is_usable(text, self.persona.language):
                 continue
+            if opener(text, self.persona.language) in openers:
+                text = drop_opener(text, self.persona.language)  # "Sure, ..." once a session is enough
+                self.openers_dropped += 1
             if self.persona.language == "en" and self.persona.style.typo_rate > 0:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
             reply = UserReply(text=text, completion=completion, stance=stance_json)
