@@ -194,7 +194,7 @@ def export_command(
         typer.Option(
             "--personas",
             help="Persona JSONL file whose names are also anonymised (repeatable; default: the shipped "
-            "personas/default.jsonl when it exists).",
+            "sharehouse/data/default_personas.jsonl).",
         ),
     ] = None,
     scenarios: Annotated[
@@ -202,7 +202,7 @@ def export_command(
         typer.Option(
             "--scenario",
             help="Scenario file whose housemates' names (every language) are never anonymised "
-            "(repeatable; default: $SHAREHOUSE_SCENARIO or the shipped scenarios/sharehouse.json). "
+            "(repeatable; default: $SHAREHOUSE_SCENARIO or the shipped sharehouse/data/sharehouse.json). "
             "The YNTP-100 housemates and every speaker in the exported turns are kept too.",
         ),
     ] = None,

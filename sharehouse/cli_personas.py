@@ -75,7 +75,9 @@ def show(
     persona_id: Annotated[str, typer.Argument(metavar="ID", help="Persona id, e.g. p-ja-007.")],
     file: Annotated[
         Path | None,
-        typer.Option("--file", "-f", help="Persona file (default: the shipped personas/default.jsonl)."),
+        typer.Option(
+            "--file", "-f", help="Persona file (default: the shipped sharehouse/data/default_personas.jsonl)."
+        ),
     ] = None,
 ) -> None:
     """Show one persona: who they are, how they write and the prompt the simulator gives the model."""
@@ -140,7 +142,9 @@ def recover(
     file: Annotated[
         Path | None,
         typer.Option(
-            "--file", "-f", help="Persona file of the run (default: the shipped personas/default.jsonl)."
+            "--file",
+            "-f",
+            help="Persona file of the run (default: the shipped sharehouse/data/default_personas.jsonl).",
         ),
     ] = None,
     db: DbOpt = None,

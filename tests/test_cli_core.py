@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from sharehouse.cli import _build
+from sharehouse.scenario import default_scenario_path
 from sharehouse.store import Position, SessionRecord, Store, TurnRecord
 
 runner = CliRunner()
@@ -31,9 +32,9 @@ def _db_with_session(path: Path) -> None:
 
 def test_scenario_validate_ok_and_errors(tmp_path: Path) -> None:
     app = _build()
-    ok = runner.invoke(app, ["scenario", "validate", "scenarios/sharehouse.json"])
+    ok = runner.invoke(app, ["scenario", "validate", str(default_scenario_path())])
     assert ok.exit_code == 0 and "ok" in ok.output
-    data = json.loads(Path("scenarios/sharehouse.json").read_text())
+    data = json.loads(default_scenario_path().read_text())
     data["days"][1]["states"][0]["npc"] = "nobody"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))

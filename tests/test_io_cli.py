@@ -216,7 +216,7 @@ def test_export_anonymised_with_persona_names(
 def test_export_anonymised_with_the_shipped_personas_keeps_the_housemates(
     app: typer.Typer, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The defaults: personas/default.jsonl has "Grace Evans", the shipped scenario a housemate Leo."""
+    """The defaults: the shipped personas have "Grace Evans", the shipped scenario a housemate Leo."""
     monkeypatch.delenv("SHAREHOUSE_SCENARIO", raising=False)
     root = tmp_path / "d"
     (root / "en").mkdir(parents=True)

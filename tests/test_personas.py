@@ -132,7 +132,7 @@ def test_old_persona_files_with_sample_replies_still_load(tmp_path: Path) -> Non
 
 def test_shipped_default_file_has_100_personas_matching_seed_0() -> None:
     path = default_personas_path()
-    assert path.name == "default.jsonl" and path.parent.name == "personas"
+    assert path.name == "default_personas.jsonl" and path.parent.name == "data"
     personas = load_personas(path)
     assert len(personas) == 100
     assert [p.model_dump() for p in personas] == [p.model_dump() for p in generate_personas(100, seed=0)]

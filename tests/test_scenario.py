@@ -26,7 +26,7 @@ from sharehouse.scenario import (
     validate_scenario_file,
 )
 
-SHIPPED = Path(__file__).resolve().parents[1] / "scenarios" / "sharehouse.json"
+SHIPPED = default_scenario_path()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from textual.widgets import Button, Checkbox, Input, OptionList
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import ChatModel
-from sharehouse.scenario import Scenario, load_scenario
+from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
 from sharehouse.store import Position, Store
 from sharehouse.textclean import sanitize_input
 from sharehouse.tui import SharehouseApp
@@ -35,7 +35,6 @@ from sharehouse.tui.screens import (
 )
 from sharehouse.tui.widgets import ChatLog, ChatMessage, HouseMap, MapState, NpcPanel, ReplyInput, StatusPanel
 
-ROOT = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)
 
 
@@ -49,7 +48,7 @@ def no_model(spec: str) -> ChatModel:
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return load_scenario(ROOT / "scenarios" / "sharehouse.json")
+    return load_scenario(default_scenario_path())
 
 
 @pytest.fixture

@@ -11,13 +11,11 @@ from textual.widgets import Checkbox, Input
 
 from sharehouse.llm import load_model
 from sharehouse.llm.models import installed_models
-from sharehouse.scenario import load_scenario
+from sharehouse.scenario import default_scenario_path, load_scenario
 from sharehouse.store import Store
 from sharehouse.tui import SharehouseApp
 from sharehouse.tui.screens import DaySummaryScreen, GameScreen, QuitScreen
 from sharehouse.tui.widgets import ChatMessage, ReplyInput
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Clear, on-topic answers (so the day needs few follow-ups); used in order, the last one repeated.
 REPLIES = [
@@ -42,7 +40,7 @@ async def wait_until(pilot: Pilot, condition, timeout: float) -> None:  # type: 
 @pytest.mark.model
 @pytest.mark.skipif(not installed_models().get("small"), reason="the small packaged model is not installed")
 async def test_play_day_one_on_the_small_local_model(tmp_path: Path) -> None:
-    scenario = load_scenario(ROOT / "scenarios" / "sharehouse.json")
+    scenario = load_scenario(default_scenario_path())
     store = Store(tmp_path / "play.duckdb")
     built: list[str] = []
 

@@ -9,7 +9,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from sharehouse.scenario import Scenario, load_scenario
+from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
 from sharehouse.store import Store, TurnRecord
 from sharehouse.tui.closeness import MAX_LEVEL, START, closeness_levels, hearts
 from sharehouse.tui.demo import prefill_demo_session
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return load_scenario(ROOT / "scenarios" / "sharehouse.json")
+    return load_scenario(default_scenario_path())
 
 
 def test_catalogue_is_complete_in_every_language() -> None:

@@ -14,14 +14,13 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
 from sharehouse.llm import ChatModel
-from sharehouse.scenario import Scenario, load_scenario
+from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
 from sharehouse.store import Store
 from sharehouse.tui import SharehouseApp
 from sharehouse.tui.demo import prefill_demo_session
 from sharehouse.tui.screens import ContinueScreen, DaySummaryScreen, GameScreen
 from sharehouse.tui.widgets import ReplyInput
 
-ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 SIZE = (120, 40)
 LANGS = ["en", "ja", "zh"]
@@ -53,7 +52,7 @@ def no_model(spec: str) -> ChatModel:
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return load_scenario(ROOT / "scenarios" / "sharehouse.json")
+    return load_scenario(default_scenario_path())
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:

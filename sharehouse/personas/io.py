@@ -24,8 +24,10 @@ class PersonaFileError(ValueError):
 
 
 def default_personas_path() -> Path:
-    """The persona file shipped with the repository (``personas/default.jsonl``)."""
-    return Path(__file__).resolve().parents[2] / "personas" / "default.jsonl"
+    """The persona file shipped in the package (``sharehouse/data/default_personas.jsonl``)."""
+    from sharehouse.data import PERSONAS, shipped
+
+    return shipped(PERSONAS)
 
 
 def write_personas_jsonl(path: str | Path, personas: Iterable[Persona]) -> Path:

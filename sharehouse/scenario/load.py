@@ -31,11 +31,14 @@ class ScenarioError(ValueError):
 
 
 def default_scenario_path() -> Path:
-    """``$SHAREHOUSE_SCENARIO`` when set, else ``<repo>/scenarios/sharehouse.json``."""
+    """``$SHAREHOUSE_SCENARIO`` when set, else the scenario shipped in the package
+    (``sharehouse/data/sharehouse.json``)."""
+    from sharehouse.data import SCENARIO, shipped
+
     override = get_settings().scenario
     if override is not None:
         return override.expanduser()
-    return Path(__file__).resolve().parents[2] / "scenarios" / "sharehouse.json"
+    return shipped(SCENARIO)
 
 
 def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
