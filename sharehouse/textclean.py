@@ -9,6 +9,8 @@
   e.g. a model line that reproduces its own instructions.
 - :func:`normalise`: the form in which two texts are compared for repeats (lower case,
   punctuation removed, whitespace collapsed), as in the dialogue-quality measures.
+- :func:`clauses` / :func:`drop_repeated_clauses`: a reply's clauses, and the reply without the
+  ones an earlier reply already said ("I care about family" in every answer).
 - :func:`opener` / :func:`drop_opener`: a reply's opening interjection ("Sure,", "Absolutely!",
   "そうだね、"), which a small model repeats turn after turn where people vary it.
 """
@@ -77,6 +79,39 @@ def drop_opener(text: str, lang: str) -> str:
     if not is_substantive(rest):
         return text
     return rest[0].upper() + rest[1:] if lang == "en" and not text[:1].islower() else rest
+
+
+# Clauses: what lies between sentence or clause punctuation; a clause counts once it holds this many
+# letters or digits (a short "I think" or "そうだね" is not a repeat worth the name).
+_CLAUSE_END = re.compile(r"([.!?。！？…\n,，、;；]+)")
+_CLAUSE_MIN = {"en": 12, "ja": 6, "zh": 5}
+
+
+def _clause_key(part: str, lang: str) -> str | None:
+    key = normalise(part)
+    return key if len(key.replace(" ", "")) >= _CLAUSE_MIN.get(lang, 12) else None
+
+
+def clauses(text: str, lang: str) -> set[str]:
+    """The normalised clauses of ``text`` long enough to count as a repeat."""
+    keys = (_clause_key(part, lang) for part in _CLAUSE_END.split(text))
+    return {k for k in keys if k}
+
+
+def drop_repeated_clauses(text: str, lang: str, earlier: set[str]) -> str:
+    """``text`` without the clauses (and their punctuation) found in ``earlier`` (see :func:`clauses`);
+    ``text`` itself when nothing substantive would be left."""
+    parts = _CLAUSE_END.split(text)
+    kept: list[str] = []
+    for i in range(0, len(parts), 2):
+        clause, mark = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+        if _clause_key(clause, lang) in earlier:
+            if kept and mark.strip(",，、;； "):  # the dropped clause ended a sentence: keep its end
+                kept[-1] = kept[-1].rstrip(",，、;； ") + mark.strip(",，、;； ")
+            continue
+        kept.append(clause + mark)
+    rest = "".join(kept).strip().rstrip(",，、;；").strip()
+    return rest if is_substantive(rest) and rest != text.strip() else text
 
 
 def is_substantive(text: str) -> bool:

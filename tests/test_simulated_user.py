@@ -139,6 +139,22 @@ async def test_an_opener_used_earlier_in_the_session_is_dropped() -> None:
     assert (await fresh.reply(_ctx())).text == "Sure, big party for everyone!" and fresh.openers_dropped == 0
 
 
+async def test_a_clause_said_earlier_is_dropped_and_the_reason_is_not_given_twice() -> None:
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    first = stance_for(persona, "d1_windfall", "E/I", {"E": "party", "I": "quiet"})
+    assert first is not None and first.reason
+    detail = first.reason.split(" ", 3)[-1]  # "I care about X" / "I like X" -> X
+    earlier = f"Honestly, {first.reason}, so a quiet night."
+    again = stance_for(persona, "d1_windfall", "E/I", {"E": "party", "I": "quiet"}, mentioned=[earlier])
+    assert again is not None and again.letter == first.letter
+    assert detail.lower() not in again.reason.lower()  # another detail, or none at all
+    history = [PastTurn(1, "Leo", "Pizza or sushi?", earlier, state_id="d1_before")]
+    model = ScriptedModel([f"I'd keep it quiet, {first.reason}, and tell my mum."])
+    user = SimulatedUser(persona, model, params=GenParams(temperature=0.6, max_tokens=80, seed=5), seed=2)
+    reply = await user.reply(_ctx(history=history))
+    assert reply.text == "I'd keep it quiet, and tell my mum." and user.clauses_dropped == 1
+
+
 async def test_a_copy_is_never_kept_the_fallback_states_the_stance() -> None:
     persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
     earlier = "Grabbing dinner with friends tonight, it should be fun."

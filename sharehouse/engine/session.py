@@ -114,7 +114,10 @@ class ShownLine:
 
 
 def past_turns(scenario: Scenario, turns: list[TurnRecord]) -> list[PastTurn]:
-    return [PastTurn(day=t.day, npc_name=t.npc, message=t.message, response=t.response) for t in turns]
+    return [
+        PastTurn(day=t.day, npc_name=t.npc, message=t.message, response=t.response, state_id=t.state_id)
+        for t in turns
+    ]
 
 
 class SessionRunner:

@@ -15,6 +15,7 @@ class PastTurn:
     npc_name: str
     message: str
     response: str
+    state_id: str | None = None  # the scenario state it answered (None: not known, e.g. imported)
 
 
 @dataclass

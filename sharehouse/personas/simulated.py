@@ -19,7 +19,7 @@ from sharehouse.personas.cleaning import (
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
 from sharehouse.personas.stance import Stance, private_note, stance_for, target_length
-from sharehouse.textclean import drop_opener, opener
+from sharehouse.textclean import clauses, drop_opener, drop_repeated_clauses, opener
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
 # since a model that has seen that data may start a line with one of them.
@@ -39,9 +39,10 @@ class SimulatedUser:
     ``max_attempts`` in all (repeats are counted in :attr:`repeats` and ``UserReply.resampled``).
     Then the least similar usable attempt is kept if it is not a copy; otherwise a plain reply
     built from the stance stands in (``fallback=True``, counted in :attr:`fallbacks`). A copy is
-    never kept. An opening interjection ("Sure, ...", "Absolutely! ...") that an earlier reply of
-    the session already opened with is dropped (counted in :attr:`openers_dropped`): a small model
-    opens every reply alike, people vary. Errors raised by the model (``LLMError``) propagate to the
+    never kept. What an earlier reply of the session already said is dropped: a clause ("I care
+    about family" in every answer; counted in :attr:`clauses_dropped`) and an opening interjection
+    ("Sure, ...", "Absolutely! ..."; counted in :attr:`openers_dropped`). A small model repeats
+    itself that way, people do not. Errors raised by the model (``LLMError``) propagate to the
     runner.
     """
 
@@ -73,6 +74,7 @@ class SimulatedUser:
         self.retries = 0
         self.fallbacks = 0
         self.repeats = 0
+        self.clauses_dropped = 0  # replies that lost a clause an earlier reply of the session said
         self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
         self.last_raw: list[str] = []
@@ -103,7 +105,10 @@ class SimulatedUser:
 
     async def reply(self, ctx: TurnContext) -> UserReply:
         key = ctx.state_id or f"day{ctx.day}:{ctx.message[:60]}"
-        stance = stance_for(self.persona, key, ctx.dimension, ctx.poles)
+        # The reason leaves out persona details the session's earlier questions brought up (a
+        # follow-up of this question keeps the stance it had).
+        before = [t.response for t in ctx.history if ctx.state_id is None or t.state_id != ctx.state_id]
+        stance = stance_for(self.persona, key, ctx.dimension, ctx.poles, mentioned=before)
         self.last_stance = stance
         note = private_note(self.persona, stance, target_length(self.persona, key, len(ctx.history)))
         messages = build_messages(
@@ -118,6 +123,7 @@ class SimulatedUser:
         self.last_raw = []
         previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
+        said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         usable: list[tuple[float, UserReply]] = []
         resampled = 0
         for attempt in range(self.max_attempts):
@@ -129,6 +135,10 @@ class SimulatedUser:
             text = self._finish(completion.text, ctx)
             if not is_usable(text, self.persona.language):
                 continue
+            unsaid = drop_repeated_clauses(text, self.persona.language, said)
+            if unsaid != text:  # "I care about family" again: people do not repeat a clause
+                text = unsaid
+                self.clauses_dropped += 1
             if opener(text, self.persona.language) in openers:
                 text = drop_opener(text, self.persona.language)  # "Sure, ..." once a session is enough
                 self.openers_dropped += 1

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from sharehouse.personas import pools
 from sharehouse.personas.models import Persona
+from sharehouse.textclean import normalise
 
 DIMENSIONS: dict[str, str] = {"E/I": "ei", "S/N": "sn", "T/F": "tf", "J/P": "jp"}
 
@@ -84,6 +85,12 @@ _POSITION: dict[str, str] = {
     "ja": "{I}なら{degree}{pole}。{reason}。",
     "zh": "{I}{degree}{pole}。{reason}。",
 }
+_POSITION_BARE: dict[str, str] = {
+    # Every persona detail has come up in the session already: the position alone.
+    "en": "{degree} {pole}.",
+    "ja": "{I}なら{degree}{pole}。",
+    "zh": "{I}{degree}{pole}。",
+}
 _NOTE: dict[str, str] = {
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
     "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、{n}文字くらいで。）",
@@ -135,21 +142,38 @@ def _tag(text: str, lang: str, items: tuple[pools.Tagged, ...]) -> str:
     return next((item.tags for item in items if item.text.get(lang) == text), "")
 
 
-def _reason(persona: Persona, letter: str, other: str, rng: random.Random) -> str:
-    """One persona detail that supports ``letter`` (or at least does not argue for ``other``)."""
+def _reason(
+    persona: Persona, letter: str, other: str, rng: random.Random, mentioned: Sequence[str] = ()
+) -> str:
+    """One persona detail that supports ``letter`` (or at least does not argue for ``other``) and
+    that none of the ``mentioned`` texts (the session's earlier replies) brought up already; ``""``
+    when every such detail has come up (a person does not give the same reason to every question)."""
     lang = persona.language
+    said = [normalise(text) for text in mentioned]
     tagged = [("value", v, _tag(v, lang, pools.VALUES)) for v in persona.values]
     tagged += [("preference", p, _tag(p, lang, pools.PREFERENCES)) for p in persona.preferences]
-    fitting = [(kind, text) for kind, text, tag in tagged if tag == letter]
-    neutral = [(kind, text) for kind, text, tag in tagged if tag != other and tag != letter]
-    kind, text = rng.choice(fitting or [*neutral, ("occupation", persona.occupation)])
+    tagged += [("occupation", persona.occupation, "")]
+    fresh = [(kind, text, tag) for kind, text, tag in tagged if not any(normalise(text) in s for s in said)]
+    fitting = [(kind, text) for kind, text, tag in fresh if tag == letter]
+    neutral = [(kind, text) for kind, text, tag in fresh if tag != other and tag != letter]
+    options = fitting or neutral
+    if not options:
+        return ""
+    kind, text = rng.choice(options)
     return _REASON[lang][kind].format(x=text, I=persona.style.first_person or "I")
 
 
 def stance_for(
-    persona: Persona, state_id: str, dimension: str | None, poles: Mapping[str, str] | None = None
+    persona: Persona,
+    state_id: str,
+    dimension: str | None,
+    poles: Mapping[str, str] | None = None,
+    *,
+    mentioned: Sequence[str] = (),
 ) -> Stance | None:
-    """The persona's stance on the state's question; None when the state probes no dimension."""
+    """The persona's stance on the state's question; None when the state probes no dimension.
+    ``mentioned``: the session's replies before this question, whose persona details the reason
+    leaves out (the side taken does not depend on them)."""
     if dimension not in DIMENSIONS:
         return None
     lang = persona.language
@@ -164,8 +188,8 @@ def stance_for(
     else:
         degree = "strongly" if strength >= 0.8 else ("clearly" if strength >= 0.65 else "slightly")
     pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
-    reason = _reason(persona, letter, own if letter != own else other, rng)
-    position = _POSITION[lang].format(
+    reason = _reason(persona, letter, own if letter != own else other, rng, mentioned)
+    position = (_POSITION[lang] if reason else _POSITION_BARE[lang]).format(
         pole=pole, degree=_DEGREE[lang][degree], reason=reason, I=persona.style.first_person or "I"
     )
     return Stance(

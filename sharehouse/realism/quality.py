@@ -6,6 +6,8 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
 
 - self-repeat: share of a session's replies equal, once normalised, to an earlier reply of the same
   session; mean over sessions (distinct replies: distinct / replies, mean over sessions);
+- repeated clauses: share of replies holding a clause (:func:`~sharehouse.textclean.clauses`) that
+  an earlier reply of the session held ("because I like board games" after every answer);
 - repeated openers: share of replies opening with the same interjection as an earlier reply of
   the session ("Sure, ..." turn after turn; :func:`~sharehouse.textclean.opener`);
 - copies of persona samples: replies that copy one of the persona's example texts (style example
@@ -44,7 +46,7 @@ from sharehouse.personas.cleaning import is_repeat
 from sharehouse.realism.quality_data import Dialogue
 from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
-from sharehouse.textclean import opener
+from sharehouse.textclean import clauses, opener
 
 if TYPE_CHECKING:
     from sharehouse.store import Store
@@ -87,6 +89,7 @@ class QualityMeasures(BaseModel):
     replies: int
     self_repeat: float | None
     distinct: float | None
+    repeated_clauses: float | None = None  # replies repeating a clause of an earlier reply of the session
     repeated_openers: float | None = None  # replies opening like an earlier reply of the session
     sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
     sample_copy_rate: float | None
@@ -163,6 +166,17 @@ def self_repeat_rate(replies: Sequence[str]) -> float:
         repeats += norm in seen
         seen.add(norm)
     return repeats / len(replies) if replies else 0.0
+
+
+def repeated_clause_flags(replies: Sequence[str], language: str) -> list[bool]:
+    """Per reply: it holds a clause that an earlier reply of the session held."""
+    seen: set[str] = set()
+    flags: list[bool] = []
+    for reply in replies:
+        own = clauses(reply, language)
+        flags.append(bool(own & seen))
+        seen |= own
+    return flags
 
 
 def repeated_opener_flags(replies: Sequence[str], language: str) -> list[bool]:
@@ -266,6 +280,7 @@ def measure_dialogues(
         replies=len(replies),
         self_repeat=_mean([self_repeat_rate(r) for r in with_replies]),
         distinct=_mean([distinct_rate(r) for r in with_replies]),
+        repeated_clauses=_share([f for r in per_session for f in repeated_clause_flags(r, language)]),
         repeated_openers=_share([f for r in per_session for f in repeated_opener_flags(r, language)]),
         sample_copies=copies,
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,

@@ -31,6 +31,7 @@ _ROWS: tuple[tuple[str, str, _Fmt], ...] = (
     ("replies", "replies", _count),
     ("self_repeat", "self-repeat of replies", _ratio),
     ("distinct", "distinct replies", _ratio),
+    ("repeated_clauses", "repeated clauses", _ratio),
     ("repeated_openers", 'repeated openers ("Sure, …")', _ratio),
     ("sample_copies", "copies of persona examples", _count),
     ("npc_echo", "NPC echo/repeat", _ratio),
