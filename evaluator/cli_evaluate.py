@@ -31,7 +31,7 @@ from evaluator.cli_metric_options import (
 )
 from evaluator.cli_score import _explain
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL
-from evaluator.protocols import DEFAULT_PROTOCOL, method_protocols, protocol_spec
+from evaluator.protocols import DEFAULT_MODELS, DEFAULT_PROTOCOL, method_protocols, protocol_spec
 from evaluator.scoring import MetricOptions
 from sharehouse.cli_common import ApiBaseOpt, DbOpt, LanguagesOpt, fail, open_store, split_list
 from sharehouse.consoles import err_console, out_console
@@ -87,7 +87,7 @@ def evaluate_callback(
             "--models",
             help="Comma-separated model specs: local, local:small, local:/x.gguf, or litellm models.",
         ),
-    ] = "local",
+    ] = ",".join(DEFAULT_MODELS),
     source: Annotated[
         str, typer.Option(help="Sessions to evaluate: yntp100, play, simulate, run:ID, or any source string.")
     ] = "yntp100",
@@ -267,8 +267,8 @@ def _run_in_tui(
     """``evaluate --tui``: the same run, executing inside the evaluator screen."""
     from evaluator.methods import get_method
     from evaluator.protocols import check_method
-    from sharehouse.tui.eval_request import RunRequest
-    from sharehouse.tui.screens.evaluator import EvaluatorApp
+    from evaluator.request import RunRequest
+    from sharehouse.tui.evaluator.app import EvaluatorApp
 
     for name in methods:
         try:

@@ -79,7 +79,7 @@ def report_view(
     db: DbOpt = None,
 ) -> None:
     """Browse evaluation runs in the terminal: leaderboards, plots and per-user drill-down (read-only)."""
-    from sharehouse.tui.screens.evaluator import EvaluatorApp
+    from sharehouse.tui.evaluator.app import EvaluatorApp
 
     with open_store(db, read_only=True) as store:
         info = store.get_run(run) if run is not None else None

@@ -23,6 +23,8 @@ ProtocolName = Literal["sharehouse", "paper"]
 SHAREHOUSE: ProtocolName = "sharehouse"
 PAPER: ProtocolName = "paper"
 DEFAULT_PROTOCOL: ProtocolName = SHAREHOUSE
+#: the models an evaluation runs on when none are named (CLI ``--models``, the setup screen)
+DEFAULT_MODELS: tuple[str, ...] = ("local",)
 
 
 class ProtocolSpec(BaseModel):

@@ -23,14 +23,17 @@ from typer.testing import CliRunner
 
 from evaluator.leaderboard import run_leaderboard
 from evaluator.report import DEFAULT_TIE_TOL, win_tie_lose
+from evaluator.request import RunRequest
 from evaluator.runner import EvalParams
 from sharehouse.io import import_yntp
 from sharehouse.store import Store
 from sharehouse.store.evaluation import list_eval_runs, load_predictions
-from sharehouse.tui.eval_request import CANCELLED, DONE, SCORING, RunProgress, RunRequest
+from sharehouse.tui.evaluator.app import EvaluatorApp
+from sharehouse.tui.evaluator.board import EvaluatorScreen
+from sharehouse.tui.evaluator.drill import DrillScreen
+from sharehouse.tui.evaluator.progress import CANCELLED, DONE, SCORING, RunProgress
+from sharehouse.tui.evaluator.setup import RunSetupScreen, RunsScreen
 from sharehouse.tui.i18n import CATALOGUE, UI_LANGS, t
-from sharehouse.tui.screens.eval_setup import RunSetupScreen, RunsScreen
-from sharehouse.tui.screens.evaluator import DrillScreen, EvaluatorApp, EvaluatorScreen
 from sharehouse.tui.widgets.eval_plot import MISSING_LABEL, MISSING_RGB, EvalPlot, WinTieLoseBars, heat_colour
 
 SIZE = (120, 40)
@@ -560,6 +563,13 @@ async def test_f6_opens_the_run_list_from_the_game(tmp_path: Path, scenario: Any
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, EvaluatorScreen) and app.screen.run_id == "eval-test"
+            below = app.screen_stack[-3]  # what the player saw before F6
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, RunsScreen)
+            await pilot.press("escape")  # out of the evaluator: back to the game, the app keeps running
+            await pilot.pause()
+            assert app.screen is below and not app.in_evaluator and app.is_running
 
 
 def test_help_text_names_the_keys_that_work() -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.app import App
 from textual.binding import Binding
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import DEFAULT_MODEL, ChatModel, load_model, parse_spec
 from sharehouse.scenario import Scenario
 from sharehouse.store import SessionRecord, Store
+from sharehouse.store.evaluation import list_eval_runs
+from sharehouse.tui.evaluator.navigation import EvaluatorNavigation
+from sharehouse.tui.evaluator.setup import RunsScreen
 from sharehouse.tui.i18n import DEFAULT_LANG, UI_LANGS, t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.screens.continue_game import PLAY_SOURCE, ContinueScreen
@@ -27,7 +29,7 @@ from sharehouse.tui.screens.start import StartScreen
 ModelFactory = Callable[[str], ChatModel]
 
 
-class SharehouseApp(App[None]):
+class SharehouseApp(EvaluatorNavigation):
     CSS_PATH = "sharehouse.tcss"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
@@ -39,16 +41,13 @@ class SharehouseApp(App[None]):
     ]
 
     def action_evaluator(self) -> None:
-        """Open the evaluator on the list of evaluation runs: open one, resume one or set up a new one."""
-        from sharehouse.store.evaluation import list_eval_runs
-        from sharehouse.tui.screens.eval_setup import RunSetupScreen, RunsScreen
-        from sharehouse.tui.screens.evaluator import DrillScreen, EvaluatorScreen
-
-        if isinstance(self.screen, RunsScreen | RunSetupScreen | EvaluatorScreen | DrillScreen):
+        """Open the evaluator on the list of evaluation runs: open one, resume one or set up a new one;
+        escape from that list comes back to where the player was."""
+        if self.in_evaluator:
             return
         if not list_eval_runs(self.store):
             self.notify(t("eval.no_runs", self.lang))
-        self.push_screen(RunsScreen(self.store))
+        self.open_evaluator(RunsScreen(self.store))
 
     def __init__(
         self,

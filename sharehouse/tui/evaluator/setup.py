@@ -21,6 +21,7 @@ from textual.widgets.selection_list import Selection
 
 from evaluator.methods import get_method
 from evaluator.protocols import PROTOCOLS, check_method, method_protocols
+from evaluator.request import RunRequest
 from evaluator.runner import EvalParams
 from sharehouse.cli_common import split_list
 from sharehouse.lang import ENGLISH_NAMES
@@ -28,10 +29,9 @@ from sharehouse.lang import LANGS as LANGUAGE_CODES
 from sharehouse.llm import parse_spec
 from sharehouse.store import Store
 from sharehouse.store.evaluation import list_eval_runs
-from sharehouse.tui.eval_request import RunRequest
+from sharehouse.tui.evaluator.messages import READ_ONLY_NOTE, Back, NewRun, OpenRun
 
 LANGS: tuple[tuple[str, str], ...] = tuple((code, ENGLISH_NAMES[code]) for code in LANGUAGE_CODES)
-READ_ONLY_NOTE = "This database is open read-only: start or resume runs with `sharehouse evaluate --tui`."
 
 
 def store_sources(store: Store) -> list[tuple[str, int]]:
@@ -135,21 +135,14 @@ class RunsScreen(Screen[None]):
         self.action_open_run()
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
-            self.app.exit()
+        self.post_message(Back())
 
     def action_open_run(self) -> None:
-        from sharehouse.tui.screens.evaluator import EvaluatorScreen
-
         run = self.selected()
         if run is not None:
-            self.app.push_screen(EvaluatorScreen(self.store, run["id"]))
+            self.post_message(OpenRun(run["id"]))
 
     def action_resume(self) -> None:
-        from sharehouse.tui.screens.evaluator import EvaluatorScreen
-
         run = self.selected()
         if run is None:
             return
@@ -168,13 +161,13 @@ class RunsScreen(Screen[None]):
         if not tasks:
             self.notify(f"run {run['id']}: none of its sessions can be evaluated any more", severity="error")
             return
-        self.app.push_screen(EvaluatorScreen(self.store, run["id"], request=request, tasks=tasks))
+        self.post_message(OpenRun(run["id"], request=request, tasks=tasks))
 
     def action_new_run(self) -> None:
         if self.store.read_only:
             self.notify(READ_ONLY_NOTE, severity="warning")
             return
-        self.app.push_screen(RunSetupScreen(self.store))
+        self.post_message(NewRun())
 
 
 class RunSetupScreen(Screen[None]):
@@ -366,8 +359,6 @@ class RunSetupScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_start(self) -> None:
-        from sharehouse.tui.screens.evaluator import EvaluatorScreen
-
         try:
             request = self.request()
             tasks, skipped = request.build_tasks(self.store)
@@ -387,7 +378,7 @@ class RunSetupScreen(Screen[None]):
             return
         if skipped:
             self.notify(f"{len(skipped)} users skipped (e.g. {skipped[0].user_id}: {skipped[0].reason})")
-        self.app.switch_screen(EvaluatorScreen(self.store, request.run_id, request=request, tasks=tasks))
+        self.post_message(OpenRun(request.run_id, request=request, tasks=tasks, replace=True))
 
 
 def _opt(value: int | None) -> str:
