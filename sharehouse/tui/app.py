@@ -20,6 +20,7 @@ from sharehouse.tui.evaluator.navigation import EvaluatorNavigation
 from sharehouse.tui.evaluator.setup import RunsScreen
 from sharehouse.tui.i18n import DEFAULT_LANG, UI_LANGS, t
 from sharehouse.tui.keys import localise_bindings
+from sharehouse.tui.messages import NewGame, SessionDone, ShowContinue, ShowSettings
 from sharehouse.tui.screens.continue_game import PLAY_SOURCE, ContinueScreen
 from sharehouse.tui.screens.dialogs import HelpScreen, QuitScreen
 from sharehouse.tui.screens.game import GameScreen
@@ -129,6 +130,19 @@ class SharehouseApp(EvaluatorNavigation):
 
     def session_done(self, session_id: str) -> None:
         self.finished_sessions.append(session_id)
+
+    # -- what the screens ask (messages up) ---------------------------------------------------
+    def on_new_game(self, message: NewGame) -> None:
+        self.new_game(message.nickname, message.lang)
+
+    def on_show_continue(self, _: ShowContinue) -> None:
+        self.show_continue()
+
+    def on_show_settings(self, _: ShowSettings) -> None:
+        self.show_settings()
+
+    def on_session_done(self, message: SessionDone) -> None:
+        self.session_done(message.session_id)
 
     def show_continue(self) -> None:
         def chosen(session_id: str | None) -> None:

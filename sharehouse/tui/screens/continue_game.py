@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,17 +11,15 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sharehouse.store import SessionRecord
+from sharehouse.tui.context import GameContext, game_context
 from sharehouse.tui.i18n import LANGUAGE_LABELS, t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.text import one_line
 
-if TYPE_CHECKING:
-    from sharehouse.tui.app import SharehouseApp
-
 PLAY_SOURCE = "play"
 
 
-def resumable_sessions(app: SharehouseApp) -> list[SessionRecord]:
+def resumable_sessions(app: GameContext) -> list[SessionRecord]:
     """Unfinished games of this scenario (the same version of it), most recently played first."""
     rows = app.store.list_sessions(kind="human", source=PLAY_SOURCE, status="active")
     digest = app.scenario.content_hash()
@@ -40,8 +36,8 @@ class ContinueScreen(ModalScreen[str | None]):
         super().__init__(id="continue")
 
     @property
-    def game(self) -> SharehouseApp:
-        return self.app  # type: ignore[return-value]
+    def game(self) -> GameContext:
+        return game_context(self)
 
     def compose(self) -> ComposeResult:
         lang = self.game.lang

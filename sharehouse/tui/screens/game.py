@@ -9,7 +9,6 @@ worker (quitting) at any moment loses nothing that was committed.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -25,6 +24,7 @@ from sharehouse.engine.users import HumanUser
 from sharehouse.scenario import Scenario
 from sharehouse.store import SessionRecord, Store, TurnRecord
 from sharehouse.tui.closeness import closeness_levels, npc_of_turn
+from sharehouse.tui.context import GameContext, game_context
 from sharehouse.tui.events import (
     AwaitingReply,
     Checking,
@@ -36,14 +36,12 @@ from sharehouse.tui.events import (
 )
 from sharehouse.tui.i18n import t
 from sharehouse.tui.keys import localise_bindings
+from sharehouse.tui.messages import SessionDone
 from sharehouse.tui.model import LazyModel
 from sharehouse.tui.screens.closing import ClosingScreen
 from sharehouse.tui.screens.summary import DaySummaryScreen, summarise_day
 from sharehouse.tui.text import clean
 from sharehouse.tui.widgets import ChatLog, HouseMap, MapState, NpcPanel, ReplyInput, StatusInfo, StatusPanel
-
-if TYPE_CHECKING:
-    from sharehouse.tui.app import SharehouseApp
 
 PLAYER_COLOUR = "#f5c211"
 ERROR_COLOUR = "#e01b24"
@@ -73,8 +71,8 @@ class GameScreen(Screen[None]):
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
-    def game(self) -> SharehouseApp:
-        return self.app  # type: ignore[return-value]
+    def game(self) -> GameContext:
+        return game_context(self)
 
     @property
     def scenario(self) -> Scenario:
@@ -177,7 +175,7 @@ class GameScreen(Screen[None]):
             self._show_error(exc)
             return
         replies = len(runner.turns)
-        self.game.session_done(runner.session.id)
+        self.app.post_message(SessionDone(runner.session.id))  # this screen gives way next
         self.app.switch_screen(ClosingScreen(self.scenario, self.lang, runner.session.id, replies))
 
     def _model_loading(self, loading: bool) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,11 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from sharehouse.llm import parse_spec
+from sharehouse.tui.context import GameContext, game_context
 from sharehouse.tui.i18n import t
 from sharehouse.tui.keys import localise_bindings
-
-if TYPE_CHECKING:
-    from sharehouse.tui.app import SharehouseApp
 
 
 @dataclass(frozen=True)
@@ -35,8 +32,8 @@ class SettingsScreen(ModalScreen[ModelSettings | None]):
         super().__init__(id="settings")
 
     @property
-    def game(self) -> SharehouseApp:
-        return self.app  # type: ignore[return-value]
+    def game(self) -> GameContext:
+        return game_context(self)
 
     def compose(self) -> ComposeResult:
         lang = self.game.lang

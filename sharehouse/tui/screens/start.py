@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,12 +9,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
+from sharehouse.tui.context import GameContext, game_context
 from sharehouse.tui.i18n import LANGUAGE_LABELS, UI_LANGS, t
 from sharehouse.tui.keys import localise_bindings
+from sharehouse.tui.messages import NewGame, ShowContinue, ShowSettings
 from sharehouse.tui.text import clean
-
-if TYPE_CHECKING:
-    from sharehouse.tui.app import SharehouseApp
 
 MAX_NICKNAME = 60
 
@@ -36,8 +33,8 @@ class StartScreen(Screen[None]):
         self.consent = False
 
     @property
-    def game(self) -> SharehouseApp:
-        return self.app  # type: ignore[return-value]
+    def game(self) -> GameContext:
+        return game_context(self)
 
     @property
     def lang(self) -> str:
@@ -102,16 +99,16 @@ class StartScreen(Screen[None]):
         if event.input.id == "nickname":
             self.query_one("#consent-accept", Checkbox).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id
         if button == "new-game":
             self.new_game()
         elif button == "continue":
-            self.game.show_continue()
+            self.post_message(ShowContinue())
         elif button == "settings":
-            self.game.show_settings()
+            self.post_message(ShowSettings())
         elif button == "quit":
-            self.game.action_request_quit()
+            await self.run_action("app.request_quit")
 
     def new_game(self) -> None:
         nickname = clean_nickname(self.query_one("#nickname", Input).value)
@@ -123,7 +120,7 @@ class StartScreen(Screen[None]):
             self.notify(t("start.need_consent", self.lang), severity="warning")
             self.query_one("#consent-accept", Checkbox).focus()
             return
-        self.game.new_game(nickname, self.lang)
+        self.post_message(NewGame(nickname, self.lang))
 
     def refresh_model_label(self) -> None:
         self.query_one("#start-model", Static).update(

@@ -1,0 +1,29 @@
+"""What the game's screens ask of the app: they post these, the app's handlers act on them."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class NewGame(Message):
+    """Start a new session for ``nickname`` in ``lang`` and open the game on it."""
+
+    def __init__(self, nickname: str, lang: str) -> None:
+        super().__init__()
+        self.nickname, self.lang = nickname, lang
+
+
+class ShowContinue(Message):
+    """Offer the unfinished games to continue."""
+
+
+class ShowSettings(Message):
+    """Open the model settings."""
+
+
+class SessionDone(Message):
+    """Session ``session_id`` was played to its end."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id
