@@ -106,10 +106,16 @@ def test_mpnet_assembly_rejects_bad_chunks(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_cache_root_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The encoders and the GGUF models share one cache: the same variable, ``~`` handled alike."""
+    from sharehouse.llm.models import cache_root as model_cache
+
     monkeypatch.setenv("SHAREHOUSE_CACHE", str(tmp_path))
-    assert encoders.cache_root() == tmp_path
+    assert encoders.cache_root() == tmp_path == model_cache()
+    monkeypatch.setenv("SHAREHOUSE_CACHE", "~/somewhere")
+    assert encoders.cache_root() == Path.home() / "somewhere" == model_cache()
     monkeypatch.delenv("SHAREHOUSE_CACHE")
-    assert encoders.cache_root() == Path.home() / ".cache" / "sharehouse"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert encoders.cache_root() == tmp_path / "xdg" / "sharehouse" == model_cache()
 
 
 @pytest.mark.slow

