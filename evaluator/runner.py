@@ -33,6 +33,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from evaluator.cached_model import CachingModel, LazyModel, completion_totals, totals
+from evaluator.events import (
+    EvalEvent,
+    EvalObserver,
+    MethodSkipped,
+    ModelLoaded,
+    Predicted,
+    PredictionFailed,
+    RunFinished,
+    Scored,
+    Skipped,
+    UserFailed,
+)
 from evaluator.method_names import LEGACY_KEY, check_legacy_resume, is_legacy
 from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask, get_method
 from evaluator.methods.clean import detect_flags
@@ -64,8 +76,6 @@ from sharehouse.store.evaluation import (
     put_user_status,
     set_run_config,
 )
-
-EventHook = Callable[[str, dict[str, Any]], None]
 
 
 class EvalParams(BaseModel):
@@ -185,9 +195,9 @@ def _key(method: str, spec: str, seed: int, item: TestItem) -> PredictionKey:
     return (method, spec, seed, item.session_id, item.day, item.idx)
 
 
-def _emit(hook: EventHook | None, kind: str, **data: Any) -> None:
+def _emit(hook: EvalObserver | None, event: EvalEvent) -> None:
     if hook is not None:
-        hook(kind, data)
+        hook(event)
 
 
 def _fit_completions(predictor: Any) -> list[Any]:
@@ -204,7 +214,7 @@ async def _run_user(
     done: set[PredictionKey],
     params: EvalParams,
     advance: Callable[[int], None],
-    hook: EventHook | None,
+    hook: EvalObserver | None,
 ) -> None:
     seed = combo.seed
     todo = [t for t in user.tests if _key(combo.method_name, combo.spec, seed, t) not in done]
@@ -213,12 +223,13 @@ async def _run_user(
         if item not in todo:
             _emit(
                 hook,
-                "skipped",
-                method=combo.method_name,
-                model=combo.spec,
-                seed=seed,
-                session_id=item.session_id,
-                idx=item.idx,
+                Skipped(
+                    method=combo.method_name,
+                    model=combo.spec,
+                    seed=seed,
+                    session_id=item.session_id,
+                    idx=item.idx,
+                ),
             )
     if not todo:
         # Every prediction is stored. A process killed after the last one but before the user's
@@ -272,12 +283,9 @@ async def _run_user(
         advance(len(todo))
         _emit(
             hook,
-            "user_failed",
-            method=combo.method_name,
-            model=combo.spec,
-            seed=seed,
-            user=user.user_id,
-            error=status.error,
+            UserFailed(
+                method=combo.method_name, model=combo.spec, seed=seed, user=user.user_id, error=status.error
+            ),
         )
         return
     fit = totals(wrapper.calls) if wrapper.calls else completion_totals(_fit_completions(predictor))
@@ -310,12 +318,9 @@ async def _run_user(
             advance(1)
             _emit(
                 hook,
-                "prediction_failed",
-                method=combo.method_name,
-                model=combo.spec,
-                seed=seed,
-                user=user.user_id,
-                error=str(exc),
+                PredictionFailed(
+                    method=combo.method_name, model=combo.spec, seed=seed, user=user.user_id, error=str(exc)
+                ),
             )
             continue
         latency = time.perf_counter() - t0
@@ -365,16 +370,17 @@ async def _run_user(
         advance(1)
         _emit(
             hook,
-            "predicted",
-            method=combo.method_name,
-            model=combo.spec,
-            seed=seed,
-            user=user.user_id,
-            session_id=item.session_id,
-            idx=item.idx,
-            llm_calls=used.calls,
-            cached_calls=used.cached,
-            latency_s=latency,
+            Predicted(
+                method=combo.method_name,
+                model=combo.spec,
+                seed=seed,
+                user=user.user_id,
+                session_id=item.session_id,
+                idx=item.idx,
+                llm_calls=used.calls,
+                cached_calls=used.cached,
+                latency_s=latency,
+            ),
         )
     put_user_status(store, status)
 
@@ -485,7 +491,7 @@ def _model_problem(method: Method, name: str, spec: str, api: bool) -> str | Non
 
 
 def _judge_model(
-    spec: str | None, api_base: str | None, store: Store, hook: EventHook | None
+    spec: str | None, api_base: str | None, store: Store, hook: EvalObserver | None
 ) -> ChatModel | None:
     """The judge, loaded on its first call and answered from the LLM cache when it can be."""
     if spec is None:
@@ -496,7 +502,7 @@ def _judge_model(
     def load() -> ChatModel:
         return load_model(spec, api_base=api_base)
 
-    lazy = LazyModel(spec, load, on_load=lambda: _emit(hook, "model_loaded", model=spec, role="judge"))
+    lazy = LazyModel(spec, load, on_load=lambda: _emit(hook, ModelLoaded(model=spec, role="judge")))
     return CachingModel(
         lazy, spec, store=store, priced_as=cfg.model if api else None, api_base=api_base if api else None
     )
@@ -515,7 +521,7 @@ async def run_evaluation_async(
     progress: bool = True,
     run_id: str | None = None,
     console: Console | None = None,
-    on_event: EventHook | None = None,
+    on_event: EvalObserver | None = None,
     selection: Mapping[str, Any] | None = None,
 ) -> str:
     """Predict, store and score; returns the run id (pass it again to resume).
@@ -523,9 +529,9 @@ async def run_evaluation_async(
     ``seeds`` (default: ``[seed]``) runs every method × model once per seed; the seed is part of
     each prediction's key. ``selection`` records how the tasks were chosen (source, languages,
     users, limit_users, limit_turns) in the run's config, beside the users and sessions themselves.
-    Events passed to ``on_event``: ``skipped``, ``predicted``, ``prediction_failed``,
-    ``user_failed``, ``method_skipped`` (a method that cannot run on a model, with the reason),
-    ``model_loaded``, ``scored``, ``finished``.
+    ``on_event`` observes the run: one :mod:`evaluator.events` record per step (``Skipped``,
+    ``Predicted``, ``PredictionFailed``, ``UserFailed``, ``MethodSkipped``, ``ModelLoaded``,
+    ``Scored``, ``RunFinished``).
     """
     params = params or EvalParams()
     seed_list = list(dict.fromkeys(seeds)) if seeds else [seed]
@@ -582,7 +588,7 @@ async def run_evaluation_async(
                 return load_model(_spec, api_base=params.api_base)
 
             model = LazyModel(
-                spec, load, on_load=lambda _spec=spec: _emit(on_event, "model_loaded", model=_spec)
+                spec, load, on_load=lambda _spec=spec: _emit(on_event, ModelLoaded(model=_spec))
             )
             for name, method in resolved:
                 label = f"{name} × {spec}" + (f" × {len(seed_list)} seeds" if len(seed_list) > 1 else "")
@@ -602,7 +608,7 @@ async def run_evaluation_async(
                     progress_bar.update(
                         task_id, completed=n_tests * len(seed_list), note=f"[red]skipped: {problem}[/red]"
                     )
-                    _emit(on_event, "method_skipped", method=name, model=spec, reason=problem)
+                    _emit(on_event, MethodSkipped(method=name, model=spec, reason=problem))
                     total_errors += len(tasks) * len(seed_list)
                     continue
                 errors = 0
@@ -645,7 +651,7 @@ async def run_evaluation_async(
                 if params.score:
                     progress_bar.update(task_id, note="scoring…")
                     n = await score(name, spec)
-                    _emit(on_event, "scored", method=name, model=spec, predictions=n)
+                    _emit(on_event, Scored(method=name, model=spec, predictions=n))
                     progress_bar.update(
                         task_id, note=f"scored {n}" + (f", {errors} errors" if errors else "")
                     )
@@ -657,7 +663,7 @@ async def run_evaluation_async(
         }
         set_run_config(store, run_id, config)
     store.set_run_status(run_id, "complete" if total_errors == 0 else "partial")
-    _emit(on_event, "finished", run_id=run_id, errors=total_errors)
+    _emit(on_event, RunFinished(run_id=run_id, errors=total_errors))
     return run_id
 
 
@@ -674,7 +680,7 @@ def run_evaluation(
     progress: bool = True,
     run_id: str | None = None,
     console: Console | None = None,
-    on_event: EventHook | None = None,
+    on_event: EvalObserver | None = None,
     selection: Mapping[str, Any] | None = None,
 ) -> str:
     """Synchronous :func:`run_evaluation_async` (for scripts and the CLI)."""

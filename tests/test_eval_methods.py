@@ -54,7 +54,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, yntp_dir: Path, small_mo
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
         store, tasks, METHODS, ["local:small"], seed=0, params=PARAMS, progress=False, run_id=RUN,
-        on_event=lambda kind, data: events.append((kind, data)),
+        on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     assert rid == RUN
     yield store, tasks, events, db, small_model

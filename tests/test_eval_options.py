@@ -42,7 +42,7 @@ def _run(store: Store, tasks: list, **params: Any) -> list[tuple[str, dict[str, 
     run_evaluation(
         store, tasks, ["zero-shot"], ["local:small"], seeds=[0, 1],
         params=EvalParams(max_tokens=8, top_p=0.8, **params), progress=False, run_id=RUN,
-        on_event=lambda kind, data: events.append((kind, data)),
+        on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     return events
 

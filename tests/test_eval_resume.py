@@ -37,8 +37,8 @@ CHILD = textwrap.dedent(
     store = Store(sys.argv[1])
     tasks, _ = build_tasks(store, source="yntp100", max_tests=2)
 
-    def hook(kind, data):
-        print("EVENT " + json.dumps({"kind": kind, **data}, default=str), flush=True)
+    def hook(event):
+        print("EVENT " + json.dumps({"kind": event.kind, **event.data()}, default=str), flush=True)
 
     run_evaluation(store, tasks, ["zero-shot"], ["local:small"], seed=0,
                    params=EvalParams(**json.loads(sys.argv[2])), progress=False, run_id=sys.argv[3], on_event=hook)
@@ -97,7 +97,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path: Path, yntp_dir: Path, 
         events: list[tuple[str, dict[str, Any]]] = []
         run_evaluation(
             store, tasks, ["zero-shot"], ["local:small"], seed=0, params=EvalParams(**PARAMS),
-            progress=False, run_id=RUN, on_event=lambda kind, data: events.append((kind, data)),
+            progress=False, run_id=RUN, on_event=lambda e: events.append((e.kind, e.data())),
         )  # fmt: skip
         after = {(p.session_id, p.idx): p for p in load_predictions(store, RUN)}
         assert len(after) == 4
@@ -129,7 +129,7 @@ def test_resume_records_a_status_lost_after_the_last_prediction(
         store.execute("DELETE FROM eval_users WHERE eval_run = 'ev-status'")  # the lost write
         events: list[str] = []
         run_evaluation(
-            store, tasks, ["zero-shot"], ["local:small"], on_event=lambda k, d: events.append(k), **kwargs
+            store, tasks, ["zero-shot"], ["local:small"], on_event=lambda e: events.append(e.kind), **kwargs
         )
         assert "predicted" not in events and "skipped" in events
         (status,) = load_user_status(store, "ev-status")

@@ -364,7 +364,7 @@ def test_lora_through_the_runner(tmp_path: Path, yntp_dir: Path) -> None:
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
         store, tasks, ["lora"], ["local:small", "openai/gpt-4o-mini"], params=EvalParams(extra=extra),
-        progress=False, on_event=lambda kind, data: events.append((kind, data)),
+        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     kinds = [k for k, _ in events]
     assert "model_loaded" not in kinds
@@ -388,7 +388,7 @@ def test_lora_dpo_aligner_end_to_end_on_two_users(tmp_path: Path, yntp_dir: Path
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
         store, tasks, ["lora", "dpo", "aligner"], ["local:small", "openai/gpt-4o-mini"],
-        params=EvalParams(extra=extra), progress=False, on_event=lambda kind, data: events.append((kind, data)),
+        params=EvalParams(extra=extra), progress=False, on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     assert "model_loaded" not in [k for k, _ in events]
     for method in ("lora", "dpo", "aligner"):

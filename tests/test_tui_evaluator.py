@@ -376,6 +376,7 @@ def test_request_round_trips_through_the_run_config(tmp_path: Path) -> None:
 
 
 def test_progress_counts_runner_events() -> None:
+    from evaluator.events import ModelLoaded, Predicted, Scored, Skipped, UserFailed
     from evaluator.methods.base import TestItem, UserTask
 
     def task(user: str, n: int) -> UserTask:
@@ -384,15 +385,16 @@ def test_progress_counts_runner_events() -> None:
 
     prog = RunProgress([task("u1", 2), task("u2", 3)], ["a", "b"], ["m"])
     assert [(c.method, c.total) for c in prog.ordered()] == [("a", 5), ("b", 5)]
-    prog.apply("skipped", {"method": "a", "model": "m", "session_id": "s-u1", "idx": 0})
-    prog.apply("predicted", {"method": "a", "model": "m", "user": "u1", "cached_calls": 1})
-    prog.apply("predicted", {"method": "a", "model": "m", "user": "u2", "cached_calls": 0})
-    prog.apply("user_failed", {"method": "a", "model": "m", "user": "u2", "error": "fit: boom"})
+    prog.apply(Skipped(method="a", model="m", seed=0, session_id="s-u1", idx=0))
+    prog.apply(Predicted("a", "m", 0, "u1", "s-u1", 1, llm_calls=1, cached_calls=1, latency_s=0.1))
+    prog.apply(Predicted("a", "m", 0, "u2", "s-u2", 0, llm_calls=1, cached_calls=0, latency_s=0.1))
+    assert prog.apply(ModelLoaded(model="m")) is None
+    prog.apply(UserFailed(method="a", model="m", seed=0, user="u2", error="fit: boom"))
     a = prog.combos[("a", "m")]
     assert (a.done, a.predicted, a.cached, a.errors, a.state) == (5, 2, 1, 1, SCORING)
-    prog.apply("scored", {"method": "a", "model": "m", "predictions": 3})
+    prog.apply(Scored(method="a", model="m", predictions=3))
     assert a.state == DONE and a.scored == 3 and prog.current() is prog.combos[("b", "m")]
-    prog.apply("predicted", {"method": "b", "model": "m", "user": "u1"})
+    prog.apply(Predicted("b", "m", 0, "u1", "s-u1", 0, llm_calls=1, cached_calls=0, latency_s=0.1))
     prog.cancel()
     assert prog.combos[("b", "m")].state == CANCELLED and a.state == DONE
     prog.started()

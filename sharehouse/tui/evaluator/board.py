@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
+from evaluator.events import EvalEvent, RunFinished, Scored
 from evaluator.leaderboard import LANGUAGE_TITLES, POOL_WORDS, run_leaderboard
 from evaluator.methods.base import UserTask
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL, METRICS, Z_METRICS
@@ -210,15 +211,15 @@ class EvaluatorScreen(Screen[None]):
             selection=request.selection(),
         )
 
-    def on_run_event(self, kind: str, data: dict[str, Any]) -> None:
-        """The runner's hook (called on the app's event loop)."""
+    def on_run_event(self, event: EvalEvent) -> None:
+        """The runner's observer (called on the app's event loop)."""
         if self.progress is None:
             return
-        combo = self.progress.apply(kind, data)
+        combo = self.progress.apply(event)
         if combo is not None:
             self._update_progress_row(combo)
-        if kind in ("scored", "finished"):
-            if kind == "finished":
+        if isinstance(event, Scored | RunFinished):
+            if isinstance(event, RunFinished):
                 for c in self.progress.ordered():
                     self._update_progress_row(c)
             self.reload_board()

@@ -1,16 +1,26 @@
 """How far an evaluation run in the TUI has got.
 
-:class:`RunProgress` turns the runner's ``on_event`` calls into per method × model counts for the
+`RunProgress` counts the runner's events (:mod:`evaluator.events`) as per method × model counts for the
 progress table. The run itself is :func:`evaluator.runner.run_evaluation_async` on an
 :class:`evaluator.request.RunRequest`; nothing here predicts or scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from evaluator.events import (
+    EvalEvent,
+    MethodSkipped,
+    ModelLoaded,
+    Predicted,
+    PredictionFailed,
+    RunFinished,
+    Scored,
+    Skipped,
+    UserFailed,
+)
 from evaluator.methods.base import UserTask
 
 # -- progress ------------------------------------------------------------------------------
@@ -88,45 +98,48 @@ class RunProgress:
             c.per_user.clear()
             c.state, c.note, c.scored = WAITING, "", None
 
-    def apply(self, kind: str, data: Mapping[str, Any]) -> ComboProgress | None:
-        """Count one runner event; returns the method × model it was about (None for ``finished`` and
-        events about no method, such as ``model_loaded``)."""
-        if kind == "finished":
+    def apply(self, event: EvalEvent) -> ComboProgress | None:
+        """Count one runner event; returns the method × model it was about (None for
+        :class:`RunFinished` and events about no method, such as :class:`ModelLoaded`)."""
+        if isinstance(event, RunFinished):
             self.finished = True
             for c in self.combos.values():
                 if c.state != DONE:
                     c.done = c.total
                     c.state = FAILED if c.state in (WAITING, RUNNING) else DONE
             return None
-        combo = self.combos.get((str(data.get("method")), str(data.get("model"))))
-        if combo is None:
+        method, model = getattr(event, "method", None), getattr(event, "model", None)
+        combo = self.combos.get((str(method), str(model)))
+        if combo is None or isinstance(event, ModelLoaded):
             return None
         if combo.state == WAITING:
             combo.state = RUNNING
-        if kind == "skipped":
-            self._count(combo, self.sessions.get(str(data.get("session_id"))))
-        elif kind == "predicted":
-            combo.predicted += 1
-            combo.cached += int(bool(data.get("cached_calls")))
-            self._count(combo, str(data.get("user")))
-        elif kind == "prediction_failed":
-            combo.errors += 1
-            combo.note = str(data.get("error", ""))
-            self._count(combo, str(data.get("user")))
-        elif kind == "user_failed":
-            user = str(data.get("user"))
-            combo.errors += 1
-            combo.note = str(data.get("error", ""))
-            self._count(combo, user, max(0, self.tests.get(user, 0) - combo.per_user.get(user, 0)))
-        elif kind == "method_skipped":  # the method cannot run on this model (e.g. training on an API)
-            combo.errors += 1
-            combo.note = str(data.get("reason", ""))
-            combo.done = combo.total
-            combo.state = FAILED
-        elif kind == "scored":
-            combo.scored = int(data.get("predictions", 0))
-            combo.done = combo.total
-            combo.state = DONE
+        match event:
+            case Skipped(session_id=session_id):
+                self._count(combo, self.sessions.get(session_id))
+            case Predicted(user=user, cached_calls=cached):
+                combo.predicted += 1
+                combo.cached += int(bool(cached))
+                self._count(combo, user)
+            case PredictionFailed(user=user, error=error):
+                combo.errors += 1
+                combo.note = error
+                self._count(combo, user)
+            case UserFailed(user=user, error=error):
+                combo.errors += 1
+                combo.note = error
+                self._count(combo, user, max(0, self.tests.get(user, 0) - combo.per_user.get(user, 0)))
+            case MethodSkipped(
+                reason=reason
+            ):  # the method cannot run on this model (e.g. training on an API)
+                combo.errors += 1
+                combo.note = reason
+                combo.done = combo.total
+                combo.state = FAILED
+            case Scored(predictions=n):
+                combo.scored = n
+                combo.done = combo.total
+                combo.state = DONE
         return combo
 
     def current(self) -> ComboProgress | None:
