@@ -207,8 +207,9 @@ def simulate(
     db: DbOpt = None,
 ) -> None:
     """Let LLM-simulated users, built from synthetic personas, play the five days (resumable)."""
+    from sharehouse.cli_simulate import run_simulate_cli
     from sharehouse.engine.npc import HOUSEMATE_MODES
-    from sharehouse.simulate import SimulateOptions, run_simulate_cli
+    from sharehouse.simulate import SimulateOptions
 
     if housemates not in HOUSEMATE_MODES:
         fail(f"--housemates {housemates!r}: expected one of {', '.join(HOUSEMATE_MODES)}", 2)

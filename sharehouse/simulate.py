@@ -31,9 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from sharehouse.engine.checks import CheckResult
 from sharehouse.engine.npc import HousemateMode
@@ -43,7 +40,7 @@ from sharehouse.llm import GenParams, LLMError, ModelConfig, parse_spec
 from sharehouse.llm.base import ChatModel
 from sharehouse.llm.registry import build_model, clamp_sequences
 from sharehouse.scenario import Scenario, State, load_scenario
-from sharehouse.scenario.load import ScenarioError, default_scenario_path
+from sharehouse.scenario.load import default_scenario_path
 from sharehouse.store import Store, StoreError, TurnRecord
 
 log = logging.getLogger(__name__)
@@ -84,6 +81,19 @@ class SimulateOptions(BaseModel):
 
 
 @dataclass
+class SessionStat:
+    """One session of the run as this invocation saw it (the summary table's row)."""
+
+    persona: str
+    language: str
+    status: str  # running | complete | active | failed
+    turns: int = 0
+    seconds: float = 0.0
+    reason: str | None = None  # why it failed
+    note: str = ""  # resumed, complete before this run, not retried, ...
+
+
+@dataclass
 class RunStats:
     total: int = 0
     done: int = 0  # sessions complete or at the end of the requested days (incl. complete earlier)
@@ -96,7 +106,7 @@ class RunStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     started: float = field(default_factory=time.perf_counter)
-    per_session: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_session: dict[str, SessionStat] = field(default_factory=dict)
 
     @property
     def tokens(self) -> int:
@@ -145,7 +155,7 @@ class _Counter(EngineEvents):
         self.stats.turns += 1
         self.stats.prompt_tokens += turn.prompt_tokens or 0
         self.stats.completion_tokens += turn.completion_tokens or 0
-        self.stats.per_session[self.sid]["turns"] += 1
+        self.stats.per_session[self.sid].turns += 1
         self.inner.turn_committed(turn, check)
 
     def day_finished(self, day: int) -> None:
@@ -328,8 +338,14 @@ async def run_simulate(
     def entry(
         sid: str, persona: Any, status: str, *, turns: int = 0, note: str = "", reason: str | None = None
     ) -> None:
-        stats.per_session[sid] = {"persona": persona.id, "language": persona.language, "turns": turns,
-                                  "status": status, "seconds": 0.0, "reason": reason, "note": note}  # fmt: skip
+        stats.per_session[sid] = SessionStat(
+            persona=persona.id,
+            language=persona.language,
+            status=status,
+            turns=turns,
+            reason=reason,
+            note=note,
+        )
 
     def skip(sid: str, persona: Any, status: str, note: str, reason: str | None = None) -> None:
         entry(sid, persona, status, turns=store.turn_counts([sid]).get(sid, 0), note=note, reason=reason)
@@ -382,7 +398,7 @@ async def run_simulate(
                     )
                 finally:
                     stats.running -= 1
-                    stats.per_session[sid]["seconds"] = time.perf_counter() - began
+                    stats.per_session[sid].seconds = time.perf_counter() - began
         except StoreError:
             raise
         except Exception as exc:  # anything one session raises fails that session, not the batch
@@ -391,12 +407,12 @@ async def run_simulate(
                 store.set_status(sid, "failed", error)
         final = store.get_session(sid)
         status = final.status if final else "failed"
-        stats.per_session[sid]["status"] = status
+        stats.per_session[sid].status = status
         stats.settled += 1
         if status == "failed":
             stats.failed += 1
-            stats.per_session[sid]["reason"] = (final.failure_reason if final else None) or error
-            log.warning("session %s (%s) failed: %s", sid, persona.id, stats.per_session[sid]["reason"])
+            stats.per_session[sid].reason = (final.failure_reason if final else None) or error
+            log.warning("session %s (%s) failed: %s", sid, persona.id, stats.per_session[sid].reason)
         else:
             stats.done += 1
 
@@ -466,116 +482,3 @@ async def _play_session(
             last_error = describe_error(exc)
             break
     store.set_status(sid, "failed", last_error or "unknown error")
-
-
-# -- display ---------------------------------------------------------------------------------------
-def progress_table(run_id: str, stats: RunStats) -> Table:
-    el = stats.elapsed()
-    rate = stats.turns / el * 60 if el > 0 else 0.0
-    eta = stats.eta()
-    table = Table(title=f"simulate {run_id}", header_style="bold", expand=False)
-    for col in ("sessions", "done", "running", "failed", "skipped", "turns", "generated tok", "turns/min",
-                "generated tok/s", "elapsed", "ETA"):  # fmt: skip
-        table.add_column(col, justify="right")
-    table.add_row(
-        str(stats.total), f"[green]{stats.done}[/green]", f"[yellow]{stats.running}[/yellow]",
-        f"[red]{stats.failed}[/red]", str(stats.skipped), str(stats.turns), str(stats.completion_tokens),
-        f"{rate:.1f}", f"{stats.completion_tokens / el if el > 0 else 0:.1f}", f"{el:.0f}s",
-        f"{eta:.0f}s" if eta is not None else "-",
-    )  # fmt: skip
-    return table
-
-
-def summary_table(stats: RunStats) -> Table:
-    played = stats.total - stats.skipped
-    table = Table(
-        title="sessions",
-        header_style="bold",
-        caption=(
-            f"{played} played now, {stats.earlier_complete} complete before this run, "
-            f"{stats.skipped - stats.earlier_complete} left as they were"
-        ),
-    )
-    for col in ("session", "persona", "lang", "status", "turns", "seconds", "note / reason"):
-        table.add_column(col)
-    for sid, s in stats.per_session.items():
-        colour = {"complete": "green", "failed": "red"}.get(s["status"], "yellow")
-        note = "; ".join(x for x in (s.get("note"), (s["reason"] or "")[:80]) if x)
-        table.add_row(sid, s["persona"], s["language"], f"[{colour}]{s['status']}[/{colour}]", str(s["turns"]),
-                      f"{s['seconds']:.0f}", note, )  # fmt: skip
-    return table
-
-
-def _print_error(err: Console, exc: BaseException) -> None:
-    """Plain lines on stderr, like ``sharehouse scenario validate``: one per problem, file and place."""
-    lines = exc.lines() if isinstance(exc, ScenarioError) else [f"error: {exc}"]
-    for line in lines:
-        err.print(line, markup=False, highlight=False)
-
-
-async def run_simulate_cli(
-    store: Store, opts: SimulateOptions, console: Console, err: Console | None = None
-) -> int:
-    """The ``sharehouse simulate`` command: check the inputs, play with a progress display, summarize.
-    Exit codes: 0 all played sessions fine, 1 some failed, 2 bad input or a model that cannot load."""
-    from sharehouse.consoles import err_console
-    from sharehouse.live_transcript import LiveTranscript
-    from sharehouse.llm.models import ModelNotInstalledError
-
-    err = err or err_console()
-    run_id = opts.run_id or new_run_id()
-    opts = opts.model_copy(update={"run_id": run_id})
-    try:  # every input problem is reported before any progress output
-        scenario = load_scenario(opts.scenario or default_scenario_path())
-        select_personas(opts)
-        plan = plan_models(opts)
-    except ValueError as exc:  # ScenarioError, PersonaFileError, a bad model spec or option
-        _print_error(err, exc)
-        return 2
-    stats = RunStats()
-    mode = f"batched, {plan.npc.n_seq} sequences" if plan.npc.batched else "one call at a time"
-    model_line = f"{opts.model} ({mode})" if plan.npc.backend == "local" else opts.model
-    console.print(f"run [bold]{run_id}[/bold] · model {model_line} · database {store.path}", highlight=False)
-    try:
-        events_for: EventsFactory | None = None
-        if opts.print_transcripts:  # each line as it is played (printed above the progress display)
-            several = len(select_personas(opts)) > 1 and opts.concurrency > 1
-
-            def events_for(sid: str, persona: Any) -> EngineEvents:
-                rec = store.get_session(sid)
-                day = rec.position_day if rec is not None else 1
-                return LiveTranscript(console, scenario, persona, day, tag=several)
-
-        task = asyncio.create_task(
-            run_simulate(store, opts, scenario=scenario, stats=stats, events_for=events_for)
-        )
-        if opts.progress and console.is_terminal:
-            with Live(progress_table(run_id, stats), console=console, refresh_per_second=2) as live:
-                while not task.done():
-                    live.update(progress_table(run_id, stats))
-                    await asyncio.sleep(0.5)
-                live.update(progress_table(run_id, stats))
-        else:
-            last = -1
-            while not task.done():
-                await asyncio.sleep(1.0)
-                if stats.turns != last and stats.turns % 5 == 0:
-                    last = stats.turns
-                    console.print(
-                        f"… {stats.turns} turns, {stats.settled}/{stats.total} sessions finished",
-                        highlight=False,
-                    )
-        result = await task
-    except (ValueError, LLMError, ModelNotInstalledError) as exc:
-        _print_error(err, exc)
-        return 2
-    console.print(progress_table(run_id, stats))
-    console.print(summary_table(stats))
-    explain = {
-        RUN_COMPLETE: "every session is complete",
-        RUN_INCOMPLETE: "some sessions have days left to play",
-        RUN_FAILED_SESSIONS: "failed sessions remain; the same command retries them",
-    }[result.status]
-    console.print(f"run status: {result.status} ({explain})", highlight=False)
-    console.print(f"resume or extend this run with: sharehouse simulate --run {run_id}", highlight=False)
-    return 1 if stats.failed else 0

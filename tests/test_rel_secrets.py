@@ -19,9 +19,10 @@ import pytest
 from faultserver import FaultConfig, FaultServer
 from rich.console import Console
 
+from sharehouse.cli_simulate import run_simulate_cli
 from sharehouse.io import export_sessions
 from sharehouse.llm.remote import redact_secrets
-from sharehouse.simulate import SimulateOptions, run_simulate_cli
+from sharehouse.simulate import SimulateOptions
 from sharehouse.store import Store
 from sharehouse.views import render_transcript
 

@@ -12,6 +12,7 @@ import pytest
 from faultserver import FaultConfig, FaultServer
 from rich.console import Console
 
+from sharehouse.cli_simulate import progress_table, run_simulate_cli, summary_table
 from sharehouse.llm import load_model
 from sharehouse.scenario import validate_scenario_file
 from sharehouse.scenario.load import default_scenario_path, parse_scenario
@@ -23,12 +24,9 @@ from sharehouse.simulate import (
     SimulateOptions,
     persona_seed,
     plan_models,
-    progress_table,
     run_simulate,
-    run_simulate_cli,
     select_personas,
     session_id_for,
-    summary_table,
 )
 from sharehouse.store import Store
 from sharehouse.store.integrity import check_integrity
