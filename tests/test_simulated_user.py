@@ -76,16 +76,20 @@ def test_stance_is_seeded_per_persona_and_state_and_follows_strength() -> None:
     assert 0.55 < own / (len(personas) * 20) < 0.95  # not perfectly consistent
 
 
-def test_stance_text_uses_the_pole_and_a_persona_detail_in_the_persona_language() -> None:
+def test_stance_text_uses_the_pole_and_gives_a_persona_detail_only_on_topic() -> None:
     for lang in ("en", "ja", "zh"):
         persona = _persona(lang)
         poles = {"J": "POLE-J", "P": "POLE-P"}
         s = stance_for(persona, "d1_plan", "J/P", poles)
         assert s is not None and s.pole == poles[s.letter] and s.pole in s.position
-        details = [*persona.values, *persona.preferences, persona.occupation]
-        assert any(d in s.reason for d in details), s.reason
+        assert s.reason == ""  # nothing about the persona is on this topic: no pasted non sequitur
         note = private_note(persona, s, 17)
         assert s.position in note and "17" in note
+        # A side that is about the persona's work brings it up as the reason.
+        job = persona.occupation
+        on_topic = stance_for(persona, "d1_plan", "J/P", {"J": f"ask a {job}", "P": f"be a {job}"})
+        assert on_topic is not None and job in on_topic.reason and on_topic.reason in on_topic.position
+        assert on_topic.letter == s.letter  # the side taken does not depend on the reason
     # Without poles of its own, a state still gets a plain-words side.
     s = stance_for(_persona("en"), "custom", "S/N")
     assert s is not None and s.pole and s.pole in s.position
@@ -141,13 +145,13 @@ async def test_an_opener_used_earlier_in_the_session_is_dropped() -> None:
 
 async def test_a_clause_said_earlier_is_dropped_and_the_reason_is_not_given_twice() -> None:
     persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
-    first = stance_for(persona, "d1_windfall", "E/I", {"E": "party", "I": "quiet"})
-    assert first is not None and first.reason
-    detail = first.reason.split(" ", 3)[-1]  # "I care about X" / "I like X" -> X
+    job = persona.occupation
+    poles = {"E": f"party like a {job}", "I": f"stay quiet like a {job}"}
+    first = stance_for(persona, "d1_windfall", "E/I", poles)
+    assert first is not None and job in first.reason
     earlier = f"Honestly, {first.reason}, so a quiet night."
-    again = stance_for(persona, "d1_windfall", "E/I", {"E": "party", "I": "quiet"}, mentioned=[earlier])
-    assert again is not None and again.letter == first.letter
-    assert detail.lower() not in again.reason.lower()  # another detail, or none at all
+    again = stance_for(persona, "d1_windfall", "E/I", poles, mentioned=[earlier])
+    assert again is not None and again.letter == first.letter and again.reason == ""
     history = [PastTurn(1, "Leo", "Pizza or sushi?", earlier, state_id="d1_before")]
     model = ScriptedModel([f"I'd keep it quiet, {first.reason}, and tell my mum."])
     user = SimulatedUser(persona, model, params=GenParams(temperature=0.6, max_tokens=80, seed=5), seed=2)

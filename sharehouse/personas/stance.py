@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sharehouse.personas import pools
 from sharehouse.personas.models import Persona
-from sharehouse.textclean import normalise
+from sharehouse.textclean import grams, normalise
 
 DIMENSIONS: dict[str, str] = {"E/I": "ei", "S/N": "sn", "T/F": "tf", "J/P": "jp"}
 
@@ -127,7 +127,7 @@ class Stance(BaseModel):
     strength: float  # the persona's strength on the dimension (P of taking its own letter)
     degree: str  # slightly | clearly | strongly
     pole: str  # what that side means for this question, in the session language
-    reason: str  # a persona-specific reason, in the session language
+    reason: str  # a persona detail on the question's topic, in the session language ('' when none)
     position: str  # pole + degree + reason, as given to the model
 
     def to_json(self) -> dict[str, Any]:
@@ -142,18 +142,51 @@ def _tag(text: str, lang: str, items: tuple[pools.Tagged, ...]) -> str:
     return next((item.tags for item in items if item.text.get(lang) == text), "")
 
 
+# Words too common to tie a persona detail to a question.
+_COMMON = frozenset(
+    "with that this they them their have when what about your from into some more most just like "
+    "people everyone things thing something other others time make keep each whoever".split()
+)
+_COMMON_CJK = frozenset({"大家", "一起", "自己", "什么", "时候", "一个", "我们", "みん", "自分", "一緒"})
+
+
+def _keys(text: str) -> set[str]:
+    """What two texts must share to be about the same thing: English content words of four letters
+    or more (their first five, so "practical" meets "practicality"), pairs of kanji / hanzi."""
+    out: set[str] = set()
+    for gram in grams(text):
+        if gram.isascii():
+            if len(gram) >= 4 and gram not in _COMMON:
+                out.add(gram[:5])
+        elif all("\u4e00" <= ch <= "\u9fff" for ch in gram) and gram not in _COMMON_CJK:
+            out.add(gram)
+    return out
+
+
 def _reason(
-    persona: Persona, letter: str, other: str, rng: random.Random, mentioned: Sequence[str] = ()
+    persona: Persona,
+    letter: str,
+    other: str,
+    rng: random.Random,
+    topic: str,
+    mentioned: Sequence[str] = (),
 ) -> str:
-    """One persona detail that supports ``letter`` (or at least does not argue for ``other``) and
-    that none of the ``mentioned`` texts (the session's earlier replies) brought up already; ``""``
-    when every such detail has come up (a person does not give the same reason to every question)."""
+    """One persona detail that is about the side taken (``topic``, shares a word with it), supports
+    ``letter`` or at least does not argue for ``other``, and that none of the ``mentioned`` texts
+    (the session's earlier replies) brought up; ``""`` when there is none. A detail off the topic
+    is not given: a small model pastes it as a non sequitur ("because I like board games" to a
+    question about a lottery win), and people do not justify every answer from their profile."""
     lang = persona.language
     said = [normalise(text) for text in mentioned]
+    about = _keys(topic)
     tagged = [("value", v, _tag(v, lang, pools.VALUES)) for v in persona.values]
     tagged += [("preference", p, _tag(p, lang, pools.PREFERENCES)) for p in persona.preferences]
     tagged += [("occupation", persona.occupation, "")]
-    fresh = [(kind, text, tag) for kind, text, tag in tagged if not any(normalise(text) in s for s in said)]
+    fresh = [
+        (kind, text, tag)
+        for kind, text, tag in tagged
+        if _keys(text) & about and not any(normalise(text) in s for s in said)
+    ]
     fitting = [(kind, text) for kind, text, tag in fresh if tag == letter]
     neutral = [(kind, text) for kind, text, tag in fresh if tag != other and tag != letter]
     options = fitting or neutral
@@ -172,8 +205,10 @@ def stance_for(
     mentioned: Sequence[str] = (),
 ) -> Stance | None:
     """The persona's stance on the state's question; None when the state probes no dimension.
-    ``mentioned``: the session's replies before this question, whose persona details the reason
-    leaves out (the side taken does not depend on them)."""
+    The side is drawn from the persona's letter and strength; a reason from the persona's values,
+    preferences or occupation is added only where one is about that side and was not
+    brought up by ``mentioned`` (the session's replies before this question); neither changes the
+    side taken."""
     if dimension not in DIMENSIONS:
         return None
     lang = persona.language
@@ -188,7 +223,7 @@ def stance_for(
     else:
         degree = "strongly" if strength >= 0.8 else ("clearly" if strength >= 0.65 else "slightly")
     pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
-    reason = _reason(persona, letter, own if letter != own else other, rng, mentioned)
+    reason = _reason(persona, letter, own if letter != own else other, rng, pole, mentioned)
     position = (_POSITION[lang] if reason else _POSITION_BARE[lang]).format(
         pole=pole, degree=_DEGREE[lang][degree], reason=reason, I=persona.style.first_person or "I"
     )
