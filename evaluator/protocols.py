@@ -84,8 +84,7 @@ def method_extra(protocol: str, extra: Mapping[str, Any]) -> dict[str, Any]:
 
 def method_protocols(method: Any) -> tuple[str, ...]:
     """The protocols a method belongs to (a method that declares none belongs to every one)."""
-    declared = getattr(method, "protocols", None)
-    return tuple(declared) if declared else tuple(PROTOCOLS)
+    return tuple(method.protocols) or tuple(PROTOCOLS)
 
 
 def check_method(name: str, method: Any, protocol: str) -> None:

@@ -46,7 +46,8 @@ from evaluator.events import (
     UserFailed,
 )
 from evaluator.method_names import LEGACY_KEY, check_legacy_resume, is_legacy
-from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask, get_method
+from evaluator.methods import get_method
+from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.metrics.wordvectors import WORD_VECTORS
@@ -200,11 +201,6 @@ def _emit(hook: EvalObserver | None, event: EvalEvent) -> None:
         hook(event)
 
 
-def _fit_completions(predictor: Any) -> list[Any]:
-    made = getattr(predictor, "fit_completions", None)
-    return list(made) if isinstance(made, list) else []
-
-
 async def _run_user(
     store: Store,
     run_id: str,
@@ -288,12 +284,11 @@ async def _run_user(
             ),
         )
         return
-    fit = totals(wrapper.calls) if wrapper.calls else completion_totals(_fit_completions(predictor))
+    fit = totals(wrapper.calls) if wrapper.calls else completion_totals(list(predictor.fit_completions))
     status.fit_latency_s = time.perf_counter() - started
     status.fit_prompt_tokens, status.fit_completion_tokens = fit.prompt_tokens, fit.completion_tokens
     status.fit_cost_usd = fit.cost_usd
-    info = getattr(predictor, "fit_info", None)
-    status.fit_info = dict(info) if isinstance(info, dict) and info else None
+    status.fit_info = dict(predictor.fit_info) or None
 
     gen_params = {
         "temperature": params.temperature,
@@ -466,27 +461,20 @@ def _resolve_methods(
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
         check_method(name, method, protocol)
-        check = getattr(method, "check_options", None)
-        if check is not None:
-            try:
-                check(extra)
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+        try:
+            method.check_options(extra)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
         out.append((name, method))
     return out
 
 
-def _model_problem(method: Method, name: str, spec: str, api: bool) -> str | None:
+def _model_problem(method: Method, spec: str) -> str | None:
     """Why ``method`` cannot run on ``spec`` at all (a reason recorded per user), or None."""
-    check = getattr(method, "check_model", None)
-    if check is not None:
-        try:
-            check(spec)
-        except ValueError as exc:
-            return str(exc)
-        return None
-    if method.trains and api:
-        return f"{name} trains weights: local models only"
+    try:
+        method.check_model(spec)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -593,7 +581,7 @@ async def run_evaluation_async(
             for name, method in resolved:
                 label = f"{name} × {spec}" + (f" × {len(seed_list)} seeds" if len(seed_list) > 1 else "")
                 task_id: TaskID = progress_bar.add_task(label, total=n_tests * len(seed_list), note="")
-                problem = _model_problem(method, name, spec, api)
+                problem = _model_problem(method, spec)
                 if problem is not None:
                     for s in seed_list:
                         for user in tasks:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from evaluator.methods import base as mb
-from evaluator.methods.base import HistoryTurn, MethodContext, UserTask, get_method
+from evaluator.methods import get_method
+from evaluator.methods.base import HistoryTurn, MethodContext, UserTask
 from evaluator.methods.clean import clean_reply
 
 QUICK = {"max_steps": 2, "max_new_tokens": 16, "threads": 1, "lr": 1e-3}

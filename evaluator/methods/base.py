@@ -70,20 +70,52 @@ class MethodContext:
 
 
 class Predictor(Protocol):
-    """What ``fit`` returns. It may also carry ``fit_info`` (a dict stored per user: profile,
-    inferred labels, training record) and ``fit_completions`` (generations made while fitting
-    outside ``ctx.model``, counted towards the fit's tokens)."""
+    """What ``fit`` returns: it predicts day-5 replies, and says what fitting produced."""
+
+    #: stored per user with the run (profile, inferred labels, training record); empty: nothing
+    fit_info: dict[str, Any]
+    #: generations made while fitting outside ``ctx.model`` (counted towards the fit's tokens)
+    fit_completions: list[Any]
 
     async def predict(self, item: TestItem) -> Prediction: ...
 
 
 class Method(Protocol):
+    """A personalization method, as the runner and the registry use it."""
+
     name: str
     description: str
     trains: bool  # True for parameter-updating methods (LoRA, DPO, Aligner): local models only
-    # optional ``protocols``: the evaluation protocols the method belongs to (absent: every one)
+    protocols: tuple[str, ...]  # the evaluation protocols it belongs to; () = every one
+
+    def check_options(self, extra: dict[str, Any]) -> None:
+        """Raise ``ValueError`` on method options (``--option``) it cannot use, before any work."""
+        ...
+
+    def check_model(self, model_spec: str) -> None:
+        """Raise ``ValueError`` when it cannot run on ``model_spec`` at all (recorded per user)."""
+        ...
 
     async def fit(self, user: UserTask, ctx: MethodContext) -> Predictor: ...
+
+
+class MethodBase:
+    """The contract's defaults: every protocol, any options; a method that trains runs on local
+    models only. Registered methods derive from it and override what they need."""
+
+    name: str
+    description: str
+    trains: bool = False
+    protocols: tuple[str, ...] = ()
+
+    def check_options(self, extra: dict[str, Any]) -> None:
+        return None
+
+    def check_model(self, model_spec: str) -> None:
+        from sharehouse.llm import parse_spec
+
+        if self.trains and parse_spec(model_spec).backend != "local":
+            raise ValueError(f"{self.name} trains weights: local models only")
 
 
 MethodFactory = Callable[[], Method]
@@ -96,13 +128,3 @@ def register(name: str) -> Callable[[MethodFactory], MethodFactory]:
         return factory
 
     return deco
-
-
-def get_method(name: str) -> Method:
-    from evaluator.methods import load_all
-
-    load_all()
-    try:
-        return REGISTRY[name]()
-    except KeyError:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(sorted(REGISTRY))}") from None

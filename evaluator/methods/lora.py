@@ -26,7 +26,15 @@ from typing import Any, Literal
 from pydantic import BaseModel as PydModel
 from pydantic import ConfigDict, Field
 
-from evaluator.methods.base import HistoryTurn, MethodContext, Prediction, TestItem, UserTask, register
+from evaluator.methods.base import (
+    HistoryTurn,
+    MethodBase,
+    MethodContext,
+    Prediction,
+    TestItem,
+    UserTask,
+    register,
+)
 from evaluator.methods.clean import clean_reply
 from evaluator.methods.hf_model import (
     BaseModel,
@@ -405,7 +413,7 @@ def sft_examples(base: BaseModel, user: UserTask, settings: TrainSettings) -> li
     return out
 
 
-class TrainedMethod:
+class TrainedMethod(MethodBase):
     """What the runner asks a parameter-updating method before it starts any work."""
 
     name: str

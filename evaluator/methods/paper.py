@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from evaluator.methods import paper_prompts as pp
-from evaluator.methods.base import MethodContext, TestItem, UserTask, register
+from evaluator.methods.base import MethodBase, MethodContext, TestItem, UserTask, register
 from evaluator.methods.prompting import PromptPredictor, describe_mbti, infer_mbti, infer_style, mbti_type
 from evaluator.methods.promptkit import all_names
 from evaluator.protocols import PAPER
@@ -61,7 +61,7 @@ Fit = Callable[[UserTask, MethodContext], Awaitable[PromptPredictor]]
 
 
 @dataclass(frozen=True)
-class PaperMethod:
+class PaperMethod(MethodBase):
     """A prompting method of the paper protocol (no training)."""
 
     name: str

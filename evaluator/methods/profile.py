@@ -8,7 +8,7 @@ the history. Steps 1 and 2 run once in ``fit``; their text is kept in ``fit_info
 
 from __future__ import annotations
 
-from evaluator.methods.base import MethodContext, UserTask, register
+from evaluator.methods.base import MethodBase, MethodContext, UserTask, register
 from evaluator.methods.prompting import PromptPredictor
 from evaluator.methods.promptkit import (
     all_names,
@@ -65,7 +65,7 @@ def profile_messages(user: UserTask, ctx: MethodContext, guidance: str) -> list[
 
 
 @register("gpg")
-class GuidedProfile:
+class GuidedProfile(MethodBase):
     name = "gpg"
     description = (
         "Guided profile generation: digest the history with a guiding question, write a descriptive "

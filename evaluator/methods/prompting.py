@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluator.methods import paper_prompts
-from evaluator.methods.base import MethodContext, Prediction, TestItem, UserTask, register
+from evaluator.methods.base import MethodBase, MethodContext, Prediction, TestItem, UserTask, register
 from evaluator.methods.promptkit import (
     all_names,
     demos,
@@ -51,6 +51,7 @@ class PromptPredictor:
     names: list[str]
     request: Callable[[TestItem], str]
     fit_info: dict[str, Any] = field(default_factory=dict)
+    fit_completions: list[Any] = field(default_factory=list)
 
     def messages(self, item: TestItem) -> list[Message]:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.request(item)}]
@@ -83,7 +84,7 @@ def few_shot_system(user: UserTask, ctx: MethodContext, *, extra_sections: tuple
 
 
 @register("zero-shot")
-class ZeroShot:
+class ZeroShot(MethodBase):
     name = "zero-shot"
     description = (
         "The share-house setting and the day-5 message only; no user history (each protocol's own prompt)."
@@ -101,7 +102,7 @@ class ZeroShot:
 
 
 @register("few-shot+style")
-class FewShotStyle:
+class FewShotStyle(MethodBase):
     name = "few-shot+style"
     description = (
         "Days 1-4 as demonstrations plus measured style statistics (length, pronouns, punctuation, "
@@ -194,7 +195,7 @@ def _mbti_messages(user: UserTask, ctx: MethodContext) -> list[Message]:
 
 
 @register("few-shot-mbti+style")
-class FewShotMbtiStyle:
+class FewShotMbtiStyle(MethodBase):
     name = "few-shot-mbti+style"
     description = (
         "few-shot+style plus an MBTI profile (a ratio per dimension) inferred from the history by the model."
@@ -271,7 +272,7 @@ def style_labels(data: dict[str, Any]) -> dict[str, str]:
 
 
 @register("cot+style")
-class ChainOfThoughtStyle:
+class ChainOfThoughtStyle(MethodBase):
     name = "cot+style"
     description = (
         "Two steps: infer style labels (tone, length, emotion, distance) from the user's replies, "

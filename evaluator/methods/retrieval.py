@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from evaluator.methods.base import HistoryTurn, MethodContext, Prediction, TestItem, UserTask, register
+from evaluator.methods.base import (
+    HistoryTurn,
+    MethodBase,
+    MethodContext,
+    Prediction,
+    TestItem,
+    UserTask,
+    register,
+)
 from evaluator.methods.promptkit import all_names, demos, generate_reply, reply_rules, setting, today
 from sharehouse.llm.base import Message
 
@@ -56,6 +64,7 @@ class RetrievalPredictor:
     names: list[str]
     system: str
     fit_info: dict[str, Any] = field(default_factory=dict)
+    fit_completions: list[Any] = field(default_factory=list)
 
     async def select(self, item: TestItem) -> list[HistoryTurn]:
         query = (await _embed([item.message], self.encoder, self.ctx.store))[0]
@@ -78,7 +87,7 @@ class RetrievalPredictor:
 
 
 @register("retrieval")
-class Retrieval:
+class Retrieval(MethodBase):
     name = "retrieval"
     description = (
         "The k past turns most similar to the day-5 message (sentence embeddings) as demonstrations."
