@@ -105,8 +105,21 @@ async def test_leaderboard_navigation_and_drill(seeded: tuple[Store, str]) -> No
         assert screen.plot_kind == "scatter" and screen.query_one(EvalPlot).display
         await pilot.press("l")
         assert screen.language == "ja" and table.row_count == 2
+        await pilot.press("l")  # after the languages: the cross-language leaderboard (Table 3)
+        cross = screen.query_one("#eval-cross", DataTable)
+        assert screen.language == "all" and cross.display and not table.display
+        ranked = [cross.get_row_at(i) for i in range(cross.row_count)]
+        assert [str(r[1]) for r in ranked] == [str(r["method"]) for r in screen.cross_rows()]
+        assert [str(r[3]) for r in ranked] == ["en ja", "en ja"]  # both configurations cover both
+        overall = [float(str(r[6])) for r in ranked if str(r[6]) != "–"]
+        assert overall and overall == sorted(overall, reverse=True) and "Table 3" in _text(
+            screen.query_one("#eval-title", Static).render()
+        )
+        await pilot.press("enter")  # no drill-down from the cross-language view
+        await pilot.pause()
+        assert app.screen is screen
         await pilot.press("l")
-        assert screen.language == "en"
+        assert screen.language == "en" and table.display
 
         table.move_cursor(row=1)  # B
         await pilot.press("enter")
@@ -258,6 +271,12 @@ def test_heatmap_snapshot(snap_compare: Any, seeded: tuple[Store, str]) -> None:
 def test_win_tie_lose_snapshot(snap_compare: Any, seeded: tuple[Store, str]) -> None:
     store, run = seeded
     assert snap_compare(EvaluatorApp(store, run), terminal_size=SIZE, press=["p", "p"])
+
+
+def test_cross_language_snapshot(snap_compare: Any, seeded: tuple[Store, str]) -> None:
+    """After the run's languages: Substance, Style and Overall as means over them (Table 3)."""
+    store, run = seeded
+    assert snap_compare(EvaluatorApp(store, run), terminal_size=SIZE, press=["l", "l"])
 
 
 def test_drill_down_snapshot(snap_compare: Any, seeded: tuple[Store, str]) -> None:

@@ -1,8 +1,9 @@
-"""The evaluator screens: a run's per-language leaderboard with terminal plots, the run's progress
-while it executes in a worker, and a drill-down into one user's day-5 turns (the real reply and
-every method's prediction side by side, with per-metric scores) and their day 1–4 history.
+"""The evaluator's leaderboard screen: a run's per-language leaderboards and, for a run in several
+languages, the cross-language leaderboard (the paper's Table 3: Substance, Style and Overall as
+means of the within-language z-scores), with terminal plots, and the run's progress while it
+executes in a worker.
 
-Keys on the leaderboard: l / L next / previous language, s sort by the next column, r reverse the
+Keys on the leaderboard: l / L next / previous language (the last view is "all languages"), s sort by the next column, r reverse the
 sort (a click on a column header sorts by it), p scatter → heatmap → win/tie/lose, enter open the
 selected row's users, o the list of runs, n set up a new run; while a run executes c cancels it
 (every stored prediction stays) and u resumes a cancelled or unfinished one. In the drill-down:
@@ -23,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
+from evaluator.crosslang import SCORE_COLUMNS, cross_language_rows, describe_missing
 from evaluator.events import EvalEvent, RunFinished, Scored
 from evaluator.leaderboard import LANGUAGE_TITLES, POOL_WORDS, run_leaderboard
 from evaluator.methods.base import UserTask
@@ -39,6 +41,25 @@ BOARD_COLUMNS: tuple[str, ...] = (
     "method", "model", "users", *METRICS, *Z_METRICS, "substance", "style", "overall", "type",
 )  # fmt: skip
 _HEAD = {"substance": "Subst", "style": "Style", "overall": "Overall", "type": "Type"}
+#: the view after the last language: the cross-language leaderboard
+ALL_LANGUAGES = "all"
+CROSS_COLUMNS: tuple[str, ...] = ("rank", "method", "model", "languages", *SCORE_COLUMNS, "missing")
+_CROSS_HEAD = {"substance": "Substance", "style": "Style", "overall": "Overall"}
+_CROSS_SORTABLE: tuple[str, ...] = ("method", "model", *SCORE_COLUMNS)
+_PLACE_STYLE = {1: "bold", 2: "underline", 3: "italic"}  # best / second / third, as the paper marks them
+
+
+def _cross_cells(row: Mapping[str, Any]) -> list[Text | str]:
+    cells: list[Text | str] = [_cell(row["rank"], 0), row["method"], row["model"], " ".join(row["languages"])]
+    for col in SCORE_COLUMNS:
+        cell = _cell(row[col], 2)
+        place = row["places"].get(col)
+        if isinstance(cell, Text) and place in _PLACE_STYLE:
+            cell.stylize(_PLACE_STYLE[place])
+        cells.append(cell)
+    return [*cells, describe_missing(row)]
+
+
 _TEXT_COLUMNS = {"method", "model", "type"}
 
 
@@ -111,6 +132,9 @@ class EvaluatorScreen(Screen[None]):
     EvaluatorScreen #eval-progress { height: auto; max-height: 9; display: none; }
     EvaluatorScreen.-running #eval-progress, EvaluatorScreen.-job #eval-progress { display: block; }
     EvaluatorScreen #eval-board { height: 1fr; }
+    EvaluatorScreen #eval-cross { height: 1fr; display: none; }
+    EvaluatorScreen.-cross #eval-board { display: none; }
+    EvaluatorScreen.-cross #eval-cross { display: block; }
     EvaluatorScreen #eval-plot { height: 14; }
     EvaluatorScreen #eval-wtl { height: 14; display: none; padding: 0 1; }
     EvaluatorScreen.-wtl #eval-plot { display: none; }
@@ -150,6 +174,7 @@ class EvaluatorScreen(Screen[None]):
             yield Static(id="eval-title")
             yield DataTable(id="eval-progress", cursor_type="none", show_cursor=False)
             yield DataTable(id="eval-board", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="eval-cross", cursor_type="row", zebra_stripes=True)
             yield EvalPlot(id="eval-plot")
             yield WinTieLoseBars(id="eval-wtl")
         yield Footer()
@@ -160,6 +185,9 @@ class EvaluatorScreen(Screen[None]):
             table.add_column(
                 _HEAD.get(col, col.upper() if col[0] in "mz" and col[1:].isdigit() else col), key=col
             )
+        cross = self.query_one("#eval-cross", DataTable)
+        for col in CROSS_COLUMNS:
+            cross.add_column(_CROSS_HEAD.get(col, col), key=col)
         progress = self.query_one("#eval-progress", DataTable)
         for col in PROGRESS_COLUMNS:
             progress.add_column(col, key=col)
@@ -321,13 +349,25 @@ class EvaluatorScreen(Screen[None]):
     def reload_board(self) -> None:
         """Read the run's leaderboard from the store again (keeps language, sort and plot)."""
         self.board = run_leaderboard(self.store, self.run_id, z_pool=DEFAULT_Z_POOL)
-        self.languages = list(dict.fromkeys(r["language"] for r in self.board))
+        found = list(dict.fromkeys(r["language"] for r in self.board))
+        self.languages = [*found, ALL_LANGUAGES] if len(found) > 1 else found
         if self.language not in self.languages:
             self.language = self.languages[0] if self.languages else None
         self.refresh_view()
 
+    def cross_rows(self) -> list[dict[str, Any]]:
+        """The cross-language leaderboard: ranked configurations by Overall, then incomplete ones."""
+        rows = cross_language_rows(self.board)
+        if self.sort_key in ("method", "model", *SCORE_COLUMNS):
+            ranked = [r for r in rows if r["complete"]]
+            ranked.sort(key=lambda r: _sort_value(r, self.sort_key), reverse=self.sort_desc)
+            rows = ranked + [r for r in rows if not r["complete"]]
+        return rows
+
     def visible_rows(self) -> list[dict[str, Any]]:
-        """The current language's rows in the current sort order."""
+        """The current language's rows in the current sort order (the cross-language rows for all)."""
+        if self.language == ALL_LANGUAGES:
+            return self.cross_rows()
         rows = [r for r in self.board if r["language"] == self.language]
         rows.sort(key=lambda r: _sort_value(r, self.sort_key), reverse=self.sort_desc)
         if self.sort_desc:  # keep missing values last either way
@@ -340,7 +380,11 @@ class EvaluatorScreen(Screen[None]):
         if self.language is None:
             title.update(f"run {self.run_id}: no scored predictions yet{note}")
         else:
-            name = LANGUAGE_TITLES.get(self.language, self.language)
+            name = (
+                "all languages (mean z over the languages, as Table 3)"
+                if self.language == ALL_LANGUAGES
+                else LANGUAGE_TITLES.get(self.language, self.language)
+            )
             order = "↓" if self.sort_desc else "↑"
             title.update(
                 f"run {self.run_id} · {name} ({self.languages.index(self.language) + 1}/{len(self.languages)})"
@@ -349,14 +393,18 @@ class EvaluatorScreen(Screen[None]):
 
     def refresh_view(self) -> None:
         rows = self.visible_rows()
-        table = self.query_one("#eval-board", DataTable)
+        cross = self.language == ALL_LANGUAGES
+        self.set_class(cross, "-cross")
+        table = self.query_one("#eval-cross" if cross else "#eval-board", DataTable)
         cursor = table.cursor_row
         table.clear()
         for r in rows:
-            table.add_row(
-                *(_cell(r.get(c), 4 if c in METRICS else 2) for c in BOARD_COLUMNS),
-                key=f"{r['method']}\x1f{r['model']}",
+            cells = (
+                _cross_cells(r)
+                if cross
+                else [_cell(r.get(c), 4 if c in METRICS else 2) for c in BOARD_COLUMNS]
             )
+            table.add_row(*cells, key=f"{r['method']}\x1f{r['model']}")
         if rows and cursor > 0:
             table.move_cursor(row=min(cursor, len(rows) - 1))
         self.refresh_title()
@@ -368,7 +416,10 @@ class EvaluatorScreen(Screen[None]):
             )
         else:
             name = LANGUAGE_TITLES.get(self.language, self.language) if self.language else "no scores yet"
-            self.query_one(EvalPlot).show_rows(rows, self.plot_kind, name)
+            if cross:  # means over the languages: Substance against Style (no per-metric heatmap)
+                self.query_one(EvalPlot).show_rows(rows, "scatter", "all languages")
+            else:
+                self.query_one(EvalPlot).show_rows(rows, self.plot_kind, name)
 
     # -- actions ----------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -395,15 +446,22 @@ class EvaluatorScreen(Screen[None]):
 
     def sort_by(self, key: str) -> None:
         """Sort by ``key``; the same key again flips the order. Text columns start ascending."""
+        if key not in self.sortable():
+            return
         if key == self.sort_key:
             self.sort_desc = not self.sort_desc
         else:
             self.sort_key, self.sort_desc = key, key not in _TEXT_COLUMNS
         self.refresh_view()
 
+    def sortable(self) -> tuple[str, ...]:
+        """The columns the current view sorts by."""
+        return _CROSS_SORTABLE if self.language == ALL_LANGUAGES else BOARD_COLUMNS
+
     def action_sort_next(self) -> None:
-        i = BOARD_COLUMNS.index(self.sort_key)
-        key = BOARD_COLUMNS[(i + 1) % len(BOARD_COLUMNS)]
+        columns = self.sortable()
+        i = columns.index(self.sort_key) if self.sort_key in columns else -1
+        key = columns[(i + 1) % len(columns)]
         self.sort_key, self.sort_desc = key, key not in _TEXT_COLUMNS
         self.refresh_view()
 
@@ -417,7 +475,7 @@ class EvaluatorScreen(Screen[None]):
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
-        if event.data_table.id == "eval-board":
+        if event.data_table.id in ("eval-board", "eval-cross"):
             self.sort_by(str(event.column_key.value))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -429,7 +487,7 @@ class EvaluatorScreen(Screen[None]):
         self.open_drill()
 
     def open_drill(self) -> None:
-        if self.language is None:
+        if self.language is None or self.language == ALL_LANGUAGES:
             return
         table = self.query_one("#eval-board", DataTable)
         method = None
