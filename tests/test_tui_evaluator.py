@@ -112,8 +112,10 @@ async def test_leaderboard_navigation_and_drill(seeded: tuple[Store, str]) -> No
         assert [str(r[1]) for r in ranked] == [str(r["method"]) for r in screen.cross_rows()]
         assert [str(r[3]) for r in ranked] == ["en ja", "en ja"]  # both configurations cover both
         overall = [float(str(r[6])) for r in ranked if str(r[6]) != "–"]
-        assert overall and overall == sorted(overall, reverse=True) and "Table 3" in _text(
-            screen.query_one("#eval-title", Static).render()
+        assert (
+            overall
+            and overall == sorted(overall, reverse=True)
+            and "Table 3" in _text(screen.query_one("#eval-title", Static).render())
         )
         await pilot.press("enter")  # no drill-down from the cross-language view
         await pilot.pause()
