@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,7 +48,7 @@ from evaluator.events import (
 )
 from evaluator.method_names import LEGACY_KEY, check_legacy_resume, is_legacy
 from evaluator.methods import get_method
-from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask
+from evaluator.methods.base import Method, MethodContext, Prediction, Predictor, TestItem, UserTask
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.metrics.wordvectors import WORD_VECTORS
@@ -201,183 +202,148 @@ def _emit(hook: EvalObserver | None, event: EvalEvent) -> None:
         hook(event)
 
 
-async def _run_user(
-    store: Store,
-    run_id: str,
-    combo: _Combo,
-    user: UserTask,
-    *,
-    done: set[PredictionKey],
-    params: EvalParams,
-    advance: Callable[[int], None],
-    hook: EvalObserver | None,
-) -> None:
-    seed = combo.seed
-    todo = [t for t in user.tests if _key(combo.method_name, combo.spec, seed, t) not in done]
-    advance(len(user.tests) - len(todo))
-    for item in user.tests:
-        if item not in todo:
-            _emit(
-                hook,
-                Skipped(
-                    method=combo.method_name,
-                    model=combo.spec,
-                    seed=seed,
-                    session_id=item.session_id,
-                    idx=item.idx,
-                ),
-            )
-    if not todo:
-        # Every prediction is stored. A process killed after the last one but before the user's
-        # status was written left no status: record it now, so the run can count this user as done.
-        if not has_user_status(store, run_id, combo.method_name, combo.spec, seed, user.session_id):
-            put_user_status(
-                store,
-                UserStatusRecord(
-                    eval_run=run_id, method=combo.method_name, model=combo.spec, seed=seed,
-                    session_id=user.session_id, user_id=user.user_id, language=user.language,
-                    status="ok", fit_info={"note": "status recorded on resume; the fit's figures were lost"},
-                ),
-            )  # fmt: skip
-        return
-    wrapper = CachingModel(
-        combo.model,
-        combo.spec,
-        store=store,
-        use_cache=params.use_cache,
-        priced_as=parse_spec(combo.spec).model if combo.api else None,
-        api_base=params.api_base if combo.api else None,
-    )
-    ctx = MethodContext(
-        model=wrapper,
-        model_spec=combo.spec,
-        seed=seed,
-        temperature=params.temperature,
-        max_tokens=params.max_tokens,
-        top_p=params.top_p,
-        extra=params.method_extra(),
-        store=store,
-        protocol=params.protocol,
-    )
-    status = UserStatusRecord(
-        eval_run=run_id,
-        method=combo.method_name,
-        model=combo.spec,
-        seed=seed,
-        session_id=user.session_id,
-        user_id=user.user_id,
-        language=user.language,
-        status="ok",
-    )
-    started = time.perf_counter()
-    try:
-        predictor = await combo.method.fit(user, ctx)
-    except Exception as exc:  # one user's failure must not stop the run
-        combo.errors += 1
-        status.status, status.error = "failed", f"fit: {type(exc).__name__}: {exc}"
-        put_user_status(store, status)
-        advance(len(todo))
-        _emit(
-            hook,
-            UserFailed(
-                method=combo.method_name, model=combo.spec, seed=seed, user=user.user_id, error=status.error
-            ),
-        )
-        return
-    fit = totals(wrapper.calls) if wrapper.calls else completion_totals(list(predictor.fit_completions))
-    status.fit_latency_s = time.perf_counter() - started
-    status.fit_prompt_tokens, status.fit_completion_tokens = fit.prompt_tokens, fit.completion_tokens
-    status.fit_cost_usd = fit.cost_usd
-    status.fit_info = dict(predictor.fit_info) or None
+@dataclass
+class _UserRun:
+    """One user under one method × model × seed, step by step: what is left to do (resume), fit,
+    predict each remaining turn, record it. :meth:`run` reads top-down."""
 
-    gen_params = {
-        "temperature": params.temperature,
-        "max_tokens": params.max_tokens,
-        "top_p": params.top_p,
-        "seed": seed,
-        "protocol": params.protocol,
-        **params.method_extra(),
-    }
-    for item in todo:
+    store: Store
+    run_id: str
+    combo: _Combo
+    user: UserTask
+    params: EvalParams
+    advance: Callable[[int], None]
+    hook: EvalObserver | None
+    status: UserStatusRecord = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.status = UserStatusRecord(
+            eval_run=self.run_id, method=self.combo.method_name, model=self.combo.spec, seed=self.combo.seed,
+            session_id=self.user.session_id, user_id=self.user.user_id, language=self.user.language, status="ok",
+        )  # fmt: skip
+
+    async def run(self, done: set[PredictionKey]) -> None:
+        todo = self.left_to_do(done)
+        if not todo:
+            return
+        wrapper = self.caching_model()
+        predictor = await self.fit(wrapper)
+        if predictor is None:
+            self.advance(len(todo))
+            return
+        for item in todo:
+            await self.predict_and_record(predictor, wrapper, item)
+        put_user_status(self.store, self.status)
+
+    # -- resume ------------------------------------------------------------------------------
+    def left_to_do(self, done: set[PredictionKey]) -> list[TestItem]:
+        """The user's day-5 turns without a stored prediction; the others are reported skipped."""
+        c = self.combo
+        todo = [t for t in self.user.tests if _key(c.method_name, c.spec, c.seed, t) not in done]
+        self.advance(len(self.user.tests) - len(todo))
+        for item in self.user.tests:
+            if item not in todo:
+                event = Skipped(c.method_name, c.spec, c.seed, session_id=item.session_id, idx=item.idx)
+                _emit(self.hook, event)
+        if not todo and not has_user_status(
+            self.store, self.run_id, c.method_name, c.spec, c.seed, self.user.session_id
+        ):
+            # Every prediction is stored, but a process killed after the last one and before the
+            # user's status was written left none: record it, so the run counts this user as done.
+            self.status.fit_info = {"note": "status recorded on resume; the fit's figures were lost"}
+            put_user_status(self.store, self.status)
+        return todo
+
+    # -- fit ---------------------------------------------------------------------------------
+    def caching_model(self) -> CachingModel:
+        c, p = self.combo, self.params
+        return CachingModel(
+            c.model, c.spec, store=self.store, use_cache=p.use_cache,
+            priced_as=parse_spec(c.spec).model if c.api else None, api_base=p.api_base if c.api else None,
+        )  # fmt: skip
+
+    async def fit(self, wrapper: CachingModel) -> Predictor | None:
+        """The fitted predictor, or None when fitting failed (recorded; the run goes on)."""
+        c, p = self.combo, self.params
+        ctx = MethodContext(
+            model=wrapper, model_spec=c.spec, seed=c.seed, temperature=p.temperature, max_tokens=p.max_tokens,
+            top_p=p.top_p, extra=p.method_extra(), store=self.store, protocol=p.protocol,
+        )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            predictor = await c.method.fit(self.user, ctx)
+        except Exception as exc:  # one user's failure must not stop the run
+            c.errors += 1
+            self.status.status, self.status.error = "failed", f"fit: {type(exc).__name__}: {exc}"
+            put_user_status(self.store, self.status)
+            _emit(self.hook, UserFailed(c.method_name, c.spec, c.seed, self.user.user_id, self.status.error))
+            return None
+        fit = totals(wrapper.calls) if wrapper.calls else completion_totals(list(predictor.fit_completions))
+        self.status.fit_latency_s = time.perf_counter() - started
+        self.status.fit_prompt_tokens, self.status.fit_completion_tokens = (
+            fit.prompt_tokens,
+            fit.completion_tokens,
+        )
+        self.status.fit_cost_usd = fit.cost_usd
+        self.status.fit_info = dict(predictor.fit_info) or None
+        return predictor
+
+    # -- predict and record ------------------------------------------------------------------
+    async def predict_and_record(self, predictor: Predictor, wrapper: CachingModel, item: TestItem) -> None:
+        c = self.combo
         first = len(wrapper.calls)
         t0 = time.perf_counter()
         try:
             pred: Prediction = await predictor.predict(item)
         except Exception as exc:
-            combo.errors += 1
-            if status.error is None:
-                status.status, status.error = (
-                    "failed",
-                    f"predict day {item.day} #{item.idx}: {type(exc).__name__}: {exc}",
-                )
-            advance(1)
-            _emit(
-                hook,
-                PredictionFailed(
-                    method=combo.method_name, model=combo.spec, seed=seed, user=user.user_id, error=str(exc)
-                ),
-            )
-            continue
-        latency = time.perf_counter() - t0
-        calls = wrapper.calls[first:]
-        # a method that generates outside the wrapper (the trained methods) reports its own generations
-        used = totals(calls) if calls else completion_totals(pred.completions)
+            c.errors += 1
+            if self.status.error is None:
+                self.status.status = "failed"
+                self.status.error = f"predict day {item.day} #{item.idx}: {type(exc).__name__}: {exc}"
+            self.advance(1)
+            _emit(self.hook, PredictionFailed(c.method_name, c.spec, c.seed, self.user.user_id, str(exc)))
+            return
+        rec = self.prediction_record(item, pred, wrapper.calls[first:], time.perf_counter() - t0)
+        insert_prediction(self.store, rec)
+        c.flags += int(bool(rec.flags))
+        self.advance(1)
+        _emit(
+            self.hook,
+            Predicted(
+                c.method_name, c.spec, c.seed, self.user.user_id, item.session_id, item.idx,
+                llm_calls=rec.llm_calls or 0, cached_calls=rec.cached_calls or 0, latency_s=rec.latency_s or 0.0,
+            ),
+        )  # fmt: skip
+
+    def prediction_record(
+        self, item: TestItem, pred: Prediction, calls: Sequence[Any], latency: float
+    ) -> PredictionRecord:
+        """What is stored for one prediction: texts, flags, the prompt's digest, the parameters and
+        the model's usage (a method that generates outside the wrapper reports its own generations)."""
+        c, p, user = self.combo, self.params, self.user
+        used = totals(list(calls)) if calls else completion_totals(pred.completions)
         counted = bool(calls or pred.completions)
-        flags = list(
-            dict.fromkeys(
-                [
-                    *pred.flags,
-                    *detect_flags(pred.raw, pred.text, language=user.language, message=item.message),
-                ]
-            )
-        )
+        detected = detect_flags(pred.raw, pred.text, language=user.language, message=item.message)
+        flags = list(dict.fromkeys([*pred.flags, *detected]))
         if calls and not pred.prompt:
             digest = prompt_sha256(calls[-1].messages)
         else:
             digest = hashlib.sha256(pred.prompt.encode("utf-8")).hexdigest() if pred.prompt else None
-        rec = PredictionRecord(
-            eval_run=run_id,
-            method=combo.method_name,
-            model=combo.spec,
-            seed=seed,
-            user_id=user.user_id,
-            language=user.language,
-            session_id=item.session_id,
-            day=item.day,
-            idx=item.idx,
-            npc=item.npc,
-            message=item.message,
-            reference=item.reference,
-            prediction=pred.text,
-            raw=pred.raw,
-            flags=flags,
+        gen_params = {
+            "temperature": p.temperature, "max_tokens": p.max_tokens, "top_p": p.top_p, "seed": c.seed,
+            "protocol": p.protocol, **p.method_extra(),
+        }  # fmt: skip
+        return PredictionRecord(
+            eval_run=self.run_id, method=c.method_name, model=c.spec, seed=c.seed, user_id=user.user_id,
+            language=user.language, session_id=item.session_id, day=item.day, idx=item.idx, npc=item.npc,
+            message=item.message, reference=item.reference, prediction=pred.text, raw=pred.raw, flags=flags,
             prompt_sha256=digest,
             params={**gen_params, "method_params": pred.params} if pred.params else gen_params,
             latency_s=latency,
             prompt_tokens=used.prompt_tokens if counted else None,
             completion_tokens=used.completion_tokens if counted else None,
-            llm_calls=used.calls,
-            cached_calls=used.cached,
-            cost_usd=used.cost_usd,
-        )
-        insert_prediction(store, rec)
-        combo.flags += int(bool(flags))
-        advance(1)
-        _emit(
-            hook,
-            Predicted(
-                method=combo.method_name,
-                model=combo.spec,
-                seed=seed,
-                user=user.user_id,
-                session_id=item.session_id,
-                idx=item.idx,
-                llm_calls=used.calls,
-                cached_calls=used.cached,
-                latency_s=latency,
-            ),
-        )
-    put_user_status(store, status)
+            llm_calls=used.calls, cached_calls=used.cached, cost_usd=used.cost_usd,
+        )  # fmt: skip
 
 
 def score_run(
@@ -622,16 +588,7 @@ async def run_evaluation_async(
                         _sem: asyncio.Semaphore = sem,
                     ) -> None:
                         async with _sem:
-                            await _run_user(
-                                store,
-                                run_id,
-                                _combo,
-                                user,
-                                done=done,
-                                params=params,
-                                advance=_adv,
-                                hook=on_event,
-                            )
+                            await _UserRun(store, run_id, _combo, user, params, _adv, on_event).run(done)
 
                     await asyncio.gather(*(job(u) for u in tasks))
                     errors += combo.errors
