@@ -133,7 +133,9 @@ def write_docs(
         ):
             path = target / name
             if path.exists():
-                parts += [f"### {title}", "", path.read_text(encoding="utf-8").strip(), ""]
+                text = "\n" + path.read_text(encoding="utf-8").strip()
+                body = text.replace("\n## ", "\n#### ").lstrip("\n")
+                parts += [f"### {title}", "", body, ""]
     out = ROOT / "docs" / "results.md"
     out.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     return out

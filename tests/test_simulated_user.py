@@ -85,11 +85,13 @@ def test_stance_text_uses_the_pole_and_gives_a_persona_detail_only_on_topic() ->
         assert s.reason == ""  # nothing about the persona is on this topic: no pasted non sequitur
         note = private_note(persona, s, 17)
         assert s.position in note and "17" in note
+        assert {"en": "reason", "ja": "理由", "zh": "理由"}[lang] in note  # no reason given: ask for one
         # A side that is about the persona's work brings it up as the reason.
         job = persona.occupation
         on_topic = stance_for(persona, "d1_plan", "J/P", {"J": f"ask a {job}", "P": f"be a {job}"})
         assert on_topic is not None and job in on_topic.reason and on_topic.reason in on_topic.position
         assert on_topic.letter == s.letter  # the side taken does not depend on the reason
+        assert {"en": "reason", "ja": "理由", "zh": "理由"}[lang] not in private_note(persona, on_topic, 17)
     # Without poles of its own, a state still gets a plain-words side.
     s = stance_for(_persona("en"), "custom", "S/N")
     assert s is not None and s.pole and s.pole in s.position

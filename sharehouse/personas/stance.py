@@ -96,6 +96,14 @@ _NOTE: dict[str, str] = {
     "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、{n}文字くらいで。）",
     "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，大约{n}个字。）",
 }
+_NOTE_WHY: dict[str, str] = {
+    # No persona detail is about this side: the model is asked for a reason of its own instead (a
+    # bare position is copied word for word, and a terse copy of the question's option is no reply).
+    "en": "(Private note, not part of the chat. What you think: {position} Say it your way and give "
+    "your own reason or an example from your life, about {n} words.)",
+    "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、理由か自分の生活の例も添えて、{n}文字くらいで。）",
+    "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，并说说理由或你生活里的例子，大约{n}个字。）",
+}
 _NOTE_PLAIN: dict[str, str] = {
     "en": "(Private note, not part of the chat. Answer in your own words, about {n} words.)",
     "ja": "（あなただけのメモ。自分の言葉で、{n}文字くらいで答えて。）",
@@ -251,4 +259,5 @@ def private_note(persona: Persona, stance: Stance | None, length: int) -> str:
     lang = persona.language
     if stance is None:
         return _NOTE_PLAIN[lang].format(n=length)
-    return _NOTE[lang].format(position=stance.position, n=length)
+    template = _NOTE[lang] if stance.reason else _NOTE_WHY[lang]
+    return template.format(position=stance.position, n=length)
