@@ -299,6 +299,15 @@ def test_clean_reply_strips_persona_name_label_and_echoes() -> None:
     assert clean_reply("タメ口、22〜64文字くらい。映画！", persona) == "映画！"
 
 
+def test_clean_reply_drops_a_role_play_lead_in_naming_the_persona() -> None:
+    en = _persona("en", casing="normal", emoji_rate=0.0, punctuation="full", line_breaks="never")
+    raw = f"As {en.first_name}, I'd definitely keep it secret."
+    assert clean_reply(raw, en) == "I'd definitely keep it secret."
+    assert clean_reply("As a nurse, I'd keep it secret.", en) == "As a nurse, I'd keep it secret."
+    ja = _persona("ja", emoji_rate=0.0, line_breaks="never", punctuation="full")
+    assert clean_reply(f"{ja.name}として、計画を立てます。", ja) == "計画を立てます。"
+
+
 def test_clean_reply_enforces_mechanical_style() -> None:
     lower = _persona("en", casing="lower", emoji_rate=0.0, line_breaks="never", punctuation="minimal")
     assert clean_reply("Sounds GREAT 😂\nSee You There.", lower) == "sounds great see you there"

@@ -104,6 +104,24 @@ def _known_labels(persona: Persona, npc_names: Sequence[str]) -> set[str]:
     return labels
 
 
+def _strip_self_reference(text: str, persona: Persona) -> str:
+    """Drop a role-play lead-in naming the persona itself: "As Jack, I'd…", "ユイとして、…",
+    "作为小明，…" (a small model told to reply as the persona says so)."""
+    for name in dict.fromkeys([persona.name, persona.first_name]):
+        for lead in (
+            f"As {name},",
+            f"As {name} ",
+            f"{name}として、",
+            f"{name}としては、",
+            f"作为{name}，",
+            f"作为{name},",
+        ):
+            if text.startswith(lead):
+                rest = text[len(lead) :].lstrip()
+                return rest[:1].upper() + rest[1:] if persona.language == "en" else rest
+    return text
+
+
 def _strip_labels(text: str, labels: set[str]) -> str:
     for _ in range(4):
         text = _DAY_MARK_RE.sub("", text)
@@ -257,6 +275,7 @@ def clean_reply(
     text = _strip_echoes(text, echoes, npc_message)
     text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
     text = _strip_labels(text.strip(), labels)
+    text = _strip_self_reference(text, persona)
     text = _strip_quotes(text)
     text = enforce_style(text, persona)
     limit = max(persona.style.reply_length.max * 2, 8)
