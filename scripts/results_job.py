@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +94,24 @@ def run_status(db: Path, run_id: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def progress(db: Path, run_id: str) -> str:
+    """``"97 predictions stored, 66 scored (zero-shot 66/66 ...)"`` for a run."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT p.method, count(*), count(s.m1) FROM eval_predictions p LEFT JOIN eval_scores s "
+            "ON s.eval_run = p.eval_run AND s.method = p.method AND s.model = p.model AND s.seed = p.seed "
+            "AND s.session_id = p.session_id AND s.day = p.day AND s.idx = p.idx "
+            "WHERE p.eval_run = ? GROUP BY p.method ORDER BY p.method",
+            [run_id],
+        ).fetchall()
+    if not rows:
+        return "no predictions yet"
+    parts = ", ".join(f"{m} {n} predicted / {k} scored" for m, n, k in rows)
+    return f"{parts}"
+
+
 def write_docs(
     db: Path, plan: list[tuple[str, str, list[str], str]], users: list[str], lora: list[str]
 ) -> Path:
@@ -105,7 +125,9 @@ def write_docs(
         "0.7, top-p 1.0). Z-scores are standardised within each language, as the published Table 2; "
         "the cross-language leaderboard follows Table 3 (Substance = mean z of M1–M3 over the three "
         "languages, Style = M4–M6, Overall = their mean). With 5 users per language a z-score moves "
-        "by tenths when one user changes: read the ranks, not the second decimal.",
+        "by tenths when one user changes: read the ranks, not the second decimal. While a run has "
+        "one scored method its z-scores are 0 by construction (z compares the methods of a run with "
+        "each other): read its raw scores.",
         "",
         "Rebuild or continue: `.venv/bin/python scripts/results_job.py` (it resumes every run by its id "
         "in `sessions/results.duckdb`).",
@@ -114,13 +136,20 @@ def write_docs(
     ]
     for key, run_id, methods, model in plan:
         status = run_status(db, run_id) or "not started"
+        if status != "not started":
+            status += f", {progress(db, run_id)}"
         who = f"users {', '.join(lora)}" if key == "lora" else "the sample"
         parts += ["", f"## `{run_id}`: {', '.join(methods)} on `{model}`, {who} ({status})", ""]
         if status == "not started":
             parts.append("Not run yet.")
             continue
-        target = out_dir / run_id
-        done = sharehouse("report", "eval", run_id, "--out", str(target), "--db", str(db))
+        scratch = Path(tempfile.mkdtemp(prefix="results-"))
+        done = sharehouse("report", "eval", run_id, "--out", str(scratch), "--db", str(db))
+        target = out_dir / run_id  # the tables as text (CSV, Markdown); figures stay out of the repo
+        target.mkdir(parents=True, exist_ok=True)
+        for table in [*scratch.glob("*.md"), *scratch.glob("*.csv"), *scratch.glob("settings.json")]:
+            shutil.copy2(table, target / table.name)
+        shutil.rmtree(scratch, ignore_errors=True)
         if done.returncode != 0:
             parts.append(
                 f"No scores yet ({done.stderr.strip().splitlines()[-1] if done.stderr else 'no output'})."
