@@ -72,10 +72,15 @@ class MethodContext:
 class Predictor(Protocol):
     """What ``fit`` returns: it predicts day-5 replies, and says what fitting produced."""
 
-    #: stored per user with the run (profile, inferred labels, training record); empty: nothing
-    fit_info: dict[str, Any]
-    #: generations made while fitting outside ``ctx.model`` (counted towards the fit's tokens)
-    fit_completions: list[Any]
+    @property
+    def fit_info(self) -> dict[str, Any]:
+        """Stored per user with the run (profile, inferred labels, training record); empty: nothing."""
+        ...
+
+    @property
+    def fit_completions(self) -> list[Any]:
+        """Generations made while fitting outside ``ctx.model`` (counted towards the fit's tokens)."""
+        ...
 
     async def predict(self, item: TestItem) -> Prediction: ...
 
@@ -83,10 +88,21 @@ class Predictor(Protocol):
 class Method(Protocol):
     """A personalization method, as the runner and the registry use it."""
 
-    name: str
-    description: str
-    trains: bool  # True for parameter-updating methods (LoRA, DPO, Aligner): local models only
-    protocols: tuple[str, ...]  # the evaluation protocols it belongs to; () = every one
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def trains(self) -> bool:
+        """True for parameter-updating methods (LoRA, DPO, Aligner): local models only."""
+        ...
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The evaluation protocols it belongs to; () = every one."""
+        ...
 
     def check_options(self, extra: dict[str, Any]) -> None:
         """Raise ``ValueError`` on method options (``--option``) it cannot use, before any work."""
