@@ -34,7 +34,7 @@ Every simulated measure with a target of issue 13 gets a pass/fail mark (:data:`
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -168,27 +168,30 @@ def self_repeat_rate(replies: Sequence[str]) -> float:
     return repeats / len(replies) if replies else 0.0
 
 
-def repeated_clause_flags(replies: Sequence[str], language: str) -> list[bool]:
-    """Per reply: it holds a clause that an earlier reply of the session held."""
+def _said_before_flags(replies: Sequence[str], keys: Callable[[str], set[str]]) -> list[bool]:
+    """Per reply: one of its ``keys`` (clauses, an opener) was a key of an earlier reply."""
     seen: set[str] = set()
     flags: list[bool] = []
     for reply in replies:
-        own = clauses(reply, language)
+        own = keys(reply)
         flags.append(bool(own & seen))
         seen |= own
     return flags
 
 
+def repeated_clause_flags(replies: Sequence[str], language: str) -> list[bool]:
+    """Per reply: it holds a clause that an earlier reply of the session held."""
+    return _said_before_flags(replies, lambda reply: clauses(reply, language))
+
+
 def repeated_opener_flags(replies: Sequence[str], language: str) -> list[bool]:
     """Per reply: it opens with the interjection an earlier reply of the session opened with."""
-    seen: set[str] = set()
-    flags: list[bool] = []
-    for reply in replies:
-        head = opener(reply, language)
-        flags.append(head is not None and head in seen)
-        if head is not None:
-            seen.add(head)
-    return flags
+
+    def head(reply: str) -> set[str]:
+        found = opener(reply, language)
+        return {found} if found is not None else set()
+
+    return _said_before_flags(replies, head)
 
 
 def distinct_rate(replies: Sequence[str]) -> float:
