@@ -114,6 +114,52 @@ def drop_repeated_clauses(text: str, lang: str, earlier: set[str]) -> str:
     return rest if is_substantive(rest) and rest != text.strip() else text
 
 
+# A connective left hanging at the end ("理由は。。。", "because", "因为"): the model stopped before the
+# reason, or the reason was a clause already said and was dropped.
+_DANGLING: dict[str, re.Pattern[str]] = {
+    "en": re.compile(
+        r"(?:[\s,;:]*\b(?:because|the reason is|that's because|for example)\b[\s.…,:;!]*)+$",
+        re.I,
+    ),
+    "ja": re.compile(r"(?:[\s、]*(?:その)?(?:理由は|なぜなら|というのも|そこで|例えば)[\s、。…．.:：]*)+$"),
+    "zh": re.compile(r"(?:[\s，]*(?:理由是|因为|比如|所以|例如)[\s，。…:：]*)+$"),
+}
+
+
+# "理由は、…" / "理由是，…" / "The reason is that …" opening a sentence: the note's own word for what
+# it asks, which the model then writes before every reason (the real people almost never do).
+_REASON_LEAD: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"(?:^|(?<=[.!?]\s))(?:the|my) reason is(?: that)?,?\s+", re.I),
+    "ja": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:その|私の|僕の|俺の|自分の)?理由は[、,：:]\s*"),
+    "zh": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:理由是|原因是)[，,：:]?\s*"),
+}
+
+
+def drop_reason_lead(text: str, lang: str) -> str:
+    """``text`` without a formulaic "the reason is" opening any of its sentences."""
+    pattern = _REASON_LEAD.get(lang)
+    if pattern is None:
+        return text
+    rest = pattern.sub("", text)
+    if lang == "en":
+        rest = (
+            re.sub(r"(^|[.!?]\s)([a-z])", lambda m: m.group(1) + m.group(2).upper(), rest)
+            if rest != text
+            else rest
+        )
+    return rest if is_substantive(rest) else text
+
+
+def drop_dangling(text: str, lang: str) -> str:
+    """``text`` without a connective hanging at its end (with its comma); ``text`` itself when
+    nothing substantive would be left."""
+    pattern = _DANGLING.get(lang)
+    if pattern is None:
+        return text
+    rest = pattern.sub("", text).rstrip(",，、;； ")
+    return rest if is_substantive(rest) else text
+
+
 def is_substantive(text: str) -> bool:
     """At least two characters that are letters or digits (any script)."""
     n = sum(1 for ch in text if ch.isalnum())

@@ -25,6 +25,7 @@ from sharehouse.personas import (
     write_personas_jsonl,
 )
 from sharehouse.personas.cleaning import clean_reply, is_usable
+from sharehouse.personas.models import LengthRange
 from sharehouse.personas.prompt import build_messages, history_window, reminder, system_prompt
 
 KANA = re.compile(r"[\u3040-\u30ff]")
@@ -316,8 +317,6 @@ def test_clean_reply_enforces_mechanical_style() -> None:
 
 
 def test_clean_reply_truncates_to_a_sane_length() -> None:
-    from sharehouse.personas.models import LengthRange
-
     persona = _persona("en", reply_length=LengthRange(min=2, max=5, unit="words"), punctuation="full")
     raw = "Yes I can. " + "This goes on and on without end. " * 20
     out = clean_reply(raw, persona)  # at most twice the typical maximum, ending on a sentence
@@ -368,7 +367,10 @@ def _ctx(lang: str = "en", history: list[PastTurn] | None = None) -> TurnContext
 
 
 async def test_simulated_user_cleans_and_returns_completion() -> None:
-    persona = _persona("en", casing="lower", emoji_rate=0.0, typo_rate=0.0, punctuation="full")
+    short = LengthRange(min=2, max=6, unit="words")  # the reply is not thin for this persona
+    persona = _persona(
+        "en", casing="lower", emoji_rate=0.0, typo_rate=0.0, punctuation="full", reply_length=short
+    )
     model = ScriptedModel(["Me: Pretty Good, Thanks!"])
     user = SimulatedUser(persona, model, seed=3)
     assert isinstance(user, User)
@@ -384,7 +386,7 @@ async def test_simulated_user_cleans_and_returns_completion() -> None:
 
 
 async def test_simulated_user_retries_hotter_then_succeeds() -> None:
-    persona = _persona("ja")
+    persona = _persona("ja", reply_length=LengthRange(min=5, max=15, unit="chars"))
     model = ScriptedModel(["", "いいですね、行きます"])
     user = SimulatedUser(persona, model, params=GenParams(temperature=0.6, max_tokens=80), seed=1)
     reply = await user.reply(_ctx("ja"))
@@ -406,7 +408,8 @@ async def test_simulated_user_falls_back_after_unusable_attempts() -> None:
 
 
 async def test_simulated_user_is_deterministic_for_a_seed() -> None:
-    persona = _persona("en", typo_rate=0.3, casing="normal", punctuation="full")
+    short = LengthRange(min=5, max=12, unit="words")
+    persona = _persona("en", typo_rate=0.3, casing="normal", punctuation="full", reply_length=short)
     texts = ["Honestly the weather was wonderful and everybody seemed cheerful today."]
     a = await SimulatedUser(persona, ScriptedModel(list(texts)), seed=9).reply(_ctx())
     b = await SimulatedUser(persona, ScriptedModel(list(texts)), seed=9).reply(_ctx())

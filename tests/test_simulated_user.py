@@ -15,9 +15,11 @@ from sharehouse.engine.session import EngineParams, SessionRunner, start_session
 from sharehouse.engine.users import PastTurn, TurnContext
 from sharehouse.llm.base import Completion, GenParams, Message
 from sharehouse.personas import Persona, SimulatedUser, generate_personas
-from sharehouse.personas.cleaning import fallback_reply, is_repeat, is_usable
+from sharehouse.personas.cleaning import clean_reply, fallback_reply, is_repeat, is_usable
+from sharehouse.personas.models import LengthRange
 from sharehouse.personas.stance import private_note, stance_for
 from sharehouse.personas.traits import recover_traits, run_stances
+from sharehouse.textclean import drop_dangling, drop_reason_lead
 
 
 class ScriptedModel:
@@ -38,7 +40,11 @@ class ScriptedModel:
 
 
 def _persona(lang: str = "en", **style: object) -> Persona:
+    """A generated persona; English ones write 5-14 words unless ``reply_length`` is given (the
+    generated one writes 29-46, and a reply far under that is resampled as thin)."""
     base = next(p for p in generate_personas(12, seed=3) if p.language == lang)
+    if lang == "en":
+        style = {"reply_length": LengthRange(min=5, max=14, unit="words"), **style}
     return base.model_copy(update={"style": base.style.model_copy(update=style)})
 
 
@@ -159,6 +165,32 @@ async def test_a_clause_said_earlier_is_dropped_and_the_reason_is_not_given_twic
     user = SimulatedUser(persona, model, params=GenParams(temperature=0.6, max_tokens=80, seed=5), seed=2)
     reply = await user.reply(_ctx(history=history))
     assert reply.text == "I'd keep it quiet, and tell my mum." and user.clauses_dropped == 1
+
+
+async def test_an_attempt_that_only_restates_the_option_or_is_far_too_short_is_resampled() -> None:
+    persona = _persona("ja", reply_length=LengthRange(min=30, max=60, unit="chars"), emoji_rate=0.0)
+    ctx = TurnContext(
+        language="ja",
+        day=1,
+        npc_name="レオ",
+        message="宝くじが当たったら、派手にパーティーする？それとも内緒にする？",
+        state_id="d1_windfall",
+        dimension="E/I",
+        poles={"E": "みんなを呼んで派手に祝う", "I": "誰にも言わずにひっそり楽しむ"},
+    )
+    stance = stance_for(persona, "d1_windfall", "E/I", ctx.poles)
+    assert stance is not None
+    option = f"{stance.pole}。"  # the option's own words: says less than a person would
+    fuller = f"{stance.pole}かな。家族に仕送りもしたいし、前からそういうのに憧れてたんだよね。"
+    model = ScriptedModel([option, "うん。", fuller])
+    user = SimulatedUser(persona, model, seed=2)
+    reply = await user.reply(ctx)
+    assert reply.text.startswith(stance.pole) and "仕送り" in reply.text
+    assert (reply.resampled, user.thin, user.retries, user.fallbacks) == (2, 2, 2, 0)
+    # When every attempt is thin, the fullest of them is kept rather than a canned fallback.
+    again = SimulatedUser(persona, ScriptedModel(["うん。", option, "うん、そうする。"]), seed=2)
+    kept = await again.reply(ctx)
+    assert not kept.fallback and kept.text.startswith(stance.pole) and again.thin == 3
 
 
 async def test_a_copy_is_never_kept_the_fallback_states_the_stance() -> None:
@@ -332,3 +364,46 @@ def test_an_echoed_private_note_is_cut_from_the_reply() -> None:
     assert clean_reply(raw, zh) == "我觉得悄悄享受就好。作为书店店员，我就是这么看的。"
     en = _persona("en", casing="normal", punctuation="full", emoji_rate=0.0, line_breaks="never")
     assert clean_reply("I'd keep it quiet. Say it your way, about 20 words.", en) == "I'd keep it quiet."
+
+
+# -- what a small model leaves behind --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "raw", "kept"),
+    [
+        ("ja", "借金の返済に使う。理由は。。。", "借金の返済に使う。"),
+        ("ja", "その時々で決めていきます。理由は。。。そこで", "その時々で決めていきます。"),
+        ("ja", "棚を決めて、ラベルを貼る、その理由は", "棚を決めて、ラベルを貼る"),
+        ("ja", "楽しいんだって", "楽しいんだって"),  # a quotative, not a hanging "because"
+        ("zh", "我会先存起来，因为", "我会先存起来"),
+        ("en", "I'd plan it first, because...", "I'd plan it first"),
+        ("en", "whatever I like", "whatever I like"),
+        ("ja", "理由は", "理由は"),  # nothing would be left: unchanged
+    ],
+)
+def test_a_hanging_connective_is_cut(lang: str, raw: str, kept: str) -> None:
+    assert drop_dangling(raw, lang) == kept
+
+
+@pytest.mark.parametrize(
+    ("lang", "raw", "kept"),
+    [
+        ("ja", "こっそり話す。理由は、そのほうが相手も楽だから", "こっそり話す。そのほうが相手も楽だから"),
+        ("ja", "その理由は、予算オーバーだから", "予算オーバーだから"),
+        ("zh", "我会存起来。理由是，钱要花在刀刃上", "我会存起来。钱要花在刀刃上"),
+        ("en", "I'd save it. The reason is that rent is due.", "I'd save it. Rent is due."),
+        ("ja", "そういう理由は特にない", "そういう理由は特にない"),  # not opening a sentence
+    ],
+)
+def test_a_formulaic_reason_lead_is_cut(lang: str, raw: str, kept: str) -> None:
+    assert drop_reason_lead(raw, lang) == kept
+
+
+def test_clean_reply_cuts_the_hanging_connective_and_the_reason_formula() -> None:
+    persona = _persona("ja", punctuation="full", emoji_rate=0.0, line_breaks="never")
+    raw = "二人きりのときにこっそり話す。理由は、相手も気まずくないから。理由は。。。"
+    assert clean_reply(raw, persona) == "二人きりのときにこっそり話す。相手も気まずくないから。"
+    # A sentence that echoes what the private note asks for is dropped.
+    echo = "こっそり話す。これは自分の経験や具体的な例で説明します：友達に言われた。"
+    assert clean_reply(echo, persona) == "こっそり話す。"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sharehouse.personas.models import Persona
 from sharehouse.personas.stance import NOTE_MARKERS
+from sharehouse.textclean import drop_dangling, drop_reason_lead
 
 EMOJI_RE = re.compile(
     "["
@@ -277,6 +278,7 @@ def clean_reply(
     text = _strip_labels(text.strip(), labels)
     text = _strip_self_reference(text, persona)
     text = _strip_quotes(text)
+    text = drop_reason_lead(drop_dangling(text, persona.language), persona.language)
     text = enforce_style(text, persona)
     limit = max(persona.style.reply_length.max * 2, 8)
     return truncate(text, persona.language, limit)

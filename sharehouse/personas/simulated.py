@@ -14,12 +14,13 @@ from sharehouse.personas.cleaning import (
     fallback_reply,
     is_repeat,
     is_usable,
+    measure,
     similarity,
 )
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
 from sharehouse.personas.stance import Stance, private_note, stance_for, target_length
-from sharehouse.textclean import clauses, drop_opener, drop_repeated_clauses, opener
+from sharehouse.textclean import clauses, drop_dangling, drop_opener, drop_repeated_clauses, opener, share_in
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
 # since a model that has seen that data may start a line with one of them.
@@ -27,6 +28,11 @@ HOUSEMATES: tuple[str, ...] = ("DaVinci", "Donatello", "Michelangelo", "Raffaell
 
 #: Similarity to an earlier reply or a style example from which an attempt is thrown away.
 NEAR_COPY = 0.75
+#: Share of an attempt's words (CJK: character pairs) found in the stance's option from which it
+#: only restates the option, and is resampled.
+OPTION_COPY = 0.8
+#: Share of the aimed length under which an attempt is resampled as too short.
+THIN_LENGTH = 0.4
 
 
 class SimulatedUser:
@@ -74,6 +80,7 @@ class SimulatedUser:
         self.retries = 0
         self.fallbacks = 0
         self.repeats = 0
+        self.thin = 0  # attempts resampled as thin: the option's words only, or far too short
         self.clauses_dropped = 0  # replies that lost a clause an earlier reply of the session said
         self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
@@ -90,6 +97,15 @@ class SimulatedUser:
         temperature = min(1.4, p.temperature + attempt * self.retry_temperature_boost)
         stops = list(dict.fromkeys([*p.stop, *stop_sequences(ctx, (*ctx.housemates, *HOUSEMATES))]))
         return dataclasses.replace(p, seed=seed, temperature=temperature, stop=stops)
+
+    def _thin(self, text: str, stance: Stance | None, length: int) -> bool:
+        """A usable attempt that says less than a person would: it only restates the stance's option
+        (:data:`OPTION_COPY` of its words are the option's: "みんなの前でオープンに話す" to an
+        either/or question), or it is under :data:`THIN_LENGTH` of the ``length`` aimed for."""
+        lang = self.persona.language
+        if stance is not None and share_in(text, stance.pole) >= OPTION_COPY:
+            return True
+        return measure(text, lang) < THIN_LENGTH * length
 
     def _finish(self, raw: str, ctx: TurnContext) -> str:
         names = tuple(
@@ -110,7 +126,8 @@ class SimulatedUser:
         before = [t.response for t in ctx.history if ctx.state_id is None or t.state_id != ctx.state_id]
         stance = stance_for(self.persona, key, ctx.dimension, ctx.poles, mentioned=before)
         self.last_stance = stance
-        note = private_note(self.persona, stance, target_length(self.persona, key, len(ctx.history)))
+        length = target_length(self.persona, key, len(ctx.history))
+        note = private_note(self.persona, stance, length)
         messages = build_messages(
             self.persona,
             ctx,
@@ -124,7 +141,8 @@ class SimulatedUser:
         previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
-        usable: list[tuple[float, UserReply]] = []
+        repeats: list[tuple[float, UserReply]] = []
+        thin: list[tuple[int, UserReply]] = []
         resampled = 0
         for attempt in range(self.max_attempts):
             if attempt:
@@ -137,7 +155,7 @@ class SimulatedUser:
                 continue
             unsaid = drop_repeated_clauses(text, self.persona.language, said)
             if unsaid != text:  # "I care about family" again: people do not repeat a clause
-                text = unsaid
+                text = drop_dangling(unsaid, self.persona.language)
                 self.clauses_dropped += 1
             if opener(text, self.persona.language) in openers:
                 text = drop_opener(text, self.persona.language)  # "Sure, ..." once a session is enough
@@ -145,14 +163,24 @@ class SimulatedUser:
             if self.persona.language == "en" and self.persona.style.typo_rate > 0:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
             reply = UserReply(text=text, completion=completion, stance=stance_json)
-            if not is_repeat(text, previous, NEAR_COPY):
-                reply.resampled = resampled
-                return reply
-            resampled += 1
-            self.repeats += 1
-            usable.append((similarity(text, previous), reply))
-        if usable:
-            _, best = min(usable, key=lambda pair: pair[0])
+            if is_repeat(text, previous, NEAR_COPY):
+                resampled += 1
+                self.repeats += 1
+                repeats.append((similarity(text, previous), reply))
+                continue
+            if self._thin(text, stance, length):  # the option's words only, or far too short
+                resampled += 1
+                self.thin += 1
+                thin.append((measure(text, self.persona.language), reply))
+                continue
+            reply.resampled = resampled
+            return reply
+        if thin:  # the longest of the thin attempts beats a repeat
+            _, best = max(thin, key=lambda pair: pair[0])
+            best.resampled = resampled
+            return best
+        if repeats:
+            _, best = min(repeats, key=lambda pair: pair[0])
             if not is_repeat(best.text, previous):
                 best.resampled = resampled
                 return best

@@ -101,7 +101,7 @@ _NOTE_WHY: dict[str, str] = {
     # bare position is copied word for word, and a terse copy of the question's option is no reply).
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way and give "
     "your own reason or an example from your life, about {n} words.)",
-    "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、理由か自分の生活の例も添えて、{n}文字くらいで。）",
+    "ja": "（あなただけのメモ。あなたの考え: {position}答えを言うだけで終わらせず、そう思う理由を自分の経験や具体的な例で続けて、全部で{n}文字くらいの二、三文で。）",
     "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，并说说理由或你生活里的例子，大约{n}个字。）",
 }
 _NOTE_PLAIN: dict[str, str] = {
@@ -121,6 +121,13 @@ NOTE_MARKERS: tuple[str, ...] = (
     "in your own words",
     "自分の言葉で",
     "用你自己的话",
+    # what the note asks for, parroted ("これは自分の経験や具体的な例で説明します")
+    "your own reason or an example",
+    "an example from your life",
+    "具体的な例",
+    "私のメモ",
+    "生活里的例子",
+    "说说理由",
 )
 
 
