@@ -31,19 +31,11 @@ from evaluator.cli_metric_options import (
     TokensOpt,
 )
 from evaluator.metrics.aggregate import METRICS, language_means, user_means
+from evaluator.metrics.specs import spec
 from evaluator.scoring import MetricOptions, ScorePair, TurnScores, score_pairs
 from sharehouse.cli_common import fail, open_store
 from sharehouse.consoles import err_console, out_console
 from sharehouse.lang import rank
-
-_HEADERS = {
-    "m1": "M1 WMD↓",
-    "m2": "M2 SentSim",
-    "m3": "M3 BLEU",
-    "m4": "M4 Length",
-    "m5": "M5 TTR",
-    "m6": "M6 HistSim",
-}
 
 
 class LineError(ValueError):
@@ -132,7 +124,7 @@ def summary_table(scores: list[TurnScores], options: MetricOptions) -> Table:
     table.add_column("users", justify="right")
     table.add_column("turns", justify="right")
     for m in METRICS:
-        table.add_column(_HEADERS[m], justify="right")
+        table.add_column(spec(m).summary_head, justify="right")
     turns_per_lang: dict[str, int] = {}
     for s in scores:
         turns_per_lang[s.language] = turns_per_lang.get(s.language, 0) + 1

@@ -17,10 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from evaluator.metrics.aggregate import LANGUAGE_ORDER, Z_METRICS
+from evaluator.metrics.aggregate import LANGUAGE_ORDER, STYLE_Z, SUBSTANCE_Z, Z_METRICS
 
-SUBSTANCE_Z: tuple[str, ...] = Z_METRICS[:3]
-STYLE_Z: tuple[str, ...] = Z_METRICS[3:]
 SCORE_COLUMNS: tuple[str, ...] = ("substance", "style", "overall")
 #: How many leading places are marked (best, second, third).
 MARKED_PLACES = 3

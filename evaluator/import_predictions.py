@@ -27,6 +27,7 @@ from typing import Any
 
 from evaluator.methods.base import UserTask
 from evaluator.methods.clean import detect_flags
+from evaluator.metrics.specs import published_columns
 from evaluator.metrics.tokenize import normalize_language
 from sharehouse.store import Store
 from sharehouse.store.evaluation import PredictionRecord, UserStatusRecord, insert_prediction, put_user_status
@@ -41,15 +42,8 @@ PUBLISHED_METHODS: dict[str, str] = {
     "DPO": "dpo",
     "Aligner": "aligner",
 }
-#: Keys of a published per-turn ``scores`` object → our metric columns.
-PUBLISHED_SCORE_KEYS: dict[str, str] = {
-    "wmd": "m1",
-    "sentence_similarity": "m2",
-    "bleu": "m3",
-    "normalized_length_similarity": "m4",
-    "ttr": "m5",
-    "history_similarity": "m6",
-}
+#: Keys of a published per-turn ``scores`` object → our metric columns (:mod:`evaluator.metrics.specs`).
+PUBLISHED_SCORE_KEYS: dict[str, str] = published_columns()
 DEFAULT_SOURCE = "yntp100"
 
 

@@ -33,13 +33,13 @@ from evaluator.metrics.aggregate import (
     user_means,
     zscore_pooled,
 )
+from evaluator.metrics.specs import spec
 from evaluator.published import PUBLISHED, comparison_rows
 from sharehouse.lang import ENGLISH_NAMES
 from sharehouse.store import Store
 from sharehouse.store.evaluation import flag_counts, load_scored_turns, load_user_status
 
 LANGUAGE_TITLES = ENGLISH_NAMES
-_HEAD = {"m1": "M1 WMD↓", "m2": "M2 Sent", "m3": "M3 BLEU", "m4": "M4 Len", "m5": "M5 TTR", "m6": "M6 Hist"}
 POOL_WORDS = {"all": "all users", "language": "this language's users"}
 _FLAG_SHORT = {
     "leaked_reasoning": "leak",
@@ -138,7 +138,7 @@ def leaderboard_tables(
         raw.add_column("users", justify="right")
         raw.add_column("turns", justify="right")
         for m in METRICS:
-            raw.add_column(_HEAD[m], justify="right")
+            raw.add_column(spec(m).head, justify="right")
         for r in mine:
             raw.add_row(
                 r["method"], r["model"], str(r["users"]), str(r["turns"]), *(_f(r[m], 4) for m in METRICS)
@@ -239,7 +239,7 @@ def published_table(rows: Sequence[dict[str, Any]], *, title: str = "") -> Table
     for col in ("Language", "Method", "Model", "scores", "users", "turns"):
         table.add_column(col, justify="right" if col in ("users", "turns") else "left")
     for m in METRICS:
-        table.add_column(_HEAD[m], justify="right")
+        table.add_column(spec(m).head, justify="right")
     for r in rows:
         table.add_row(
             LANGUAGE_TITLES.get(r["language"], r["language"]),

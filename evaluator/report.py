@@ -35,6 +35,7 @@ from evaluator.crosslang import SCORE_COLUMNS, cross_language_rows, describe_mis
 from evaluator.leaderboard import LANGUAGE_ORDER, LANGUAGE_TITLES, ZPool, leaderboard_rows
 from evaluator.method_names import namer_for
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL, METRICS, TYPE_NAMES, Z_METRICS
+from evaluator.metrics.specs import METRIC_SPECS
 from evaluator.protocols import run_protocol
 from evaluator.published import COMPARISON_COLUMNS
 
@@ -51,9 +52,8 @@ CROSS_COLUMNS: tuple[str, ...] = (
 DEFAULT_TIE_TOL = 0.05
 HEADINGS: dict[str, str] = {
     "language": "Language", "method": "Method", "model": "Model", "users": "Users", "turns": "Turns",
-    "m1": "M1 (WMD, lower better)", "m2": "M2 (sentence sim.)", "m3": "M3 (BLEU)", "m4": "M4 (length)",
-    "m5": "M5 (TTR)", "m6": "M6 (history sim.)", "z1": "z1", "z2": "z2", "z3": "z3", "z4": "z4", "z5": "z5",
-    "z6": "z6", "substance": "Substance", "style": "Style", "overall": "Overall", "type": "Type",
+    **{s.key: s.label for s in METRIC_SPECS}, **{s.z_key: s.z_key for s in METRIC_SPECS},
+    "substance": "Substance", "style": "Style", "overall": "Overall", "type": "Type",
     "metric": "Metric", "win": "Win", "tie": "Tie", "lose": "Lose", "rank": "Rk", "languages": "Languages",
     "missing": "Missing", "scores": "Scores",
 }  # fmt: skip

@@ -27,13 +27,18 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from evaluator.metrics.specs import METRIC_SPECS, metric_keys, z_keys
 from sharehouse.lang import LANGUAGE_ORDER as LANGUAGE_ORDER
 
-METRICS: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6")
-Z_METRICS: tuple[str, ...] = ("z1", "z2", "z3", "z4", "z5", "z6")
+#: The score columns ``m1`` … ``m6`` and their z-score columns, in order (:mod:`evaluator.metrics.specs`).
+METRICS: tuple[str, ...] = metric_keys()
+Z_METRICS: tuple[str, ...] = z_keys()
+#: The z-score columns summed into Substance (z1–z3) and into Style (z4–z6).
+SUBSTANCE_Z: tuple[str, ...] = z_keys("substance")
+STYLE_Z: tuple[str, ...] = z_keys("style")
 USER_KEYS: tuple[str, ...] = ("method", "model", "language", "user")
 GROUP_KEYS: tuple[str, ...] = ("method", "model", "language")
-LOWER_IS_BETTER: frozenset[str] = frozenset({"m1"})
+LOWER_IS_BETTER: frozenset[str] = frozenset(s.key for s in METRIC_SPECS if s.lower_is_better)
 TYPE_NAMES: tuple[str, str, str] = ("Type I", "Type II", "Type III")
 ZPool = Literal["language", "all"]
 #: The user rows each metric is standardised over: each language on its own, or every user of the run.
@@ -136,8 +141,8 @@ def method_scores(z_users: Iterable[Any], *, keys: Sequence[str] = GROUP_KEYS) -
     """
     out = _means(z_users, keys, Z_METRICS, "users")
     for rec in out:
-        rec["substance"] = _sum([rec["z1"], rec["z2"], rec["z3"]])
-        rec["style"] = _sum([rec["z4"], rec["z5"], rec["z6"]])
+        rec["substance"] = _sum([rec[z] for z in SUBSTANCE_Z])
+        rec["style"] = _sum([rec[z] for z in STYLE_Z])
         both = [rec["substance"], rec["style"]]
         rec["overall"] = None if None in both else (rec["substance"] + rec["style"]) / 2.0
     return out

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from evaluator.metrics.aggregate import METRICS
+from evaluator.metrics.specs import spec
 from sharehouse.store import Store
 from sharehouse.store.evaluation import PredictionRecord, load_predictions, load_scored_turns
 
@@ -128,7 +129,7 @@ class DrillScreen(Screen[None]):
             table.add_row("reply", *replies)
             scores = [self.scores.get(_score_key(p), {}) for p in chunk]
             lines = [
-                Text("\n".join(_METRIC_NAMES[m] for m in METRICS)),
+                Text("\n".join(spec(m).detail_head for m in METRICS)),
                 Text(""),
                 *(Text("\n".join(_num(s.get(m)) for m in METRICS)) for s in scores),
             ]
@@ -165,11 +166,6 @@ class DrillScreen(Screen[None]):
         for p in preds:
             by_turn.setdefault((p.day, p.idx), []).append(p)
         body.update(Group(*(t for k in sorted(by_turn) for t in self.turn_tables(by_turn[k]))))
-
-
-_METRIC_NAMES = {
-    "m1": "M1 WMD ↓", "m2": "M2 sentence", "m3": "M3 BLEU", "m4": "M4 length", "m5": "M5 TTR", "m6": "M6 history",
-}  # fmt: skip
 
 
 def _score_key(p: PredictionRecord) -> tuple[Any, ...]:
