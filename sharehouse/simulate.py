@@ -41,6 +41,17 @@ from sharehouse.llm.base import ChatModel
 from sharehouse.llm.registry import build_model, clamp_sequences
 from sharehouse.scenario import Scenario, State, load_scenario
 from sharehouse.scenario.load import default_scenario_path
+from sharehouse.simulate_events import (
+    RunFinished,
+    RunStarted,
+    SessionFailed,
+    SessionFinished,
+    SessionSkipped,
+    SessionStarted,
+    SimulateEvent,
+    SimulateObserver,
+    TurnCommitted,
+)
 from sharehouse.store import Store, StoreError, TurnRecord
 
 log = logging.getLogger(__name__)
@@ -95,18 +106,22 @@ class SessionStat:
 
 @dataclass
 class RunStats:
+    """The run so far, counted from its events (:meth:`apply`); a caller may read it while the run goes."""
+
     total: int = 0
     done: int = 0  # sessions complete or at the end of the requested days (incl. complete earlier)
     failed: int = 0  # sessions failed now, or failed earlier and left alone
     skipped: int = 0  # sessions not played by this invocation (complete earlier, not resumed/retried)
     earlier_complete: int = 0  # of ``skipped``: complete before this invocation
     settled: int = 0  # sessions this invocation is finished with (played or skipped)
-    running: int = 0
+    running: int = 0  # sessions playing now: the unsettled ones, at most ``concurrency`` (the rest wait)
     turns: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     started: float = field(default_factory=time.perf_counter)
     per_session: dict[str, SessionStat] = field(default_factory=dict)
+    concurrency: int | None = None  # sessions played at once (None: no limit known)
+    unsettled: int = 0  # sessions started and not yet finished or failed: playing, or waiting for a slot
 
     @property
     def tokens(self) -> int:
@@ -123,6 +138,54 @@ class RunStats:
         played = self.settled - self.skipped
         return self.elapsed() / played * todo if played > 0 else None
 
+    def apply(self, event: SimulateEvent) -> None:
+        """Count one event of the run (:mod:`sharehouse.simulate_events`)."""
+        match event:
+            case RunStarted():
+                self.total, self.concurrency = event.sessions, event.concurrency
+                self.started = time.perf_counter()  # rates and the ETA count playing, not loading the model
+            case SessionSkipped():
+                self.per_session[event.session_id] = SessionStat(
+                    persona=event.persona_id, language=event.language, status=event.status,
+                    turns=event.turns, reason=event.reason, note=event.note,
+                )  # fmt: skip
+                self.skipped += 1
+                self.settled += 1
+                if event.status == "complete":
+                    self.done += 1
+                    self.earlier_complete += 1
+                elif event.status == "failed":
+                    self.failed += 1
+            case SessionStarted():
+                self.per_session[event.session_id] = SessionStat(
+                    persona=event.persona_id, language=event.language, status="running",
+                    note="resumed" if event.resumed else "",
+                )  # fmt: skip
+                self._unsettled(1)
+            case TurnCommitted():
+                self.turns += 1
+                self.prompt_tokens += event.prompt_tokens
+                self.completion_tokens += event.completion_tokens
+                self.per_session[event.session_id].turns += 1
+            case SessionFinished() | SessionFailed():
+                row = self.per_session[event.session_id]
+                row.turns, row.seconds = event.turns, event.seconds
+                self.settled += 1
+                if isinstance(event, SessionFailed):
+                    row.status, row.reason = "failed", event.reason
+                    self.failed += 1
+                else:
+                    row.status = event.status
+                    self.done += 1
+                self._unsettled(-1)
+
+    def _unsettled(self, n: int) -> None:
+        # A started session waits for a slot only while ``concurrency`` others play (a freed slot
+        # goes to a waiting session at once), so the sessions playing are the first ``concurrency``.
+        self.unsettled += n
+        cap = self.concurrency
+        self.running = self.unsettled if cap is None else min(self.unsettled, cap)
+
 
 @dataclass
 class SimulateResult:
@@ -136,12 +199,16 @@ class SimulateResult:
 EventsFactory = Callable[[str, Any], EngineEvents]
 
 
-class _Counter(EngineEvents):
-    """Counts turns and tokens into the run's stats, and passes the events on to a face's observer."""
+class _SessionEvents(EngineEvents):
+    """One session's engine hooks: each committed turn becomes a :class:`TurnCommitted` run event,
+    and the hooks are passed on to a face's observer of the session (the live transcript)."""
 
-    def __init__(self, stats: RunStats, sid: str, inner: EngineEvents | None = None) -> None:
-        self.stats, self.sid = stats, sid
+    def __init__(
+        self, sid: str, emit: Callable[[SimulateEvent], None], inner: EngineEvents | None = None
+    ) -> None:
+        self.sid, self.emit = sid, emit
         self.inner = inner or EngineEvents()
+        self.turns = 0
 
     def npc_message(self, npc_id: str, text: str, state: State, follow_up: bool) -> None:
         self.inner.npc_message(npc_id, text, state, follow_up)
@@ -152,10 +219,15 @@ class _Counter(EngineEvents):
                 "session %s day %d turn %d: %d %s line(s) rejected before the shown one: %s",
                 self.sid, turn.day, turn.idx, turn.npc_rejected, turn.npc, turn.npc_reject_reasons,
             )  # fmt: skip
-        self.stats.turns += 1
-        self.stats.prompt_tokens += turn.prompt_tokens or 0
-        self.stats.completion_tokens += turn.completion_tokens or 0
-        self.stats.per_session[self.sid].turns += 1
+        self.turns += 1
+        latencies = (turn.npc_latency_s, turn.user_latency_s, turn.check_latency_s)
+        self.emit(
+            TurnCommitted(
+                session_id=self.sid, day=turn.day, idx=turn.idx, state_id=turn.state_id, verdict=turn.verdict,
+                followup=turn.is_followup, prompt_tokens=turn.prompt_tokens or 0,
+                completion_tokens=turn.completion_tokens or 0, seconds=sum(x or 0.0 for x in latencies),
+            )
+        )  # fmt: skip
         self.inner.turn_committed(turn, check)
 
     def day_finished(self, day: int) -> None:
@@ -306,9 +378,12 @@ async def run_simulate(
     user_model: ChatModel | None = None,
     stats: RunStats | None = None,
     events_for: EventsFactory | None = None,
+    observer: SimulateObserver | None = None,
 ) -> SimulateResult:
-    """Play (or resume) every selected persona's session in run ``opts.run_id``; ``events_for``
-    gives each played session an observer (the CLI's live transcript)."""
+    """Play (or resume) every selected persona's session in run ``opts.run_id``. ``observer`` gets
+    the run's events (:mod:`sharehouse.simulate_events`) as they happen, and ``stats`` (the result's)
+    is counted from the same events; ``events_for`` gives each played session an engine-level
+    observer (the CLI's live transcript)."""
     from sharehouse.personas.simulated import SimulatedUser
 
     scenario = scenario or load_scenario(opts.scenario or default_scenario_path())
@@ -328,34 +403,22 @@ async def run_simulate(
         "run %s: %d personas, %d days, concurrency %d, npc model %s, user model %s", run_id, len(personas),
         opts.days, opts.concurrency, npc_model.name, user_model.name,
     )  # fmt: skip
-    stats = stats or RunStats()
-    stats.total = len(personas)
-    stats.started = time.perf_counter()  # rates and the ETA count playing time, not loading the model
+    run_stats = stats if stats is not None else RunStats()
+
+    def emit(event: SimulateEvent) -> None:
+        run_stats.apply(event)
+        if observer is not None:
+            observer(event)
+
+    concurrency = max(1, opts.concurrency)
+    emit(RunStarted(run_id=run_id, sessions=len(personas), concurrency=concurrency))
     gate = default_gate() if opts.relevance_gate else None
-    sem = asyncio.Semaphore(max(1, opts.concurrency))
+    sem = asyncio.Semaphore(concurrency)
     session_ids: list[str] = []
 
-    def entry(
-        sid: str, persona: Any, status: str, *, turns: int = 0, note: str = "", reason: str | None = None
-    ) -> None:
-        stats.per_session[sid] = SessionStat(
-            persona=persona.id,
-            language=persona.language,
-            status=status,
-            turns=turns,
-            reason=reason,
-            note=note,
-        )
-
     def skip(sid: str, persona: Any, status: str, note: str, reason: str | None = None) -> None:
-        entry(sid, persona, status, turns=store.turn_counts([sid]).get(sid, 0), note=note, reason=reason)
-        stats.skipped += 1
-        stats.settled += 1
-        if status == "complete":
-            stats.done += 1
-            stats.earlier_complete += 1
-        elif status == "failed":
-            stats.failed += 1
+        turns = store.turn_counts([sid]).get(sid, 0)
+        emit(SessionSkipped(sid, persona.id, persona.language, status, turns, note, reason))
 
     async def play(persona: Any) -> None:
         sid = session_id_for(run_id, persona.id)
@@ -367,9 +430,11 @@ async def run_simulate(
             return skip(sid, persona, rec.status, "not resumed (--no-resume)", rec.failure_reason)
         if rec is not None and rec.status == "failed" and not opts.retry_failed:
             return skip(sid, persona, "failed", "not retried (--no-retry-failed)", rec.failure_reason)
-        entry(sid, persona, "running", note="resumed" if rec is not None else "")
+        emit(SessionStarted(sid, persona.id, persona.language, resumed=rec is not None))
         log.info("session %s (%s, %s) %s", sid, persona.id, persona.language, "resumed" if rec else "started")
         error: str | None = None
+        events = _SessionEvents(sid, emit)
+        seconds = 0.0
         try:
             if rec is not None and rec.status == "failed":
                 store.set_status(sid, "active", None)
@@ -380,10 +445,10 @@ async def run_simulate(
                     llm_config=llm_config, session_id=sid,
                 )  # fmt: skip
             async with sem:
-                stats.running += 1
                 began = time.perf_counter()
                 try:
-                    events = _Counter(stats, sid, events_for(sid, persona) if events_for else None)
+                    if events_for is not None:  # asked for once the session has its slot
+                        events.inner = events_for(sid, persona)
                     await _play_session(
                         store,
                         scenario,
@@ -397,8 +462,7 @@ async def run_simulate(
                         gate,
                     )
                 finally:
-                    stats.running -= 1
-                    stats.per_session[sid].seconds = time.perf_counter() - began
+                    seconds = time.perf_counter() - began
         except StoreError:
             raise
         except Exception as exc:  # anything one session raises fails that session, not the batch
@@ -407,14 +471,12 @@ async def run_simulate(
                 store.set_status(sid, "failed", error)
         final = store.get_session(sid)
         status = final.status if final else "failed"
-        stats.per_session[sid].status = status
-        stats.settled += 1
         if status == "failed":
-            stats.failed += 1
-            stats.per_session[sid].reason = (final.failure_reason if final else None) or error
-            log.warning("session %s (%s) failed: %s", sid, persona.id, stats.per_session[sid].reason)
+            reason = (final.failure_reason if final else None) or error or ""
+            log.warning("session %s (%s) failed: %s", sid, persona.id, reason)
+            emit(SessionFailed(sid, reason, turns=events.turns, seconds=seconds))
         else:
-            stats.done += 1
+            emit(SessionFinished(sid, status, turns=events.turns, seconds=seconds))
 
     tasks = [asyncio.create_task(play(p)) for p in personas]
     status = RUN_INCOMPLETE
@@ -428,7 +490,8 @@ async def run_simulate(
     finally:
         status = run_status(store, run_id)
         store.set_run_status(run_id, status)
-    return SimulateResult(run_id=run_id, stats=stats, session_ids=session_ids, status=status)
+    emit(RunFinished(run_id=run_id, status=status, failed=run_stats.failed, turns=run_stats.turns))
+    return SimulateResult(run_id=run_id, stats=run_stats, session_ids=session_ids, status=status)
 
 
 def describe_error(exc: BaseException, limit: int = 500) -> str:
