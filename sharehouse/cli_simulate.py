@@ -1,5 +1,7 @@
 """The face of ``sharehouse simulate``: input checks, the live progress table, the per-session
-summary and the exit code, over :func:`sharehouse.simulate.run_simulate` (which does the work)."""
+summary and the exit code, over :func:`sharehouse.simulate.run_simulate` (which does the work).
+The display is an observer of the run's events (:mod:`sharehouse.simulate_events`): it counts them
+into the :class:`RunStats` its tables are drawn from."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from sharehouse.simulate import (
     run_simulate,
     select_personas,
 )
+from sharehouse.simulate_events import SimulateEvent
 from sharehouse.store import Store
 
 
@@ -72,6 +75,21 @@ def summary_table(stats: RunStats) -> Table:
     return table
 
 
+class RunDisplay:
+    """The command's view of one run, fed by the run's events: the stats behind the progress table,
+    the plain progress lines and the closing summary."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.stats = RunStats()
+
+    def __call__(self, event: SimulateEvent) -> None:
+        self.stats.apply(event)
+
+    def progress(self) -> Table:
+        return progress_table(self.run_id, self.stats)
+
+
 def _print_error(err: Console, exc: BaseException) -> None:
     """Plain lines on stderr, like ``sharehouse scenario validate``: one per problem, file and place."""
     lines = exc.lines() if isinstance(exc, ScenarioError) else [f"error: {exc}"]
@@ -98,7 +116,8 @@ async def run_simulate_cli(
     except ValueError as exc:  # ScenarioError, PersonaFileError, a bad model spec or option
         _print_error(err, exc)
         return 2
-    stats = RunStats()
+    display = RunDisplay(run_id)
+    stats = display.stats
     mode = f"batched, {plan.npc.n_seq} sequences" if plan.npc.batched else "one call at a time"
     model_line = f"{opts.model} ({mode})" if plan.npc.backend == "local" else opts.model
     console.print(f"run [bold]{run_id}[/bold] · model {model_line} · database {store.path}", highlight=False)
@@ -113,14 +132,14 @@ async def run_simulate_cli(
                 return LiveTranscript(console, scenario, persona, day, tag=several)
 
         task = asyncio.create_task(
-            run_simulate(store, opts, scenario=scenario, stats=stats, events_for=events_for)
+            run_simulate(store, opts, scenario=scenario, observer=display, events_for=events_for)
         )
         if opts.progress and console.is_terminal:
-            with Live(progress_table(run_id, stats), console=console, refresh_per_second=2) as live:
+            with Live(display.progress(), console=console, refresh_per_second=2) as live:
                 while not task.done():
-                    live.update(progress_table(run_id, stats))
+                    live.update(display.progress())
                     await asyncio.sleep(0.5)
-                live.update(progress_table(run_id, stats))
+                live.update(display.progress())
         else:
             last = -1
             while not task.done():
@@ -135,7 +154,7 @@ async def run_simulate_cli(
     except (ValueError, LLMError, ModelNotInstalledError) as exc:
         _print_error(err, exc)
         return 2
-    console.print(progress_table(run_id, stats))
+    console.print(display.progress())
     console.print(summary_table(stats))
     explain = {
         RUN_COMPLETE: "every session is complete",
