@@ -1,10 +1,15 @@
-"""One evaluation job as the CLI and the evaluator screen describe it.
+"""One evaluation job as the runner, the CLI and the evaluator screen describe it.
 
-:class:`RunRequest` holds the data selection (the ``sharehouse evaluate`` options: source,
-languages, users, limits), the methods, models and parameters; it builds the tasks with
-:func:`evaluator.task.build_tasks` and rebuilds an unfinished run's request from its stored config
-(the exact sessions it evaluated) so that the run can be resumed. The defaults (methods of the
-default protocol, ``DEFAULT_MODELS``) come from :mod:`evaluator.protocols`, once for every face.
+:class:`EvalParams` holds the generation, method and scoring settings of a run. :class:`EvalOptions`
+is what the runner (:func:`evaluator.runner.run_evaluation_async`) takes: methods, models, seeds,
+parameters, concurrency, run id and how the tasks were chosen; frozen and validated on
+construction. :class:`RunRequest` holds the same fields plus the data selection (the
+``sharehouse evaluate`` options: source, languages, users, limits); it builds the tasks with
+:func:`evaluator.task.build_tasks`, gives the runner its :meth:`~RunRequest.options` and rebuilds
+an unfinished run's request from its stored config (the exact sessions it evaluated) so that the
+run can be resumed. The defaults (methods of the default protocol, ``DEFAULT_MODELS``, seed 0,
+concurrency 4) are defined once, in :class:`_RunSettings`; the protocols' own come from
+:mod:`evaluator.protocols`.
 """
 
 from __future__ import annotations
@@ -12,34 +17,90 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evaluator.methods.base import UserTask
-from evaluator.protocols import DEFAULT_MODELS, DEFAULT_PROTOCOL, PROTOCOLS
-from evaluator.runner import EvalParams
+from evaluator.protocols import DEFAULT_MODELS, DEFAULT_PROTOCOL, PROTOCOLS, ProtocolName, method_extra
+from evaluator.scoring import MetricOptions
 from evaluator.task import SkippedUser, build_tasks, normalize_languages, task_from_turns
 from sharehouse.store import Store
 
 DEFAULT_METHODS: tuple[str, ...] = PROTOCOLS[DEFAULT_PROTOCOL].default_methods
 
 
-class RunRequest(BaseModel):
-    """One evaluation run as the setup screen (or ``evaluate --tui``) describes it."""
+class EvalParams(BaseModel):
+    """Generation settings, method options and scoring options shared by every method × model of a run.
+
+    ``protocol`` (:mod:`evaluator.protocols`) fills ``temperature``, ``max_tokens`` and ``top_p``
+    when they are not given, and sets method options under ``extra``'s own."""
 
     model_config = ConfigDict(extra="forbid")
+
+    protocol: ProtocolName = DEFAULT_PROTOCOL
+    temperature: float = Field(default=0.7, ge=0)
+    max_tokens: int = Field(default=160, ge=1)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    api_base: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)  # method options: max_demos, k, ...
+    metric_options: MetricOptions = Field(default_factory=MetricOptions)
+    judge: str | None = None  # model spec of the LLM judge (content/style 1-5); None: no judge
+    score: bool = True
+    use_cache: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        spec = PROTOCOLS.get(str(data.get("protocol") or DEFAULT_PROTOCOL))
+        if spec is None:
+            return data  # the field's validation names the protocols
+        defaults = {"temperature": spec.temperature, "max_tokens": spec.max_tokens, "top_p": spec.top_p}
+        return {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
+
+    def method_extra(self) -> dict[str, Any]:
+        """The method options the methods see: the protocol's, then this run's."""
+        return method_extra(self.protocol, self.extra)
+
+
+class _RunSettings(BaseModel):
+    """What a run does, shared by :class:`EvalOptions` and :class:`RunRequest` (each default once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    methods: list[str] = Field(default_factory=lambda: list(DEFAULT_METHODS), min_length=1)
+    models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS), min_length=1)
+    seed: int = 0
+    seeds: list[int] | None = None  # several seeds, each run once (a repeat counts once); None: ``seed``
+    params: EvalParams = Field(default_factory=EvalParams)
+    concurrency: int = Field(default=4, ge=1)  # users at once on an API model (a local one runs one)
+    run_id: str | None = None  # None: a new run; an existing id resumes that run
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds the run goes through, in order: ``seeds`` without repeats, else ``[seed]``."""
+        return list(dict.fromkeys(self.seeds)) if self.seeds else [self.seed]
+
+
+class EvalOptions(_RunSettings):
+    """What :func:`evaluator.runner.run_evaluation_async` runs: every method × model × seed over
+    the tasks, with ``params``; ``selection`` records how the tasks were chosen (source, languages,
+    users, limit_users, limit_turns) in the run's config. Frozen; a bad value is a
+    :class:`pydantic.ValidationError` naming the field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    selection: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunRequest(_RunSettings):
+    """One evaluation run as the setup screen (or ``evaluate --tui``) describes it."""
 
     source: str = "yntp100"
     languages: list[str] | None = None  # None: every language
     users: list[str] | None = None  # None: every user
     limit_users: int | None = Field(default=None, ge=1)
     limit_turns: int | None = Field(default=None, ge=1)
-    methods: list[str] = Field(default_factory=lambda: list(DEFAULT_METHODS), min_length=1)
-    models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS), min_length=1)
-    seed: int = 0
-    seeds: list[int] | None = None  # several seeds (a resumed multi-seed run); None: just ``seed``
-    params: EvalParams = Field(default_factory=EvalParams)
-    concurrency: int = Field(default=4, ge=1)
-    run_id: str | None = None
     sessions: list[str] | None = None  # resuming: exactly these sessions, in this order
 
     @field_validator("languages")
@@ -47,9 +108,10 @@ class RunRequest(BaseModel):
     def _languages(cls, value: list[str] | None) -> list[str] | None:
         return normalize_languages(value) if value else None
 
-    @property
-    def seed_list(self) -> list[int]:
-        return list(self.seeds) if self.seeds else [self.seed]
+    def options(self) -> EvalOptions:
+        """What the runner runs for this request (its selection recorded in the run's config)."""
+        shared = {name: getattr(self, name) for name in _RunSettings.model_fields}
+        return EvalOptions(**shared, selection=self.selection())
 
     def selection(self) -> dict[str, Any]:
         """How the tasks are chosen, as the runner records it in the run's config."""

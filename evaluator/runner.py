@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -52,14 +51,8 @@ from evaluator.methods.base import Method, MethodContext, Prediction, Predictor,
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.metrics.wordvectors import WORD_VECTORS
-from evaluator.protocols import (
-    DEFAULT_PROTOCOL,
-    PROTOCOLS,
-    ProtocolName,
-    check_method,
-    check_resume,
-    method_extra,
-)
+from evaluator.protocols import DEFAULT_PROTOCOL, check_method, check_resume
+from evaluator.request import EvalParams
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
 from sharehouse.consoles import err_console
 from sharehouse.llm import load_model, parse_spec
@@ -78,41 +71,6 @@ from sharehouse.store.evaluation import (
     put_user_status,
     set_run_config,
 )
-
-
-class EvalParams(BaseModel):
-    """Generation settings, method options and scoring options shared by every method × model of a run.
-
-    ``protocol`` (:mod:`evaluator.protocols`) fills ``temperature``, ``max_tokens`` and ``top_p``
-    when they are not given, and sets method options under ``extra``'s own."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    protocol: ProtocolName = DEFAULT_PROTOCOL
-    temperature: float = Field(default=0.7, ge=0)
-    max_tokens: int = Field(default=160, ge=1)
-    top_p: float = Field(default=0.95, gt=0, le=1)
-    api_base: str | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)  # method options: max_demos, k, ...
-    metric_options: MetricOptions = Field(default_factory=MetricOptions)
-    judge: str | None = None  # model spec of the LLM judge (content/style 1-5); None: no judge
-    score: bool = True
-    use_cache: bool = True
-
-    @model_validator(mode="before")
-    @classmethod
-    def _protocol_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        spec = PROTOCOLS.get(str(data.get("protocol") or DEFAULT_PROTOCOL))
-        if spec is None:
-            return data  # the field's validation names the protocols
-        defaults = {"temperature": spec.temperature, "max_tokens": spec.max_tokens, "top_p": spec.top_p}
-        return {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
-
-    def method_extra(self) -> dict[str, Any]:
-        """The method options the methods see: the protocol's, then this run's."""
-        return method_extra(self.protocol, self.extra)
 
 
 class _Combo:
