@@ -126,12 +126,12 @@ _DANGLING: dict[str, re.Pattern[str]] = {
 }
 
 
-# "理由は、…" / "理由是，…" / "The reason is that …" opening a sentence: the note's own word for what
+# "理由は、…" / "理由: …" / "理由是，…" / "The reason is that …" opening a sentence: the note's own word for what
 # it asks, which the model then writes before every reason (the real people almost never do).
 _REASON_LEAD: dict[str, re.Pattern[str]] = {
-    "en": re.compile(r"(?:^|(?<=[.!?]\s))(?:the|my) reason is(?: that)?,?\s+", re.I),
-    "ja": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:その|私の|僕の|俺の|自分の)?理由は[、,：:]\s*"),
-    "zh": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:理由是|原因是)[，,：:]?\s*"),
+    "en": re.compile(r"(?:^|(?<=[.!?]\s))(?:(?:the|my) reason is(?: that)?,?|reason:)\s+", re.I),
+    "ja": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:その|私の|僕の|俺の|自分の)?理由(?:は[、,：:]|[：:])\s*"),
+    "zh": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:(?:理由是|原因是)[，,：:]?|(?:理由|原因)[：:])\s*"),
 }
 
 

@@ -125,6 +125,7 @@ NOTE_MARKERS: tuple[str, ...] = (
     "your own reason or an example",
     "an example from your life",
     "具体的な例",
+    "答えを言うだけで",
     "私のメモ",
     "生活里的例子",
     "说说理由",
