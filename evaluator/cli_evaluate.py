@@ -165,7 +165,8 @@ def evaluate_callback(
     if ctx.invoked_subcommand is not None:
         return
     from evaluator.leaderboard import print_leaderboard
-    from evaluator.runner import EvalParams, run_evaluation
+    from evaluator.request import EvalOptions, EvalParams
+    from evaluator.runner import run_evaluation
     from evaluator.task import build_tasks
 
     console = out_console()
@@ -234,17 +235,13 @@ def evaluate_callback(
             )  # fmt: skip
             return
         try:
-            rid = run_evaluation(
-                store,
-                tasks,
-                method_list,
-                model_list,
+            options = EvalOptions(
+                methods=method_list,
+                models=model_list,
                 seeds=seed_list,
                 params=params,
                 concurrency=concurrency,
-                progress=progress,
                 run_id=run_id,
-                console=err,
                 selection={
                     "source": source,
                     "languages": split_list(languages),
@@ -253,6 +250,10 @@ def evaluate_callback(
                     "limit_turns": limit_turns,
                 },  # fmt: skip
             )
+        except ValidationError as exc:
+            raise typer.BadParameter(_explain(exc)) from None
+        try:
+            rid = run_evaluation(store, tasks, options, progress=progress, console=err)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         if score:

@@ -52,7 +52,7 @@ from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.metrics.wordvectors import WORD_VECTORS
 from evaluator.protocols import DEFAULT_PROTOCOL, check_method, check_resume
-from evaluator.request import EvalParams
+from evaluator.request import EvalOptions, EvalParams  # callers also import EvalParams from here
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
 from sharehouse.consoles import err_console
 from sharehouse.llm import load_model, parse_spec
@@ -89,24 +89,19 @@ def _merge(old: Any, new: Sequence[Any]) -> list[Any]:
 
 
 def _run_config(
-    tasks: Sequence[UserTask],
-    methods: Sequence[str],
-    models: Sequence[str],
-    seeds: Sequence[int],
-    params: EvalParams,
-    selection: Mapping[str, Any] | None = None,
-    previous: Mapping[str, Any] | None = None,
+    tasks: Sequence[UserTask], options: EvalOptions, previous: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The run's config: what this call asks for, merged with what earlier calls of the run did
     (methods, models, seeds, users and sessions accumulate; settings are the latest)."""
+    params = options.params
     prev = dict(previous or {})
-    all_seeds = _merge(prev.get("seeds", [prev["seed"]] if "seed" in prev else []), seeds)
+    all_seeds = _merge(prev.get("seeds", [prev["seed"]] if "seed" in prev else []), options.seed_list)
     config = {
         **prev,
         "protocol": params.protocol,
-        "selection": dict(selection or {}) or prev.get("selection", {}),
-        "methods": _merge(prev.get("methods"), methods),
-        "models": _merge(prev.get("models"), models),
+        "selection": dict(options.selection) or prev.get("selection", {}),
+        "methods": _merge(prev.get("methods"), options.methods),
+        "models": _merge(prev.get("models"), options.models),
         "seed": all_seeds[0],
         "seeds": all_seeds,
         "params": params.model_dump(mode="json", exclude={"metric_options"}),
@@ -420,187 +415,220 @@ def _judge_model(
     )
 
 
+def _resolve(options: EvalOptions) -> list[tuple[str, Method]]:
+    """The methods by name, each checked against the protocol and the method options; every model
+    spec (and the judge's) parsed, so that a bad one is refused before any work."""
+    params = options.params
+    resolved = _resolve_methods(options.methods, params.method_extra(), params.protocol)
+    for spec in [*options.models, *([params.judge] if params.judge else [])]:
+        parse_spec(spec, api_base=params.api_base)
+    return resolved
+
+
+class _ProgressBars(Progress):
+    """The runner's live display: one bar per method × model (over all its seeds) with a note of
+    its errors and flagged replies, then of its scoring. Disabled, it draws nothing."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        super().__init__(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console, disable=not enabled,
+        )  # fmt: skip
+
+    def __enter__(self) -> _ProgressBars:
+        self.start()
+        return self
+
+    def counter(self, bar: TaskID, combo: _Combo, errors_before: int) -> Callable[[int], None]:
+        """The ``advance`` of one method × model × seed: ``n`` more turns done; the note counts the
+        method × model's errors so far (``errors_before``: its earlier seeds') and this seed's
+        flagged replies."""
+
+        def advance(n: int) -> None:
+            if n:
+                note = []
+                if errors_before + combo.errors:
+                    note.append(f"[red]{errors_before + combo.errors} errors[/red]")
+                if combo.flags:
+                    note.append(f"[yellow]{combo.flags} flagged[/yellow]")
+                self.update(bar, advance=n, note=" ".join(note))
+
+        return advance
+
+
+@dataclass
+class _EvalRun:
+    """One call of the runner after its options were checked: the run opened (or resumed) with its
+    config recorded, what is stored already, the judge, and the errors so far."""
+
+    store: Store
+    tasks: Sequence[UserTask]
+    options: EvalOptions
+    run_id: str
+    config: dict[str, Any]
+    hook: EvalObserver | None
+    done: set[PredictionKey] = field(init=False)
+    judge: ChatModel | None = field(init=False)
+    errors: int = 0
+
+    def __post_init__(self) -> None:
+        self.done = prediction_keys(self.store, self.run_id)
+        p = self.options.params
+        self.judge = _judge_model(p.judge, p.api_base, self.store, self.hook) if p.score else None
+
+    # -- open or resume ------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, store: Store, tasks: Sequence[UserTask], options: EvalOptions, hook: EvalObserver | None
+    ) -> _EvalRun:
+        """A new run, or the stored one resumed under its own protocol: its config merged with
+        this call's and recorded (scores made with other M3/M5 tokens dropped first)."""
+        run_id = options.run_id or new_id("eval")
+        previous = store.get_run(run_id)
+        if previous is not None:
+            check_resume(run_id, previous["config"], options.params.protocol)
+            check_legacy_resume(run_id, previous["config"], options.methods)
+        config = _run_config(tasks, options, previous["config"] if previous else None)
+        if previous is not None:
+            drop_scores_of_other_tokens(store, run_id, previous["config"], options.params.metric_options)
+        store.upsert_run(run_id, "evaluate", config)
+        if previous is not None:
+            set_run_config(store, run_id, config)
+        return cls(store, tasks, options, run_id, config, hook)
+
+    # -- predict each user, score each method × model -----------------------------------------
+    async def each_method_on_each_model(
+        self, methods: Sequence[tuple[str, Method]], bars: _ProgressBars
+    ) -> None:
+        """Every method of the first model, then of the next: a model is loaded only when a method
+        first calls it."""
+        for spec in self.options.models:
+            model, api = self.lazy_model(spec)
+            for name, method in methods:
+                self.errors += await self.method_on_model(name, method, spec, model, api, bars)
+
+    def lazy_model(self, spec: str) -> tuple[ChatModel, bool]:
+        """``spec``'s model, loaded at its first call, and whether it is an API model."""
+        api_base = self.options.params.api_base
+        api = parse_spec(spec, api_base=api_base).backend == "litellm"
+
+        def load() -> ChatModel:
+            return load_model(spec, api_base=api_base)
+
+        return LazyModel(spec, load, on_load=lambda: _emit(self.hook, ModelLoaded(model=spec))), api
+
+    async def method_on_model(
+        self, name: str, method: Method, spec: str, model: ChatModel, api: bool, bars: _ProgressBars
+    ) -> int:
+        """One method × model: every seed's users predicted, then scored; returns its errors."""
+        seeds = self.options.seed_list
+        total = sum(len(t.tests) for t in self.tasks) * len(seeds)
+        label = f"{name} × {spec}" + (f" × {len(seeds)} seeds" if len(seeds) > 1 else "")
+        bar = bars.add_task(label, total=total, note="")
+        problem = _model_problem(method, spec)
+        if problem is not None:
+            self.record_skipped(name, spec, problem)
+            bars.update(bar, completed=total, note=f"[red]skipped: {problem}[/red]")
+            _emit(self.hook, MethodSkipped(method=name, model=spec, reason=problem))
+            return len(self.tasks) * len(seeds)
+        errors = 0
+        for seed in seeds:
+            combo = _Combo(name, method, spec, model, api, seed)
+            await self.predict_users(combo, bars.counter(bar, combo, errors))
+            errors += combo.errors
+        if self.options.params.score:
+            bars.update(bar, note="scoring…")
+            n = await self.score(name, spec)
+            _emit(self.hook, Scored(method=name, model=spec, predictions=n))
+            bars.update(bar, note=f"scored {n}" + (f", {errors} errors" if errors else ""))
+        return errors
+
+    def record_skipped(self, name: str, spec: str, problem: str) -> None:
+        """Every user × seed of a method that cannot run on ``spec``: failed, with the reason."""
+        for seed in self.options.seed_list:
+            for user in self.tasks:
+                put_user_status(
+                    self.store,
+                    UserStatusRecord(
+                        eval_run=self.run_id, method=name, model=spec, seed=seed, session_id=user.session_id,
+                        user_id=user.user_id, language=user.language, status="failed",
+                        error=f"skipped: {problem}",
+                    ),
+                )  # fmt: skip
+
+    async def predict_users(self, combo: _Combo, advance: Callable[[int], None]) -> None:
+        """Every user under one method × model × seed (:class:`_UserRun`): up to ``concurrency``
+        at once on an API model, one at a time, in order, on a local one."""
+        sem = asyncio.Semaphore(self.options.concurrency if combo.api else 1)
+
+        async def one(user: UserTask) -> None:
+            async with sem:
+                user_run = _UserRun(
+                    self.store, self.run_id, combo, user, self.options.params, advance, self.hook
+                )
+                await user_run.run(self.done)
+
+        await asyncio.gather(*(one(u) for u in self.tasks))
+
+    async def score(self, method: str | None = None, model: str | None = None) -> int:
+        """:func:`score_run` in a thread, with the run's metric options and judge."""
+        p = self.options.params
+        return await asyncio.to_thread(
+            score_run, self.store, self.run_id, self.tasks, method=method, model=model,
+            options=p.metric_options, judge=self.judge, judge_spec=p.judge,
+        )  # fmt: skip
+
+    # -- finish --------------------------------------------------------------------------------
+    async def finish(self) -> None:
+        """Score whatever else of the run is unscored or was scored with other options, record
+        what it is scored with and the run's status, and report :class:`RunFinished`."""
+        p = self.options.params
+        if p.score:
+            await self.score()
+            self.config["scored_with"] = {
+                "metric_options": p.metric_options.model_dump(mode="json"),
+                "judge": p.judge,
+            }
+            set_run_config(self.store, self.run_id, self.config)
+        self.store.set_run_status(self.run_id, "complete" if self.errors == 0 else "partial")
+        _emit(self.hook, RunFinished(run_id=self.run_id, errors=self.errors))
+
+
 async def run_evaluation_async(
     store: Store,
     tasks: Sequence[UserTask],
-    methods: Sequence[str],
-    models: Sequence[str],
+    options: EvalOptions,
     *,
-    seed: int = 0,
-    seeds: Sequence[int] | None = None,
-    params: EvalParams | None = None,
-    concurrency: int = 4,
-    progress: bool = True,
-    run_id: str | None = None,
-    console: Console | None = None,
     on_event: EvalObserver | None = None,
-    selection: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    console: Console | None = None,
 ) -> str:
-    """Predict, store and score; returns the run id (pass it again to resume).
+    """Predict, store and score every method × model × seed of ``options`` on ``tasks``; returns
+    the run id (``options.run_id`` resumes that run).
 
-    ``seeds`` (default: ``[seed]``) runs every method × model once per seed; the seed is part of
-    each prediction's key. ``selection`` records how the tasks were chosen (source, languages,
-    users, limit_users, limit_turns) in the run's config, beside the users and sessions themselves.
     ``on_event`` observes the run: one :mod:`evaluator.events` record per step (``Skipped``,
     ``Predicted``, ``PredictionFailed``, ``UserFailed``, ``MethodSkipped``, ``ModelLoaded``,
-    ``Scored``, ``RunFinished``).
+    ``Scored``, ``RunFinished``). ``progress`` draws live progress bars on ``console`` (default:
+    standard error).
     """
-    params = params or EvalParams()
-    seed_list = list(dict.fromkeys(seeds)) if seeds else [seed]
-    resolved = _resolve_methods(methods, params.method_extra(), params.protocol)
-    for spec in [*models, *([params.judge] if params.judge else [])]:
-        parse_spec(spec, api_base=params.api_base)  # reject a bad spec before any work
-    run_id = run_id or new_id("eval")
-    previous = store.get_run(run_id)
-    if previous is not None:
-        check_resume(run_id, previous["config"], params.protocol)
-        check_legacy_resume(run_id, previous["config"], methods)
-    config = _run_config(
-        tasks, methods, models, seed_list, params, selection, previous["config"] if previous else None
-    )
-    if previous is not None:
-        drop_scores_of_other_tokens(store, run_id, previous["config"], params.metric_options)
-    store.upsert_run(run_id, "evaluate", config)
-    if previous is not None:
-        set_run_config(store, run_id, config)
-    done = prediction_keys(store, run_id)
-    console = console or err_console()
-    total_errors = 0
-    judge = _judge_model(params.judge, params.api_base, store, on_event) if params.score else None
-
-    async def score(method: str | None = None, model: str | None = None) -> int:
-        return await asyncio.to_thread(
-            score_run,
-            store,
-            run_id,
-            tasks,
-            method=method,
-            model=model,
-            options=params.metric_options,
-            judge=judge,
-            judge_spec=params.judge,
-        )
-
-    progress_bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not progress,
-    )
-    n_tests = sum(len(t.tests) for t in tasks)
-    with progress_bar:
-        for spec in models:
-            cfg = parse_spec(spec, api_base=params.api_base)
-            api = cfg.backend == "litellm"
-
-            def load(_spec: str = spec) -> ChatModel:
-                return load_model(_spec, api_base=params.api_base)
-
-            model = LazyModel(
-                spec, load, on_load=lambda _spec=spec: _emit(on_event, ModelLoaded(model=_spec))
-            )
-            for name, method in resolved:
-                label = f"{name} × {spec}" + (f" × {len(seed_list)} seeds" if len(seed_list) > 1 else "")
-                task_id: TaskID = progress_bar.add_task(label, total=n_tests * len(seed_list), note="")
-                problem = _model_problem(method, spec)
-                if problem is not None:
-                    for s in seed_list:
-                        for user in tasks:
-                            put_user_status(
-                                store,
-                                UserStatusRecord(
-                                    eval_run=run_id, method=name, model=spec, seed=s, session_id=user.session_id,
-                                    user_id=user.user_id, language=user.language, status="failed",
-                                    error=f"skipped: {problem}",
-                                ),
-                            )  # fmt: skip
-                    progress_bar.update(
-                        task_id, completed=n_tests * len(seed_list), note=f"[red]skipped: {problem}[/red]"
-                    )
-                    _emit(on_event, MethodSkipped(method=name, model=spec, reason=problem))
-                    total_errors += len(tasks) * len(seed_list)
-                    continue
-                errors = 0
-                for s in seed_list:
-                    combo = _Combo(name, method, spec, model, api, s)
-                    sem = asyncio.Semaphore(max(1, concurrency) if api else 1)
-
-                    def advance(
-                        n: int, _task: TaskID = task_id, _combo: _Combo = combo, _before: int = errors
-                    ) -> None:
-                        if n:
-                            note = []
-                            if _before + _combo.errors:
-                                note.append(f"[red]{_before + _combo.errors} errors[/red]")
-                            if _combo.flags:
-                                note.append(f"[yellow]{_combo.flags} flagged[/yellow]")
-                            progress_bar.update(_task, advance=n, note=" ".join(note))
-
-                    async def job(
-                        user: UserTask,
-                        _combo: _Combo = combo,
-                        _adv: Callable[[int], None] = advance,
-                        _sem: asyncio.Semaphore = sem,
-                    ) -> None:
-                        async with _sem:
-                            await _UserRun(store, run_id, _combo, user, params, _adv, on_event).run(done)
-
-                    await asyncio.gather(*(job(u) for u in tasks))
-                    errors += combo.errors
-                total_errors += errors
-                if params.score:
-                    progress_bar.update(task_id, note="scoring…")
-                    n = await score(name, spec)
-                    _emit(on_event, Scored(method=name, model=spec, predictions=n))
-                    progress_bar.update(
-                        task_id, note=f"scored {n}" + (f", {errors} errors" if errors else "")
-                    )
-    if params.score:
-        await score()  # whatever else of the run is unscored or was scored with other options
-        config["scored_with"] = {
-            "metric_options": params.metric_options.model_dump(mode="json"),
-            "judge": params.judge,
-        }
-        set_run_config(store, run_id, config)
-    store.set_run_status(run_id, "complete" if total_errors == 0 else "partial")
-    _emit(on_event, RunFinished(run_id=run_id, errors=total_errors))
-    return run_id
+    methods = _resolve(options)
+    run = _EvalRun.open(store, tasks, options, on_event)
+    with _ProgressBars(console or err_console(), enabled=progress) as bars:
+        await run.each_method_on_each_model(methods, bars)
+    await run.finish()
+    return run.run_id
 
 
 def run_evaluation(
     store: Store,
     tasks: Sequence[UserTask],
-    methods: Sequence[str],
-    models: Sequence[str],
+    options: EvalOptions,
     *,
-    seed: int = 0,
-    seeds: Sequence[int] | None = None,
-    params: EvalParams | None = None,
-    concurrency: int = 4,
-    progress: bool = True,
-    run_id: str | None = None,
-    console: Console | None = None,
     on_event: EvalObserver | None = None,
-    selection: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    console: Console | None = None,
 ) -> str:
     """Synchronous :func:`run_evaluation_async` (for scripts and the CLI)."""
     return asyncio.run(
-        run_evaluation_async(
-            store,
-            tasks,
-            methods,
-            models,
-            seed=seed,
-            seeds=seeds,
-            params=params,
-            concurrency=concurrency,
-            progress=progress,
-            run_id=run_id,
-            console=console,
-            on_event=on_event,
-            selection=selection,
-        )
+        run_evaluation_async(store, tasks, options, on_event=on_event, progress=progress, console=console)
     )

@@ -151,6 +151,7 @@ def test_runs_stored_before_the_renaming_show_what_ran(cli: CliRunner, tmp_path:
     """A run made before the protocols stored few-shot / cot for the style variants: shown as
     few-shot+style / cot+style, while predictions imported into it keep the paper's names; the
     rows themselves are not rewritten, and such a run cannot take the new name beside the old."""
+    from evaluator.request import EvalOptions
     from evaluator.runner import run_evaluation
     from sharehouse.store.evaluation import PredictionRecord, ScoreRecord, insert_prediction, put_scores
 
@@ -177,12 +178,16 @@ def test_runs_stored_before_the_renaming_show_what_ran(cli: CliRunner, tmp_path:
                                  idx=0, m1=0.5, m2=0.1 * i, m3=0.1, m4=0.5, m5=0.5, m6=0.5)],
                 )  # fmt: skip
         with pytest.raises(ValueError, match="before the methods were renamed"):
-            run_evaluation(store, [], ["few-shot+style"], ["local:small"], run_id="ev-old", progress=False)
+            options = EvalOptions(methods=["few-shot+style"], models=["local:small"], run_id="ev-old")
+            run_evaluation(store, [], options, progress=False)
         with pytest.raises(ValueError, match="made under the sharehouse protocol"):
-            run_evaluation(
-                store, [], ["few-shot"], ["local:small"], run_id="ev-old", progress=False,
+            options = EvalOptions(
+                methods=["few-shot"],
+                models=["local:small"],
+                run_id="ev-old",
                 params=EvalParams(protocol="paper"),
-            )  # fmt: skip
+            )
+            run_evaluation(store, [], options, progress=False)
         stored = {r[0] for r in store.fetchall("SELECT DISTINCT method FROM eval_predictions")}
     assert stored == {"few-shot", "cot"}
     result = cli.invoke(app, ["evaluate", "show", "ev-old", "--db", str(db)], env={"COLUMNS": "250"})

@@ -19,6 +19,7 @@ from evaluator.methods import get_method
 from evaluator.methods.base import MethodContext, UserTask
 from evaluator.methods.profile import GUIDING_QUESTION
 from evaluator.methods.promptkit import render
+from evaluator.request import EvalOptions
 from evaluator.runner import EvalParams, run_evaluation
 from evaluator.task import build_tasks
 from sharehouse.io import import_yntp
@@ -53,8 +54,8 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, yntp_dir: Path, small_mo
     assert skipped == [] and len(tasks) == 2
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
-        store, tasks, METHODS, ["local:small"], seed=0, params=PARAMS, progress=False, run_id=RUN,
-        on_event=lambda e: events.append((e.kind, e.data())),
+        store, tasks, EvalOptions(methods=METHODS, models=["local:small"], seed=0, params=PARAMS, run_id=RUN),
+        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     assert rid == RUN
     yield store, tasks, events, db, small_model
@@ -192,7 +193,8 @@ def test_paper_protocol(evaluated) -> None:  # noqa: ANN001
     assert (params.temperature, params.top_p) == (0.7, 1.0)
     assert EvalParams(protocol="paper").max_tokens == 512
     run = "ev-paper"
-    run_evaluation(store, [user], PAPER_METHODS, ["local:small"], params=params, progress=False, run_id=run)
+    paper = EvalOptions(methods=PAPER_METHODS, models=["local:small"], params=params, run_id=run)
+    run_evaluation(store, [user], paper, progress=False)
     assert store.get_run(run)["config"]["protocol"] == "paper"
     preds = {p.method: p for p in load_predictions(store, run)}
     assert sorted(preds) == sorted(PAPER_METHODS)
@@ -221,9 +223,8 @@ def test_paper_protocol(evaluated) -> None:  # noqa: ANN001
         if method == "cot":
             assert f"- tone: {predictor.fit_info['style']['tone']}" in prompt
     with pytest.raises(ValueError, match="made under the paper protocol"):
-        run_evaluation(store, [user], ["zero-shot"], ["local:small"], progress=False, run_id=run)
+        run_evaluation(store, [user], paper.model_copy(update={"methods": ["zero-shot"], "params": EvalParams()}),
+                       progress=False)  # fmt: skip
     with pytest.raises(ValueError, match="belongs to the sharehouse protocol"):
-        run_evaluation(
-            store, [user], ["cot+style"], ["local:small"], params=params, progress=False, run_id=run
-        )
+        run_evaluation(store, [user], paper.model_copy(update={"methods": ["cot+style"]}), progress=False)
     assert len(load_predictions(store, run)) == len(PAPER_METHODS)

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from evaluator.cli_evaluate import judge_rows, print_judge_table
+from evaluator.request import EvalOptions
 from evaluator.runner import EvalParams, run_evaluation
 from evaluator.scoring import MetricOptions
 from evaluator.task import build_tasks
@@ -40,9 +41,10 @@ def one_user(tmp_path_factory: pytest.TempPathFactory, yntp_dir: Path, small_mod
 def _run(store: Store, tasks: list, **params: Any) -> list[tuple[str, dict[str, Any]]]:
     events: list[tuple[str, dict[str, Any]]] = []
     run_evaluation(
-        store, tasks, ["zero-shot"], ["local:small"], seeds=[0, 1],
-        params=EvalParams(max_tokens=8, top_p=0.8, **params), progress=False, run_id=RUN,
-        on_event=lambda e: events.append((e.kind, e.data())),
+        store, tasks,
+        EvalOptions(methods=["zero-shot"], models=["local:small"], seeds=[0, 1],
+                    params=EvalParams(max_tokens=8, top_p=0.8, **params), run_id=RUN),
+        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     return events
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from evaluator.request import EvalOptions
 from evaluator.runner import EvalParams, run_evaluation
 from evaluator.task import build_tasks
 from sharehouse.io import import_yntp
@@ -30,7 +31,8 @@ PARAMS = {"max_tokens": 24, "score": False}
 CHILD = textwrap.dedent(
     """
     import json, sys
-    from evaluator.runner import EvalParams, run_evaluation
+    from evaluator.request import EvalOptions, EvalParams
+    from evaluator.runner import run_evaluation
     from evaluator.task import build_tasks
     from sharehouse.store import Store
 
@@ -40,8 +42,9 @@ CHILD = textwrap.dedent(
     def hook(event):
         print("EVENT " + json.dumps({"kind": event.kind, **event.data()}, default=str), flush=True)
 
-    run_evaluation(store, tasks, ["zero-shot"], ["local:small"], seed=0,
-                   params=EvalParams(**json.loads(sys.argv[2])), progress=False, run_id=sys.argv[3], on_event=hook)
+    options = EvalOptions(methods=["zero-shot"], models=["local:small"], seed=0,
+                          params=EvalParams(**json.loads(sys.argv[2])), run_id=sys.argv[3])
+    run_evaluation(store, tasks, options, progress=False, on_event=hook)
     print("DONE", flush=True)
     """
 )
@@ -96,8 +99,9 @@ def test_killed_run_resumes_without_recomputing(tmp_path: Path, yntp_dir: Path, 
         tasks, _ = build_tasks(store, source="yntp100", max_tests=2)
         events: list[tuple[str, dict[str, Any]]] = []
         run_evaluation(
-            store, tasks, ["zero-shot"], ["local:small"], seed=0, params=EvalParams(**PARAMS),
-            progress=False, run_id=RUN, on_event=lambda e: events.append((e.kind, e.data())),
+            store, tasks,
+            EvalOptions(methods=["zero-shot"], models=["local:small"], seed=0, params=EvalParams(**PARAMS), run_id=RUN),
+            progress=False, on_event=lambda e: events.append((e.kind, e.data())),
         )  # fmt: skip
         after = {(p.session_id, p.idx): p for p in load_predictions(store, RUN)}
         assert len(after) == 4
@@ -123,14 +127,18 @@ def test_resume_records_a_status_lost_after_the_last_prediction(
     with Store(tmp_path / "s.duckdb") as store:
         import_yntp(store, tmp_path / "data")
         tasks, _ = build_tasks(store, source="yntp100", max_tests=1)
-        kwargs = dict(seed=0, params=EvalParams(**PARAMS), progress=False, run_id="ev-status")
-        run_evaluation(store, tasks, ["zero-shot"], ["local:small"], **kwargs)
+        options = EvalOptions(
+            methods=["zero-shot"],
+            models=["local:small"],
+            seed=0,
+            params=EvalParams(**PARAMS),
+            run_id="ev-status",
+        )
+        run_evaluation(store, tasks, options, progress=False)
         assert [s.status for s in load_user_status(store, "ev-status")] == ["ok"]
         store.execute("DELETE FROM eval_users WHERE eval_run = 'ev-status'")  # the lost write
         events: list[str] = []
-        run_evaluation(
-            store, tasks, ["zero-shot"], ["local:small"], on_event=lambda e: events.append(e.kind), **kwargs
-        )
+        run_evaluation(store, tasks, options, progress=False, on_event=lambda e: events.append(e.kind))
         assert "predicted" not in events and "skipped" in events
         (status,) = load_user_status(store, "ev-status")
         assert status.status == "ok" and "recorded on resume" in status.fit_info["note"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evaluator.request import EvalOptions
 from evaluator.runner import EvalParams, _run_config, drop_scores_of_other_tokens
 from evaluator.scoring import MetricOptions
 from sharehouse.store import Store
@@ -68,6 +69,6 @@ def test_other_tokens_drop_the_runs_scores(tmp_path: Path) -> None:
 def test_run_config_records_the_tokens() -> None:
     for mode in ("reference", "no-whitespace"):
         params = EvalParams(metric_options=MetricOptions(tokens=mode))
-        config = _run_config([], ["zero-shot"], ["local:small"], [0], params)
+        config = _run_config([], EvalOptions(methods=["zero-shot"], models=["local:small"], params=params))
         assert config["metric_options"]["tokens"] == mode
     assert MetricOptions().tokens == "reference"

@@ -349,6 +349,7 @@ def _assert_trained_predictions(
 def test_lora_through_the_runner(tmp_path: Path, yntp_dir: Path) -> None:
     """One user, one step: stored with its tokens and training record, scored, the API model skipped
     with a reason, and the llama.cpp model never loaded (LoRA generates with transformers)."""
+    from evaluator.request import EvalOptions
     from evaluator.runner import EvalParams, run_evaluation
     from evaluator.task import build_tasks
 
@@ -364,7 +365,8 @@ def test_lora_through_the_runner(tmp_path: Path, yntp_dir: Path) -> None:
     }
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
-        store, tasks, ["lora"], ["local:small", "openai/gpt-4o-mini"], params=EvalParams(extra=extra),
+        store, tasks, EvalOptions(methods=["lora"], models=["local:small", "openai/gpt-4o-mini"],
+                                  params=EvalParams(extra=extra)),
         progress=False, on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     kinds = [k for k, _ in events]
@@ -379,6 +381,7 @@ def test_lora_through_the_runner(tmp_path: Path, yntp_dir: Path) -> None:
 def test_lora_dpo_aligner_end_to_end_on_two_users(tmp_path: Path, yntp_dir: Path) -> None:
     """The issue's test: each trained method through ``run_evaluation`` on two YNTP-100 users with a
     few training steps on local:small, stored and scored; DPO trained by trl."""
+    from evaluator.request import EvalOptions
     from evaluator.runner import EvalParams, run_evaluation
     from evaluator.task import build_tasks
 
@@ -388,8 +391,9 @@ def test_lora_dpo_aligner_end_to_end_on_two_users(tmp_path: Path, yntp_dir: Path
     extra = {"max_steps": 2, "max_new_tokens": 12, "base_max_tokens": 12, "threads": 1, "lr": 1e-3}
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
-        store, tasks, ["lora", "dpo", "aligner"], ["local:small", "openai/gpt-4o-mini"],
-        params=EvalParams(extra=extra), progress=False, on_event=lambda e: events.append((e.kind, e.data())),
+        store, tasks, EvalOptions(methods=["lora", "dpo", "aligner"], models=["local:small", "openai/gpt-4o-mini"],
+                                  params=EvalParams(extra=extra)),
+        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     assert "model_loaded" not in [k for k, _ in events]
     for method in ("lora", "dpo", "aligner"):

@@ -23,6 +23,7 @@ RATES = {name: 0.04 for name in HEAVY}
 
 
 async def test_evaluate_under_faults_then_resume(tmp_path: Path, yntp_dir: Path) -> None:
+    from evaluator.request import EvalOptions
     from evaluator.runner import EvalParams, run_evaluation_async
     from evaluator.task import build_tasks
 
@@ -39,10 +40,10 @@ async def test_evaluate_under_faults_then_resume(tmp_path: Path, yntp_dir: Path)
         params = EvalParams(api_base=srv.api_base, score=False, max_tokens=40)
 
         async def run(run_id: str | None) -> str:
-            return await run_evaluation_async(
-                store, tasks, ["zero-shot"], ["openai/fake"], params=params, concurrency=3, progress=False,
-                run_id=run_id,
-            )  # fmt: skip
+            options = EvalOptions(
+                methods=["zero-shot"], models=["openai/fake"], params=params, concurrency=3, run_id=run_id
+            )
+            return await run_evaluation_async(store, tasks, options, progress=False)
 
         run_id = await run(None)
         assert srv.faults_served() > 0

@@ -49,14 +49,16 @@ async def _fill(db: Path, data: Path, scenario: Scenario) -> None:
         )  # fmt: skip
         await runner.run(until_day_end=True)
         assert import_yntp(store, data).ok
+        from evaluator.request import EvalOptions
         from evaluator.runner import EvalParams, run_evaluation_async
         from evaluator.task import build_tasks
 
         tasks, _ = build_tasks(store, source="yntp100", max_tests=2)
-        await run_evaluation_async(
-            store, tasks, ["zero-shot"], ["openai/fake"], params=EvalParams(api_base=srv.api_base, score=False),
-            concurrency=2, progress=False, run_id=EVAL_RUN,
+        options = EvalOptions(
+            methods=["zero-shot"], models=["openai/fake"], params=EvalParams(api_base=srv.api_base, score=False),
+            concurrency=2, run_id=EVAL_RUN,
         )  # fmt: skip
+        await run_evaluation_async(store, tasks, options, progress=False)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from faultserver import FaultConfig, FaultServer, cli_env, sharehouse_argv
 
+from evaluator.request import EvalOptions
 from evaluator.runner import EvalParams, run_evaluation
 from evaluator.task import build_tasks
 from sharehouse.io import import_yntp
@@ -100,10 +101,11 @@ def test_sigkill_of_evaluate_then_resume(tmp_path: Path, yntp_dir: Path) -> None
         # The same evaluation, uninterrupted (in this process: the command's code path without the CLI).
         with Store(reference_db) as store:
             tasks, _ = build_tasks(store, source="yntp100", max_tests=LIMIT_TURNS)
-            run_evaluation(
-                store, tasks, METHODS.split(","), ["openai/fake"], seed=0, concurrency=2, progress=False,
-                run_id="ev-whole", params=EvalParams(api_base=srv.api_base, score=False, max_tokens=40),
+            options = EvalOptions(
+                methods=METHODS.split(","), models=["openai/fake"], seed=0, concurrency=2, run_id="ev-whole",
+                params=EvalParams(api_base=srv.api_base, score=False, max_tokens=40),
             )  # fmt: skip
+            run_evaluation(store, tasks, options, progress=False)
 
     final = _predictions(db, RUN)
     assert {k: final[k] for k in kept} == kept

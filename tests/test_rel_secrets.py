@@ -216,6 +216,7 @@ async def test_planted_keys_never_reach_evaluate_score_or_report(
     from typer.testing import CliRunner
 
     from evaluator.metrics.encoders import USEM3
+    from evaluator.request import EvalOptions
     from evaluator.runner import EvalParams, run_evaluation_async
     from evaluator.scoring import MetricOptions
     from evaluator.task import build_tasks
@@ -243,8 +244,10 @@ async def test_planted_keys_never_reach_evaluate_score_or_report(
         params = EvalParams(api_base=srv.api_base, max_tokens=40, metric_options=options)
         for attempt in range(2):
             run = await run_evaluation_async(
-                store, tasks, ["zero-shot", "few-shot+style"], ["openai/fake"], params=params, concurrency=1,
-                progress=False, run_id="ev-secret", console=console,
+                store, tasks,
+                EvalOptions(methods=["zero-shot", "few-shot+style"], models=["openai/fake"], params=params,
+                            concurrency=1, run_id="ev-secret"),
+                progress=False, console=console,
             )  # fmt: skip
             if attempt == 0:
                 failed = [u for u in load_user_status(store, run) if u.status == "failed"]

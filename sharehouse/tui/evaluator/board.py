@@ -223,20 +223,9 @@ class EvaluatorScreen(Screen[None]):
         self.refresh_bindings()
 
     async def _execute(self, request: RunRequest) -> str:
-        several = {"seeds": request.seed_list} if len(request.seed_list) > 1 else {}
+        options = request.options().model_copy(update={"run_id": self.run_id})
         return await run_evaluation_async(
-            self.store,
-            self.tasks,
-            request.methods,
-            request.models,
-            seed=request.seed,
-            **several,
-            params=request.params,
-            concurrency=request.concurrency,
-            progress=False,
-            run_id=self.run_id,
-            on_event=self.on_run_event,
-            selection=request.selection(),
+            self.store, self.tasks, options, on_event=self.on_run_event, progress=False
         )
 
     def on_run_event(self, event: EvalEvent) -> None:
