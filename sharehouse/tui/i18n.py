@@ -7,6 +7,7 @@ placeholders filled by :func:`t`.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 
 from sharehouse.lang import LANGS, NATIVE_NAMES
@@ -306,8 +307,6 @@ def is_key(text: str) -> bool:
 
 def catalogue_problems() -> list[str]:
     """Keys missing a language, or whose languages disagree on placeholders (empty when all is well)."""
-    import string
-
     problems: list[str] = []
     for key, entry in CATALOGUE.items():
         missing = [lang for lang in UI_LANGS if not entry.get(lang, "").strip()]

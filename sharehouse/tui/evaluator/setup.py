@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from evaluator.methods import get_method
+from evaluator.methods import get_method, load_all
 from evaluator.protocols import PROTOCOLS, check_method, method_protocols
 from evaluator.request import RunRequest
 from evaluator.runner import EvalParams
@@ -197,8 +197,6 @@ class RunSetupScreen(Screen[None]):
         self.prefill = prefill or RunRequest()
 
     def compose(self) -> ComposeResult:
-        from evaluator.methods import load_all
-
         req = self.prefill
         sources = store_sources(self.store)
         if req.source not in {s for s, _ in sources}:
@@ -285,8 +283,6 @@ class RunSetupScreen(Screen[None]):
         self._describe(event.selection_list)
 
     def _describe(self, methods: SelectionList[Any]) -> None:
-        from evaluator.methods import load_all
-
         index = methods.highlighted
         text = ""
         if index is not None:
