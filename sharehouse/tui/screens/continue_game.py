@@ -6,7 +6,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -14,6 +13,7 @@ from sharehouse.store import SessionRecord
 from sharehouse.tui.context import GameContext, game_context
 from sharehouse.tui.i18n import LANGUAGE_LABELS, t
 from sharehouse.tui.keys import localise_bindings
+from sharehouse.tui.screens.named import NamedDialog
 from sharehouse.tui.text import one_line
 
 PLAY_SOURCE = "play"
@@ -27,8 +27,9 @@ def resumable_sessions(app: GameContext) -> list[SessionRecord]:
     return sorted(rows, key=lambda r: (r.updated_at or r.created_at or 0, r.id), reverse=True)  # type: ignore[arg-type,return-value]
 
 
-class ContinueScreen(ModalScreen[str | None]):
-    """Dismisses with the chosen session id, or None."""
+class ContinueScreen(NamedDialog[str | None]):
+    """Dismisses with the chosen session id, or None. Registered by name
+    (:data:`~sharehouse.tui.names.CONTINUE`); lists the games again each time it opens."""
 
     BINDINGS = [Binding("escape", "dismiss_none", "key.back")]
 
@@ -72,7 +73,7 @@ class ContinueScreen(ModalScreen[str | None]):
                 yield Static(Text(t("continue.empty", lang), style="italic"), id="no-saved-games")
             yield Button(t("continue.back", lang), id="back")
 
-    def on_mount(self) -> None:
+    def ready(self) -> None:
         for options in self.query(OptionList):
             options.highlighted = 0
             options.focus()

@@ -8,13 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from sharehouse.llm import parse_spec
 from sharehouse.tui.context import GameContext, game_context
 from sharehouse.tui.i18n import t
 from sharehouse.tui.keys import localise_bindings
+from sharehouse.tui.screens.named import NamedDialog
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class ModelSettings:
     api_base: str | None
 
 
-class SettingsScreen(ModalScreen[ModelSettings | None]):
-    """Dismisses with the new settings (already validated), or None when cancelled."""
+class SettingsScreen(NamedDialog[ModelSettings | None]):
+    """Dismisses with the new settings (already validated), or None when cancelled. Registered by
+    name (:data:`~sharehouse.tui.names.SETTINGS`); shows the current settings each time it opens."""
 
     BINDINGS = [Binding("escape", "cancel", "key.back")]
 
