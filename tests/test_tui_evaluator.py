@@ -575,6 +575,7 @@ async def test_f6_opens_the_run_list_from_the_game(tmp_path: Path, scenario: Any
         app = SharehouseApp(store, scenario, model_factory=no_model)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
+            below = app.screen  # what the player saw before F6
             await pilot.press("f6")
             await pilot.pause()
             runs = app.screen
@@ -585,7 +586,6 @@ async def test_f6_opens_the_run_list_from_the_game(tmp_path: Path, scenario: Any
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, EvaluatorScreen) and app.screen.run_id == "eval-test"
-            below = app.screen_stack[-3]  # what the player saw before F6
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, RunsScreen)

@@ -1,5 +1,10 @@
 """``SharehouseApp``: the Textual game. It wires the screens to the store, the scenario and a model.
 
+The app runs two modes (:mod:`sharehouse.tui.names`): the game (:data:`~sharehouse.tui.names.GAME`,
+from the start screen) and the evaluator (:data:`~sharehouse.tui.names.EVALUATOR`, F6), each with its
+own stack of screens. The fixed screens are registered by name (``SCREENS``); the screens post
+messages up and the app opens what they ask for.
+
 Dependencies are injected so tests can drive the app: ``model_factory(spec)`` builds the model
 that plays the housemates (default: :func:`sharehouse.llm.load_model`); it is only called when a
 housemate first needs to speak or judge a reply.
@@ -17,10 +22,11 @@ from sharehouse.scenario import Scenario
 from sharehouse.store import SessionRecord, Store
 from sharehouse.store.evaluation import list_eval_runs
 from sharehouse.tui.evaluator.navigation import EvaluatorNavigation
-from sharehouse.tui.evaluator.setup import RunsScreen
 from sharehouse.tui.i18n import DEFAULT_LANG, UI_LANGS, t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.messages import NewGame, SessionDone, ShowContinue, ShowSettings
+from sharehouse.tui.names import CONTINUE, GAME, SETTINGS, START
+from sharehouse.tui.screens.closing import ClosingScreen
 from sharehouse.tui.screens.continue_game import PLAY_SOURCE, ContinueScreen
 from sharehouse.tui.screens.dialogs import HelpScreen, QuitScreen
 from sharehouse.tui.screens.game import GameScreen
@@ -31,6 +37,14 @@ ModelFactory = Callable[[str], ChatModel]
 
 
 class SharehouseApp(EvaluatorNavigation):
+    SCREENS = {
+        **EvaluatorNavigation.SCREENS,
+        START: StartScreen,
+        CONTINUE: ContinueScreen,
+        SETTINGS: SettingsScreen,
+    }
+    MODES = {GAME: START}  # and the evaluator's mode (EvaluatorNavigation)
+    DEFAULT_MODE = GAME
     CSS_PATH = "sharehouse.tcss"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
@@ -48,7 +62,13 @@ class SharehouseApp(EvaluatorNavigation):
             return
         if not list_eval_runs(self.store):
             self.notify(t("eval.no_runs", self.lang))
-        self.open_evaluator(RunsScreen(self.store))
+        self.open_evaluator()
+
+    def leave_evaluator(self) -> None:
+        """Back from the evaluator's list of runs: to the game's mode, where the player was; the
+        evaluator opens afresh next time."""
+        self.switch_mode(GAME)
+        self.close_evaluator()
 
     def __init__(
         self,
@@ -95,12 +115,9 @@ class SharehouseApp(EvaluatorNavigation):
         return parse_spec(self.model_spec, api_base=self.api_base).model_dump()
 
     # -- screens ----------------------------------------------------------------------------
-    def on_mount(self) -> None:
-        self.push_screen(StartScreen())
-
     @property
     def game_screen(self) -> GameScreen | None:
-        return next((s for s in self.screen_stack if isinstance(s, GameScreen)), None)
+        return next((s for s in self.get_screen_stack(GAME) if isinstance(s, GameScreen)), None)
 
     def new_game(self, nickname: str, lang: str) -> SessionRecord:
         """Create a session for the player and open the game screen on it."""
@@ -125,11 +142,20 @@ class SharehouseApp(EvaluatorNavigation):
         return rec
 
     def open_game(self, rec: SessionRecord) -> None:
+        """The game screen on ``rec``, over the start screen (the first screen of the game's mode
+        stays under it; nothing goes back to it)."""
         self.set_language(rec.language)
-        self.switch_screen(GameScreen(rec))
+        self.push_screen(GameScreen(rec))
 
-    def session_done(self, session_id: str) -> None:
+    def session_done(self, session_id: str, replies: int) -> None:
+        """The closing screen takes the game screen's place; when the player is looking at the
+        evaluator, it goes over the game screen in the game's mode and waits there."""
         self.finished_sessions.append(session_id)
+        closing = ClosingScreen(self.scenario, self.lang, session_id, replies)
+        if self.current_mode == GAME:
+            self.switch_screen(closing)
+        else:
+            self.push_screen(closing, mode=GAME)
 
     # -- what the screens ask (messages up) ---------------------------------------------------
     def on_new_game(self, message: NewGame) -> None:
@@ -142,25 +168,23 @@ class SharehouseApp(EvaluatorNavigation):
         self.show_settings()
 
     def on_session_done(self, message: SessionDone) -> None:
-        self.session_done(message.session_id)
+        self.session_done(message.session_id, message.replies)
 
     def show_continue(self) -> None:
         def chosen(session_id: str | None) -> None:
             if session_id:
                 self.continue_game(session_id)
 
-        self.push_screen(ContinueScreen(), chosen)
+        self.push_screen(CONTINUE, chosen)
 
     def show_settings(self) -> None:
         def saved(settings: ModelSettings | None) -> None:
             if settings is None:
                 return
             self.model_spec, self.api_base = settings.spec, settings.api_base
-            for screen in self.screen_stack:
-                if isinstance(screen, StartScreen):
-                    screen.refresh_model_label()
+            self.get_screen(START, StartScreen).refresh_model_label()
 
-        self.push_screen(SettingsScreen(), saved)
+        self.push_screen(SETTINGS, saved)
 
     # -- actions ----------------------------------------------------------------------------
     def action_help(self) -> None:

@@ -1,6 +1,6 @@
-"""What the game's screens may read from the app that hosts them, as a protocol: a screen depends on
-this contract, never on the app class (which imports the screens). What a screen wants done it posts
-as a message (:mod:`sharehouse.tui.messages`)."""
+"""What the screens may read from the app that hosts them, as protocols: a screen depends on this
+contract, never on the app class (which imports the screens). What a screen wants done it posts as a
+message (:mod:`sharehouse.tui.messages`, :mod:`sharehouse.tui.evaluator.messages`)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,12 @@ class GameContext(Protocol):
 def game_context(screen: Screen[Any]) -> GameContext:
     """The context of the app ``screen`` is shown in."""
     return cast(GameContext, screen.app)
+
+
+class EvaluatorContext(Protocol):
+    store: Store  # the database the evaluator's screens read (and a run writes)
+
+
+def evaluator_context(screen: Screen[Any]) -> EvaluatorContext:
+    """The context of the app ``screen`` is shown in (the game, or the stand-alone evaluator)."""
+    return cast(EvaluatorContext, screen.app)

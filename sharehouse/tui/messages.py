@@ -1,4 +1,5 @@
-"""What the game's screens ask of the app: they post these, the app's handlers act on them."""
+"""What the game's screens ask of the app: they post these, the app's handlers act on them (and open
+the screens, by name where they are registered: :mod:`sharehouse.tui.names`)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class ShowSettings(Message):
 
 
 class SessionDone(Message):
-    """Session ``session_id`` was played to its end."""
+    """Session ``session_id`` was played to its end (the player gave ``replies`` replies): the app
+    shows the closing screen in its place."""
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, replies: int) -> None:
         super().__init__()
-        self.session_id = session_id
+        self.session_id, self.replies = session_id, replies

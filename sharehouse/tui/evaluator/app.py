@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from textual.binding import Binding
+from textual.screen import Screen
 
 from evaluator.methods.base import UserTask
 from evaluator.request import RunRequest
 from sharehouse.store import Store
 from sharehouse.tui.evaluator.board import EvaluatorScreen
 from sharehouse.tui.evaluator.navigation import EvaluatorNavigation
-from sharehouse.tui.evaluator.setup import RunsScreen
+from sharehouse.tui.names import EVALUATOR
 
 
 class EvaluatorApp(EvaluatorNavigation):
     """The stand-alone evaluator: ``sharehouse report view`` (one run, or the list of runs) and
-    ``sharehouse evaluate --tui`` (``request``: the run executes inside, on the evaluator screen)."""
+    ``sharehouse evaluate --tui`` (``request``: the run executes inside, on the evaluator screen).
+    It starts in the evaluator's mode."""
 
     TITLE = "sharehouse evaluator"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    DEFAULT_MODE = EVALUATOR
 
     def __init__(
         self,
@@ -33,13 +37,11 @@ class EvaluatorApp(EvaluatorNavigation):
         super().__init__()
         self.store, self.run_id, self.request, self.tasks = store, run_id, request, tasks
 
-    def on_mount(self) -> None:
+    def evaluator_start(self) -> Screen[Any]:
+        """The run asked for (executing it, with ``request``), else the list of runs."""
         if self.request is not None or self.run_id is not None:
-            self.open_evaluator(
-                EvaluatorScreen(self.store, self.run_id, request=self.request, tasks=self.tasks)
-            )
-        else:
-            self.open_evaluator(RunsScreen(self.store))
+            return EvaluatorScreen(self.store, self.run_id, request=self.request, tasks=self.tasks)
+        return super().evaluator_start()
 
     def leave_evaluator(self) -> None:
         """Back from the first screen: the stand-alone evaluator has nothing under it, so it quits."""

@@ -1,13 +1,16 @@
 """How an app hosts the evaluator: it handles the screens' :mod:`~sharehouse.tui.evaluator.messages`.
 
 Both the game (``F6``) and the stand-alone :class:`~sharehouse.tui.evaluator.app.EvaluatorApp` mix
-in :class:`EvaluatorNavigation`. Where the evaluator starts is explicit: :meth:`open_evaluator`
-remembers the screen it was opened over, and :class:`~sharehouse.tui.evaluator.messages.Back` from
-the evaluator's first screen calls the app's :meth:`leave_evaluator` (the game pops back to where
-the player was; the stand-alone app exits).
+in :class:`EvaluatorNavigation`. The evaluator runs in its own mode (:data:`~sharehouse.tui.names.EVALUATOR`,
+a stack of screens of its own) whose first screen is the list of runs (:data:`~sharehouse.tui.names.RUNS`),
+or the run the stand-alone app was asked to show. :class:`~sharehouse.tui.evaluator.messages.Back`
+from that first screen calls the app's :meth:`~EvaluatorNavigation.leave_evaluator` (the game goes
+back to its own mode, where the player was; the stand-alone app exits).
 """
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.screen import Screen
@@ -17,32 +20,41 @@ from sharehouse.tui.evaluator.board import EvaluatorScreen
 from sharehouse.tui.evaluator.drill import DrillScreen
 from sharehouse.tui.evaluator.messages import Back, NewRun, OpenDrill, OpenRun, ShowRuns
 from sharehouse.tui.evaluator.setup import RunSetupScreen, RunsScreen
-
-EVALUATOR_SCREENS = (RunsScreen, RunSetupScreen, EvaluatorScreen, DrillScreen)
+from sharehouse.tui.names import EVALUATOR, RUNS
 
 
 class EvaluatorNavigation(App[None]):
     """Opens the evaluator's screens as they ask (a base for the apps that host the evaluator)."""
 
+    SCREENS: ClassVar[dict[str, Any]] = {RUNS: RunsScreen}
+
     store: Store
-    _evaluator_base: int | None = None  # screens below the evaluator's first one
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_mode(EVALUATOR, self.evaluator_start)
+
+    def evaluator_start(self) -> Screen[Any]:
+        """The first screen of the evaluator's mode: the list of runs."""
+        return self.get_screen(RUNS)
 
     @property
     def in_evaluator(self) -> bool:
-        return self._evaluator_base is not None and isinstance(self.screen, EVALUATOR_SCREENS)
+        return self.current_mode == EVALUATOR
 
-    def open_evaluator(self, first: Screen[None]) -> None:
-        """Enter the evaluator on ``first`` (over whatever is shown now)."""
-        self._evaluator_base = len(self.screen_stack)
-        self.push_screen(first)
+    def open_evaluator(self) -> None:
+        """Show the evaluator's mode (on its first screen when it was not open)."""
+        self.switch_mode(EVALUATOR)
 
     def leave_evaluator(self) -> None:
-        """Back from the evaluator's first screen: pop every evaluator screen (the host may override)."""
-        while isinstance(self.screen, EVALUATOR_SCREENS) and len(self.screen_stack) > (
-            self._evaluator_base or 1
-        ):
-            self.pop_screen()
-        self._evaluator_base = None
+        """Back from the evaluator's first screen: the host says where that leads."""
+        raise NotImplementedError
+
+    def close_evaluator(self) -> None:
+        """Drop the evaluator's screens (a run executing on one stops), so that it opens afresh on
+        its first screen; it must not be the current mode."""
+        self.remove_mode(EVALUATOR)
+        self.add_mode(EVALUATOR, self.evaluator_start)
 
     def on_open_run(self, message: OpenRun) -> None:
         screen = EvaluatorScreen(self.store, message.run_id, request=message.request, tasks=message.tasks)
@@ -52,7 +64,11 @@ class EvaluatorNavigation(App[None]):
             self.push_screen(screen)
 
     def on_show_runs(self, _: ShowRuns) -> None:
-        self.push_screen(RunsScreen(self.store))
+        runs = self.get_screen(RUNS)
+        if runs in self.screen_stack:  # the list is under the asking screen: back to it
+            runs.pop_until_active()
+        else:
+            self.push_screen(RUNS)
 
     def on_new_run(self, message: NewRun) -> None:
         self.push_screen(RunSetupScreen(self.store, message.prefill))
@@ -63,7 +79,7 @@ class EvaluatorNavigation(App[None]):
         )
 
     def on_back(self, _: Back) -> None:
-        if len(self.screen_stack) > (self._evaluator_base or 1) + 1:
-            self.pop_screen()
-        else:
+        if self.screen is self.get_screen_stack(EVALUATOR)[0]:
             self.leave_evaluator()
+        else:
+            self.pop_screen()

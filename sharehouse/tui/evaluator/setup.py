@@ -29,6 +29,7 @@ from sharehouse.lang import LANGS as LANGUAGE_CODES
 from sharehouse.llm import parse_spec
 from sharehouse.store import Store
 from sharehouse.store.evaluation import list_eval_runs
+from sharehouse.tui.context import evaluator_context
 from sharehouse.tui.evaluator.messages import READ_ONLY_NOTE, Back, NewRun, OpenRun
 
 LANGS: tuple[tuple[str, str], ...] = tuple((code, ENGLISH_NAMES[code]) for code in LANGUAGE_CODES)
@@ -60,7 +61,8 @@ def _positive(value: str, name: str) -> int | None:
 
 
 class RunsScreen(Screen[None]):
-    """Every evaluation run of the store; open, resume or set up a run."""
+    """Every evaluation run of the store; open, resume or set up a run. The apps register it by name
+    (:data:`~sharehouse.tui.names.RUNS`): one instance, which reads the runs again whenever it is shown."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -74,10 +76,13 @@ class RunsScreen(Screen[None]):
     RunsScreen #runs-table { height: 1fr; }
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.store = store
         self.runs: list[dict[str, Any]] = []
+
+    @property
+    def store(self) -> Store:
+        return evaluator_context(self).store
 
     def compose(self) -> ComposeResult:
         yield Static("Evaluation runs", id="runs-title")

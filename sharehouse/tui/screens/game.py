@@ -38,7 +38,6 @@ from sharehouse.tui.i18n import t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.messages import SessionDone
 from sharehouse.tui.model import LazyModel
-from sharehouse.tui.screens.closing import ClosingScreen
 from sharehouse.tui.screens.summary import DaySummaryScreen, summarise_day
 from sharehouse.tui.text import clean
 from sharehouse.tui.widgets import ChatLog, HouseMap, MapState, NpcPanel, ReplyInput, StatusInfo, StatusPanel
@@ -68,6 +67,7 @@ class GameScreen(Screen[None]):
         self.error: str | None = None
         self._speaker: str | None = None
         self._worker: Worker[None] | None = None
+        self.mode: str | None = None  # the app's mode this screen is shown in (set on mount)
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -109,6 +109,9 @@ class GameScreen(Screen[None]):
         box.focus()
 
     def on_mount(self) -> None:
+        # The day's summary goes to this screen's mode even when the player has switched to another
+        # (the evaluator, F6): it waits there for them.
+        self.mode = self.app.current_mode
         self.model = LazyModel(
             self.game.build_model, name=self.game.model_spec, on_loading=self._model_loading
         )
@@ -165,7 +168,7 @@ class GameScreen(Screen[None]):
                 finished_day = runner.fsm.day - 1 if runner.fsm.day else len(self.scenario.days)
                 summary = summarise_day(self.scenario, runner.turns, finished_day)
                 await self.app.push_screen(
-                    DaySummaryScreen(self.scenario, self.lang, summary), wait_for_dismiss=True
+                    DaySummaryScreen(self.scenario, self.lang, summary), wait_for_dismiss=True, mode=self.mode
                 )
                 self._day_heading(runner.fsm.day or finished_day)
                 self._update_status()
@@ -174,9 +177,8 @@ class GameScreen(Screen[None]):
         except Exception as exc:  # a model or store failure: say so; everything committed stays
             self._show_error(exc)
             return
-        replies = len(runner.turns)
-        self.app.post_message(SessionDone(runner.session.id))  # this screen gives way next
-        self.app.switch_screen(ClosingScreen(self.scenario, self.lang, runner.session.id, replies))
+        # The app shows the closing screen in this one's place.
+        self.post_message(SessionDone(runner.session.id, len(runner.turns)))
 
     def _model_loading(self, loading: bool) -> None:
         self.query_one(ChatLog).set_typing(
