@@ -15,9 +15,9 @@ from sharehouse.engine.session import EngineParams, SessionRunner, start_session
 from sharehouse.engine.users import PastTurn, TurnContext
 from sharehouse.llm.base import Completion, GenParams, Message
 from sharehouse.personas import Persona, SimulatedUser, generate_personas
-from sharehouse.personas.cleaning import clean_reply, fallback_reply, is_repeat, is_usable
+from sharehouse.personas.cleaning import clean_reply, fallback_reply, is_repeat, is_usable, trim_to_length
 from sharehouse.personas.models import LengthRange
-from sharehouse.personas.stance import private_note, stance_for
+from sharehouse.personas.stance import private_note, stance_for, target_length
 from sharehouse.personas.traits import recover_traits, run_stances
 from sharehouse.textclean import drop_dangling, drop_reason_lead
 
@@ -409,3 +409,36 @@ def test_clean_reply_cuts_the_hanging_connective_and_the_reason_formula() -> Non
     # A sentence that echoes what the private note asks for is dropped.
     echo = "こっそり話す。これは自分の経験や具体的な例で説明します：友達に言われた。"
     assert clean_reply(echo, persona) == "こっそり話す。"
+
+
+def test_a_reply_far_over_the_aimed_length_ends_after_its_first_sentences() -> None:
+    long_zh = (
+        "我会先把钱存起来。以后买房用。因为我觉得这样更稳妥，也能避免不必要的消费，还能给家人一些安全感。"
+    )
+    assert trim_to_length(long_zh, "zh", 10) == "我会先把钱存起来。"
+    assert trim_to_length(long_zh, "zh", 12) == "我会先把钱存起来。以后买房用。"
+    assert trim_to_length(long_zh, "zh", 30) == long_zh  # not far over: unchanged
+    en = "I'd save it. Rent is due soon. Also my car needs work and I want to travel later this year."
+    assert trim_to_length(en, "en", 6) == "I'd save it. Rent is due soon."
+
+
+async def test_the_simulated_user_trims_a_long_reply_but_not_into_the_bare_option() -> None:
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    aim = target_length(persona, "d1_windfall", 0)
+    first = "I'd keep it quiet and tell only my mum."
+
+    def long_reply(opening: str) -> str:  # over twice the aimed length, under the cleaner's cap
+        words = 2 * aim + 1 - len(opening.split())
+        return f"{opening} Also {' '.join(['really'] * (words - 2))} Portugal."
+
+    assert 2 * aim < len(long_reply(first).split()) <= 2 * persona.style.reply_length.max
+    user = SimulatedUser(persona, ScriptedModel([long_reply(first)]), seed=2)
+    reply = await user.reply(_ctx())
+    assert reply.text == first and user.trimmed == 1
+    # Trimming that would leave only the option's words is not done.
+    stance = stance_for(persona, "d1_windfall", "E/I", _ctx().poles)
+    assert stance is not None
+    option = f"{stance.pole[0].upper()}{stance.pole[1:]}."
+    bare = SimulatedUser(persona, ScriptedModel([long_reply(option)]), seed=2)
+    kept = await bare.reply(_ctx())
+    assert kept.text.endswith("Portugal.") and bare.trimmed == 0

@@ -240,6 +240,21 @@ def truncate(text: str, lang: str, limit: int) -> str:
     return "".join(kept).strip()
 
 
+def trim_to_length(text: str, lang: str, target: int, *, over: float = 2.0, keep: float = 1.3) -> str:
+    """A reply over ``over`` times the ``target`` length (words for English, characters otherwise)
+    ends after its first sentences that fit ``keep`` times the target (at least one sentence): the
+    person sends what they meant to say and stops, where a small model goes on explaining."""
+    if target <= 0 or measure(text, lang) <= over * target:
+        return text
+    pieces = [p for p in re.split(r"(?<=[.!?。！？…\n])", text) if p.strip()]
+    out = pieces[0]
+    for piece in pieces[1:]:
+        if measure(out + piece, lang) > keep * target:
+            break
+        out += piece
+    return out.strip()
+
+
 def enforce_style(text: str, persona: Persona) -> str:
     """Apply the habits that can be enforced mechanically (casing, emoji, line breaks, final stops)."""
     s = persona.style

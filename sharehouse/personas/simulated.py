@@ -16,6 +16,7 @@ from sharehouse.personas.cleaning import (
     is_usable,
     measure,
     similarity,
+    trim_to_length,
 )
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
@@ -40,16 +41,18 @@ class SimulatedUser:
 
     Each turn: the persona's stance on the question is fixed first (:mod:`sharehouse.personas.stance`)
     and handed to the model as a private note with the length to aim for; the model words it. An
-    attempt that is unusable (empty, wrong script, AI disclaimer) or that repeats an earlier reply or
-    a style example, exactly or nearly, is resampled hotter with another seed, up to
-    ``max_attempts`` in all (repeats are counted in :attr:`repeats` and ``UserReply.resampled``).
-    Then the least similar usable attempt is kept if it is not a copy; otherwise a plain reply
-    built from the stance stands in (``fallback=True``, counted in :attr:`fallbacks`). A copy is
-    never kept. What an earlier reply of the session already said is dropped: a clause ("I care
-    about family" in every answer; counted in :attr:`clauses_dropped`) and an opening interjection
-    ("Sure, ...", "Absolutely! ..."; counted in :attr:`openers_dropped`). A small model repeats
-    itself that way, people do not. Errors raised by the model (``LLMError``) propagate to the
-    runner.
+    attempt is resampled hotter with another seed, up to ``max_attempts`` in all, when it is
+    unusable (empty, wrong script, AI disclaimer), when it repeats an earlier reply or a style
+    example, exactly or nearly (counted in :attr:`repeats`), or when it is thin: only the option's
+    own words, or far under the aimed length (counted in :attr:`thin`; both in
+    ``UserReply.resampled``). If no attempt passes, the longest thin one is kept, else the least
+    similar repeat if it is not a copy, else a plain reply built from the stance stands in
+    (``fallback=True``, counted in :attr:`fallbacks`). A copy is never kept. What an earlier reply
+    of the session already said is dropped: a clause ("I care about family" in every answer;
+    counted in :attr:`clauses_dropped`) and an opening interjection ("Sure, ...", "Absolutely!
+    ..."; counted in :attr:`openers_dropped`). A small model repeats itself that way, people do
+    not. A reply far over the aimed length ends after its first sentences (counted in
+    :attr:`trimmed`). Errors raised by the model (``LLMError``) propagate to the runner.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class SimulatedUser:
         self.fallbacks = 0
         self.repeats = 0
         self.thin = 0  # attempts resampled as thin: the option's words only, or far too short
+        self.trimmed = 0  # replies far over the aimed length, ended after their first sentences
         self.clauses_dropped = 0  # replies that lost a clause an earlier reply of the session said
         self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
@@ -160,6 +164,10 @@ class SimulatedUser:
             if opener(text, self.persona.language) in openers:
                 text = drop_opener(text, self.persona.language)  # "Sure, ..." once a session is enough
                 self.openers_dropped += 1
+            trimmed = trim_to_length(text, self.persona.language, length)
+            if trimmed != text and not self._thin(trimmed, stance, length):
+                text = trimmed  # far over the aimed length: it ends after its first sentences
+                self.trimmed += 1
             if self.persona.language == "en" and self.persona.style.typo_rate > 0:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
             reply = UserReply(text=text, completion=completion, stance=stance_json)
