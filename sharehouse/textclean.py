@@ -126,12 +126,18 @@ _DANGLING: dict[str, re.Pattern[str]] = {
 }
 
 
-# "理由は、…" / "理由: …" / "理由是，…" / "The reason is that …" opening a sentence: the note's own word for what
-# it asks, which the model then writes before every reason (the real people almost never do).
+# "理由は、…" / "理由: …" / "理由是，…" / "我的生活例子是，…" / "The reason is that …" opening a sentence: the
+# note's own words for what it asks, which the model then writes before every reason (the real people
+# almost never do).
 _REASON_LEAD: dict[str, re.Pattern[str]] = {
-    "en": re.compile(r"(?:^|(?<=[.!?]\s))(?:(?:the|my) reason is(?: that)?,?|reason:)\s+", re.I),
+    "en": re.compile(
+        r"(?:^|(?<=[.!?]\s))(?:(?:the|my) reason is(?: that)?,?|reason:|an example from my life(?: is)?[:,]?)\s+",
+        re.I,
+    ),
     "ja": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:その|私の|僕の|俺の|自分の)?理由(?:は[、,：:]|[：:])\s*"),
-    "zh": re.compile(r"(?:^|(?<=[。！？!?\n]))\s*(?:(?:理由是|原因是)[，,：:]?|(?:理由|原因)[：:])\s*"),
+    "zh": re.compile(
+        r"(?:^|(?<=[。！？!?\n]))\s*(?:(?:理由是|原因是)[，,：:]?|(?:理由|原因)[：:]|我?的?生活[中里]?的?例子是[，,：:]?)\s*"
+    ),
 }
 
 

@@ -393,6 +393,8 @@ def test_a_hanging_connective_is_cut(lang: str, raw: str, kept: str) -> None:
         ("ja", "その理由は、予算オーバーだから", "予算オーバーだから"),
         ("ja", "棚を決める。理由: 誰のものか一目でわかる", "棚を決める。誰のものか一目でわかる"),
         ("zh", "我会定规矩。理由：大家都方便", "我会定规矩。大家都方便"),
+        ("zh", "我选共用。我的生活例子是，我和朋友合租时就这样", "我选共用。我和朋友合租时就这样"),
+        ("en", "I'd share. An example from my life: my old flat did it.", "I'd share. My old flat did it."),
         ("zh", "我会存起来。理由是，钱要花在刀刃上", "我会存起来。钱要花在刀刃上"),
         ("en", "I'd save it. The reason is that rent is due.", "I'd save it. Rent is due."),
         ("ja", "そういう理由は特にない", "そういう理由は特にない"),  # not opening a sentence
