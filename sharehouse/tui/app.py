@@ -64,12 +64,6 @@ class SharehouseApp(EvaluatorNavigation):
             self.notify(t("eval.no_runs", self.lang))
         self.open_evaluator()
 
-    def leave_evaluator(self) -> None:
-        """Back from the evaluator's list of runs: to the game's mode, where the player was; the
-        evaluator opens afresh next time."""
-        self.switch_mode(GAME)
-        self.close_evaluator()
-
     def __init__(
         self,
         store: Store,

@@ -42,7 +42,3 @@ class EvaluatorApp(EvaluatorNavigation):
         if self.request is not None or self.run_id is not None:
             return EvaluatorScreen(self.store, self.run_id, request=self.request, tasks=self.tasks)
         return super().evaluator_start()
-
-    def leave_evaluator(self) -> None:
-        """Back from the first screen: the stand-alone evaluator has nothing under it, so it quits."""
-        self.exit()

@@ -20,7 +20,7 @@ from sharehouse.tui.evaluator.board import EvaluatorScreen
 from sharehouse.tui.evaluator.drill import DrillScreen
 from sharehouse.tui.evaluator.messages import Back, NewRun, OpenDrill, OpenRun, ShowRuns
 from sharehouse.tui.evaluator.setup import RunSetupScreen, RunsScreen
-from sharehouse.tui.names import EVALUATOR, RUNS
+from sharehouse.tui.names import EVALUATOR, GAME, RUNS
 
 
 class EvaluatorNavigation(App[None]):
@@ -47,8 +47,14 @@ class EvaluatorNavigation(App[None]):
         self.switch_mode(EVALUATOR)
 
     def leave_evaluator(self) -> None:
-        """Back from the evaluator's first screen: the host says where that leads."""
-        raise NotImplementedError
+        """Back from the evaluator's first screen: to the game's mode, where the player was (the
+        evaluator opens afresh next time), in an app that has one; the stand-alone evaluator has
+        nothing under it, so it quits."""
+        if GAME in self.MODES:
+            self.switch_mode(GAME)
+            self.close_evaluator()
+        else:
+            self.exit()
 
     def close_evaluator(self) -> None:
         """Drop the evaluator's screens (a run executing on one stops), so that it opens afresh on
