@@ -351,4 +351,39 @@ TURN_QUALITY = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS, EVAL_SEEDS, TURN_QUALITY]
+# Study participants (sharehouse.study): one row per person who agreed to a study's consent text.
+# The session's user_id is the participant id; the nickname is for display only, never a key.
+# The resume code is kept only as its sha256. A withdrawn participant's sessions and everything
+# derived from them are deleted; the row stays as a tombstone with its id, study, consent record
+# and withdrawal time, and every other field cleared.
+STUDY_PARTICIPANTS = Migration(
+    7,
+    "study_participants",
+    (
+        """
+        CREATE TABLE participants (
+            id TEXT PRIMARY KEY,             -- p-<12 hex>, also sessions.user_id
+            code_sha256 TEXT UNIQUE,         -- sha256 of the canonical resume code; NULL once withdrawn
+            session_id TEXT,                 -- the study game; NULL once withdrawn
+            study TEXT NOT NULL,             -- the study's name (StudyConfig.name)
+            language TEXT,                   -- en | ja | zh; NULL once withdrawn
+            nickname TEXT,                   -- shown in the game only; NULL once withdrawn
+            consent_version TEXT NOT NULL,   -- the version of the consent text agreed to
+            consented_at TIMESTAMP NOT NULL,
+            self_mbti TEXT,                  -- pre-game self-report: one of the 16 types or 'unknown'
+            age_band TEXT,                   -- post-game questionnaire
+            naturalness INTEGER,             -- 1..5
+            comment TEXT,
+            answered_at TIMESTAMP,           -- when the questionnaire was answered
+            status TEXT NOT NULL DEFAULT 'active',   -- active | withdrawn
+            withdrawn_at TIMESTAMP,
+            created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: list[Migration] = [
+    CORE, EMBEDDING_CACHE, EVALUATION, TURN_DIAGNOSTICS, EVAL_SEEDS, TURN_QUALITY, STUDY_PARTICIPANTS,
+]  # fmt: skip
