@@ -3,8 +3,8 @@
 Every command group is mounted here, once, at the end of this module: ``scenario``, ``sessions``,
 ``doctor`` and ``simulate`` are defined here; the other commands live in their own modules
 (:mod:`sharehouse.cli_io`, :mod:`sharehouse.cli_personas`, :mod:`sharehouse.cli_play`,
-:mod:`sharehouse.cli_report`, :mod:`evaluator.cli_score`, :mod:`evaluator.cli_evaluate`,
-:mod:`evaluator.cli_import`, :mod:`evaluator.cli_report`). What they share (``--db``,
+:mod:`sharehouse.cli_report`, :mod:`sharehouse.cli_study`, :mod:`evaluator.cli_score`,
+:mod:`evaluator.cli_evaluate`, :mod:`evaluator.cli_import`, :mod:`evaluator.cli_report`). What they share (``--db``,
 ``--languages``, opening the store, the error line) is :mod:`sharehouse.cli_common`.
 """
 
@@ -20,7 +20,7 @@ import typer
 
 from evaluator import cli_evaluate, cli_import, cli_score
 from evaluator import cli_report as eval_cli_report
-from sharehouse import cli_io, cli_personas, cli_play, cli_report
+from sharehouse import cli_io, cli_personas, cli_play, cli_report, cli_study
 from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, open_store, print_error
 from sharehouse.consoles import err_console, out_console
 from sharehouse.logs import LogLevel, configure_logging
@@ -38,7 +38,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 scenario_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
-sessions_app = typer.Typer(help="List and read stored sessions.", no_args_is_help=True)
+sessions_app = typer.Typer(help="List, read and withdraw stored sessions.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(sessions_app, name="sessions")
 
@@ -252,6 +252,8 @@ app.add_typer(cli_evaluate.evaluate_app, name="evaluate")
 eval_cli_report.report_app.command("realism")(cli_report.realism)
 eval_cli_report.report_app.command("quality")(cli_report.quality)
 app.add_typer(eval_cli_report.report_app, name="report")
+sessions_app.command("withdraw")(cli_study.withdraw_command)
+app.add_typer(cli_study.study_app, name="study")
 
 
 def _build() -> typer.Typer:

@@ -5,16 +5,24 @@ researcher's status view."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pytest
+import typer
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from sharehouse.cli_study import study_app, withdraw_command
+from sharehouse.io import COLUMNS, INSTRUMENT_COLUMNS, export_sessions
 from sharehouse.scenario import Scenario
 from sharehouse.store import Position, SessionRecord, Store, TurnRecord
 from sharehouse.store.embeddings import count_embeddings, put_embeddings, text_sha256
@@ -484,3 +492,181 @@ def test_withdraw_takes_every_session_of_the_participant(store: Store, scenario:
     assert report.sessions == 2 and report.turns == 1
     assert store.fetchone("SELECT count(*) FROM sessions") == (0,)
     assert json.loads(report.model_dump_json())["participant_id"] == p.id
+
+
+# -- the command line ----------------------------------------------------------------------------
+@pytest.fixture
+def cli() -> typer.Typer:
+    """``study`` and ``sessions withdraw`` as :mod:`sharehouse.cli` mounts them."""
+    app = typer.Typer()
+    sessions = typer.Typer()
+    sessions.command("withdraw")(withdraw_command)
+    app.add_typer(sessions, name="sessions")
+    app.add_typer(study_app, name="study")
+    return app
+
+
+def _study_db(tmp_path: Path, scenario: Scenario) -> tuple[Path, dict[str, str]]:
+    """A store with participants in every state; returns the path and each one's code."""
+    db = tmp_path / "study.duckdb"
+    codes: dict[str, str] = {}
+    with Store(db) as store:
+        _, codes["fresh"], _ = _join(store, scenario, nickname="Nick Fresh")
+        _, codes["playing"], s = _join(store, scenario, language="ja", nickname="Nick Playing")
+        _play(store, scenario, s, ["はい", "朝です"])
+        _, codes["done"], s = _join(store, scenario, nickname="Nick Done")
+        _play(store, scenario, s, ["sure thing, the loft"])
+        store.set_status(s.id, "complete")
+        _, codes["gone"], _ = _join(store, scenario, nickname="Nick Gone")
+        withdraw(store, codes["gone"])
+    return db, codes
+
+
+def test_cli_study_status(cli: typer.Typer, tmp_path: Path, scenario: Scenario) -> None:
+    runner = CliRunner()
+    Store(tmp_path / "empty.duckdb").close()
+    empty = runner.invoke(cli, ["study", "status", "--db", str(tmp_path / "empty.duckdb")])
+    assert empty.exit_code == 0 and "No participants yet." in empty.output
+
+    db, codes = _study_db(tmp_path, scenario)
+    result = runner.invoke(cli, ["study", "status", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    counts = re.findall(r"│ (consented|day 1|finished|withdrawn|all)\s*│\s*(\d+) │", result.output)
+    assert counts == [("consented", "1"), ("day 1", "1"), ("finished", "1"), ("withdrawn", "1"), ("all", "4")]
+    assert "Nick" not in result.output and not any(code in result.output for code in codes.values())
+
+    as_json = runner.invoke(cli, ["study", "status", "--db", str(db), "--json"])
+    assert as_json.exit_code == 0
+    payload = json.loads(as_json.output)
+    assert payload["counts"] == {"consented": 1, "day 1": 1, "finished": 1, "withdrawn": 1}
+    assert [p["label"] for p in payload["participants"]] == ["consented", "day 1", "finished", "withdrawn"]
+    assert payload["participants"][1]["language"] == "ja" and payload["participants"][1]["turns"] == 2
+    assert "Nick" not in as_json.output
+    other = json.loads(
+        runner.invoke(cli, ["study", "status", "--db", str(db), "--json", "--study", "x"]).output
+    )
+    assert other == {"counts": {"consented": 0, "finished": 0, "withdrawn": 0}, "participants": []}
+
+
+def test_cli_withdraw(cli: typer.Typer, tmp_path: Path, scenario: Scenario) -> None:
+    runner = CliRunner()
+    db, codes = _study_db(tmp_path, scenario)
+
+    unknown = runner.invoke(cli, ["sessions", "withdraw", "2222-3333", "--db", str(db), "--yes"])
+    assert unknown.exit_code == 1 and "no participant has the code 2222-3333" in unknown.output
+    again = runner.invoke(cli, ["sessions", "withdraw", codes["gone"], "--db", str(db), "--yes"])
+    assert again.exit_code == 1 and "already withdrawn" in again.output
+    malformed = runner.invoke(cli, ["sessions", "withdraw", "s-123", "--db", str(db)])
+    assert malformed.exit_code == 2 and "is not a resume code" in malformed.output
+
+    declined = runner.invoke(cli, ["sessions", "withdraw", codes["playing"], "--db", str(db)], input="n\n")
+    assert declined.exit_code == 1 and "to be deleted" in declined.output
+    assert "nothing was deleted" in declined.output
+    with Store(db) as store:
+        assert find_by_code(store, codes["playing"]) is not None
+
+    typed = codes["playing"].lower().replace("-", " ")
+    done = runner.invoke(cli, ["sessions", "withdraw", typed, "--db", str(db)], input="y\n")
+    assert done.exit_code == 0, done.output
+    assert re.search(r"│ turns\s*│\s*2 │", done.output) and re.search(r"│ sessions\s*│\s*1 │", done.output)
+    assert "deleted" in done.output and "Withdrawn at" in done.output
+    with Store(db) as store:
+        assert find_by_code(store, codes["playing"]) is None
+        assert _text_hits(store, ["Nick Playing", "朝です"]) == {}
+        assert [r.label for r in study_status(store)].count("withdrawn") == 2
+
+
+def test_cli_entry_point_mounts_the_commands(tmp_path: Path, scenario: Scenario) -> None:
+    db, codes = _study_db(tmp_path, scenario)
+    env = {**os.environ, "SHAREHOUSE_DB": str(db)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sharehouse.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    out = run("sessions", "withdraw", codes["done"], "--yes")
+    assert out.returncode == 0, out.stderr
+    status = run("study", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["counts"]["withdrawn"] == 2
+    assert run("sessions", "withdraw", codes["done"], "--yes").returncode == 1
+
+
+# -- export --------------------------------------------------------------------------------------
+def _export_db(store: Store, scenario: Scenario) -> dict[str, SessionRecord]:
+    answered, _, s_answered = _join(store, scenario, nickname="Quillon")
+    _play(store, scenario, s_answered, ["Quillon here, I like the attic", "tea, always"])
+    record_post_answers(
+        store, answered.id, PostAnswers(age_band="25-34", naturalness=4, comment="Quillon thinks Leo was fun")
+    )
+    silent, _, s_silent = _join(store, scenario, study=StudyConfig(name="quiet"), self_mbti=None)
+    _play(store, scenario, s_silent, ["hello"])
+    plain = store.create_session(
+        SessionRecord(id="s-sim", kind="simulated", source="simulate", user_id="p-en-001", language="en")
+    )
+    store.append_turn(TurnRecord(session_id=plain.id, day=1, idx=0, npc="Leo", message="hi?", response="hey"))
+    return {"answered": s_answered, "silent": s_silent, "plain": plain}
+
+
+def test_export_carries_the_instruments(store: Store, scenario: Scenario, tmp_path: Path) -> None:
+    sessions = _export_db(store, scenario)
+    export_sessions(store, tmp_path / "t.jsonl", "jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(list(r) == list(COLUMNS) for r in rows) and set(INSTRUMENT_COLUMNS) <= set(COLUMNS)
+    by_session = {sid: [r for r in rows if r["session_id"] == s.id] for sid, s in sessions.items()}
+    assert len(by_session["answered"]) == 2
+    for row in by_session["answered"]:
+        assert {c: row[c] for c in INSTRUMENT_COLUMNS} == {
+            "self_mbti": "INFJ", "age_band": "25-34", "naturalness": 4,
+            "comment": "Quillon thinks Leo was fun", "consent_version": CONSENT_VERSION,
+        }  # fmt: skip
+    silent = by_session["silent"][0]
+    assert {c: silent[c] for c in INSTRUMENT_COLUMNS} == {
+        "self_mbti": None, "age_band": None, "naturalness": None, "comment": None, "consent_version": CONSENT_VERSION,
+    }  # fmt: skip
+    assert all(by_session["plain"][0][c] is None for c in INSTRUMENT_COLUMNS)
+
+    export_sessions(store, tmp_path / "t.parquet", "parquet")
+    with duckdb.connect() as con:
+        types = dict(
+            con.execute(
+                f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{tmp_path / 't.parquet'}')"
+            ).fetchall()
+        )
+        got = con.execute(
+            f"SELECT DISTINCT session_id, self_mbti, age_band, naturalness, comment, consent_version "
+            f"FROM '{tmp_path / 't.parquet'}' ORDER BY session_id"
+        ).fetchall()
+    assert types["naturalness"] == "INTEGER" and types["self_mbti"] == "VARCHAR"
+    assert (sessions["answered"].id, "INFJ", "25-34", 4, "Quillon thinks Leo was fun", CONSENT_VERSION) in got
+    assert ("s-sim", None, None, None, None, None) in got
+
+    # anonymised: the nickname is looked for in the replies and the comment, and exported nowhere
+    export_sessions(store, tmp_path / "a.jsonl", "jsonl", anonymize=True, salt="k")
+    text = (tmp_path / "a.jsonl").read_text(encoding="utf-8")
+    assert "Quillon" not in text and "[NAME] thinks Leo was fun" in text and "[NAME] here" in text
+    assert sessions["answered"].user_id not in text  # ids are pseudonyms
+
+    # the YNTP export keeps its own format
+    export_sessions(store, tmp_path / "yntp", "yntp")
+    files = sorted((tmp_path / "yntp").rglob("*.json"))
+    assert len(files) == 3
+    for f in files:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        assert set(doc) == {f"day_{d}" for d in range(1, 6)}
+        assert all(set(t) == {"speaker", "message", "response"} for day in doc.values() for t in day)
+
+
+def test_withdrawn_participants_leave_the_export(store: Store, scenario: Scenario, tmp_path: Path) -> None:
+    sessions = _export_db(store, scenario)
+    _, code, session = _join(store, scenario, nickname="Leaving")
+    _play(store, scenario, session, ["I was here"])
+    withdraw(store, code)
+    report = export_sessions(store, tmp_path / "t.jsonl", "jsonl")
+    text = (tmp_path / "t.jsonl").read_text(encoding="utf-8")
+    assert report.sessions == len(sessions) and session.id not in text and "I was here" not in text

@@ -5,7 +5,7 @@ Nothing heavy is imported here: pyarrow loads only when a Parquet file is writte
 
 from sharehouse.io.anonymize import SALT_ENV, Anonymizer, ReplacementCounts, resolve_salt
 from sharehouse.io.export import ExportError, ExportFilters, ExportFormat, ExportReport, export_sessions
-from sharehouse.io.tabular import COLUMNS, parquet_schema
+from sharehouse.io.tabular import COLUMNS, INSTRUMENT_COLUMNS, parquet_schema
 from sharehouse.io.yntp import (
     FailedFile,
     ImportedFile,
@@ -17,6 +17,7 @@ from sharehouse.io.yntp import (
 
 __all__ = [
     "COLUMNS",
+    "INSTRUMENT_COLUMNS",
     "SALT_ENV",
     "Anonymizer",
     "ExportError",

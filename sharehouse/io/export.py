@@ -2,7 +2,9 @@
 
 Everything is written to a temporary file or folder next to the target and renamed into place
 at the end, so a failed export leaves nothing half-written. The store is only read. Session
-settings (``llm_config``) are never exported.
+settings (``llm_config``) are never exported. JSON Lines and Parquet carry a study participant's
+instruments with their session's turns (self-reported MBTI, questionnaire answers, consent
+version); the participant's nickname is never exported, and anonymising looks for it in the texts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sharehouse.lang import lookup
 from sharehouse.store.bulk import load_turns_for
 from sharehouse.store.db import Store
 from sharehouse.store.records import SessionRecord, TurnRecord
+from sharehouse.study.participants import Instruments, session_instruments
 
 ExportFormat = Literal["yntp", "jsonl", "parquet"]
 FORMATS: tuple[str, ...] = ("yntp", "jsonl", "parquet")
@@ -80,15 +83,21 @@ def select_sessions(store: Store, filters: ExportFilters) -> tuple[list[SessionR
     return sessions, missing
 
 
-def player_nickname(session: SessionRecord) -> str | None:
-    """The nickname a person typed in the game (stored as the user id), or None for imported and
-    simulated sessions, whose user ids are file names and persona ids."""
+def player_nickname(session: SessionRecord, instruments: Instruments | None = None) -> str | None:
+    """The nickname a person typed in the game: a study participant's from the participants table,
+    else a plain game's user id; None for imported and simulated sessions, whose user ids are file
+    names and persona ids."""
+    if instruments is not None:
+        return instruments.nickname
     return session.user_id if session.kind == "human" and session.origin is None else None
 
 
+Item = tuple[SessionRecord, list[TurnRecord], Instruments | None]
+
+
 def _anonymized(
-    anon: Anonymizer, session: SessionRecord, turns: list[TurnRecord]
-) -> tuple[SessionRecord, list[TurnRecord]]:
+    anon: Anonymizer, session: SessionRecord, turns: list[TurnRecord], instruments: Instruments | None
+) -> Item:
     new_id = anon.session_id(session.id)
     sess = session.model_copy(
         update={
@@ -102,7 +111,7 @@ def _anonymized(
             "failure_reason": None,
         }
     )
-    nickname = player_nickname(session)
+    nickname = player_nickname(session, instruments)
     extra = (nickname,) if nickname else ()
 
     def clean(text: str | None) -> str | None:
@@ -119,7 +128,12 @@ def _anonymized(
         )
         for t in turns
     ]
-    return sess, new_turns
+    answers = (
+        instruments.model_copy(update={"comment": clean(instruments.comment)})
+        if instruments is not None
+        else None
+    )
+    return sess, new_turns, answers
 
 
 def export_sessions(
@@ -158,6 +172,7 @@ def export_sessions(
                 f"the YNTP layout has no folder for language(s) {', '.join(unknown)}; filter them out with --language"
             )
     turns_by_session = load_turns_for(store, [s.id for s in sessions])
+    instruments = session_instruments(store, [s.id for s in sessions]) if fmt != "yntp" else {}
 
     anon: Anonymizer | None = None
     salt_source: SaltSource | None = None
@@ -166,10 +181,12 @@ def export_sessions(
         speakers = {t.npc for turns in turns_by_session.values() for t in turns}
         anon = Anonymizer(key, names, housemates=[*housemates, *speakers])
 
-    def items() -> Iterator[tuple[SessionRecord, list[TurnRecord]]]:
+    def items() -> Iterator[Item]:
         for session in sessions:
-            turns = turns_by_session[session.id]
-            yield _anonymized(anon, session, turns) if anon is not None else (session, turns)
+            turns, answers = turns_by_session[session.id], instruments.get(session.id)
+            yield (
+                _anonymized(anon, session, turns, answers) if anon is not None else (session, turns, answers)
+            )
 
     if fmt == "yntp":
         with _atomic_dir(target, overwrite=overwrite) as tmp:
@@ -192,18 +209,19 @@ def export_sessions(
     )
 
 
-def _rows(items: Iterator[tuple[SessionRecord, list[TurnRecord]]]) -> Iterator[Row]:
-    for session, turns in items:
+def _rows(items: Iterator[Item]) -> Iterator[Row]:
+    for session, turns, instruments in items:
+        answers = instruments.model_dump(exclude={"nickname"}) if instruments is not None else None
         for turn in turns:
-            yield turn_row(session, turn)
+            yield turn_row(session, turn, answers)
 
 
-def _write_yntp(root: Path, items: Iterator[tuple[SessionRecord, list[TurnRecord]]]) -> tuple[int, int]:
+def _write_yntp(root: Path, items: Iterator[Item]) -> tuple[int, int]:
     taken: set[str] = set()
     n_turns = n_files = 0
     for folder in sorted(set(LANGUAGE_DIRS.values())):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    for session, turns in items:
+    for session, turns, _ in items:  # the YNTP format has no place for the instruments
         rel = yntp_relative_path(session.language, session.user_id, taken)
         write_yntp_file(root / rel, yntp_document(turns))
         n_turns += len(turns)

@@ -9,22 +9,29 @@ unusable model line, ``reply_fallback`` turns where a simulated user's canned re
 ``npc_reject_reasons`` lists why (``echo``, ``repeat``, ``markup``, ``no-question``, ...; see
 :mod:`sharehouse.engine.npc_guard`). These are empty (null) for turns the engine did not play
 (imports) or stored before they existed.
+The participant instruments of a study session follow (:data:`INSTRUMENT_COLUMNS`): the
+self-reported MBTI type (``self_mbti``: one of the 16 types or ``unknown``), the post-game
+``age_band``, ``naturalness`` (1–5) and ``comment``, and the ``consent_version`` agreed to. They
+repeat on every turn of the session and are null for sessions of no study participant and for
+answers not given.
 Parquet files carry the explicit :func:`parquet_schema`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from sharehouse.store.records import SessionRecord, TurnRecord
 
+#: The participant instruments, exported with each turn of a study participant's session.
+INSTRUMENT_COLUMNS: tuple[str, ...] = ("self_mbti", "age_band", "naturalness", "comment", "consent_version")
 COLUMNS: tuple[str, ...] = (
     "session_id", "user_id", "persona_id", "kind", "source", "run_id", "language", "day", "idx", "npc",
     "state_id", "mbti", "message", "response", "verdict", "is_followup", "check_by", "check_reason",
-    "npc_fallback", "reply_fallback", "npc_rejected", "npc_reject_reasons", "split",
+    "npc_fallback", "reply_fallback", "npc_rejected", "npc_reject_reasons", "split", *INSTRUMENT_COLUMNS,
 )  # fmt: skip
 TRAIN_DAYS: tuple[int, ...] = (1, 2, 3, 4)
 _ROW_GROUP = 10_000
@@ -36,8 +43,10 @@ def split_for_day(day: int) -> Literal["train", "test"]:
     return "train" if day in TRAIN_DAYS else "test"
 
 
-def turn_row(session: SessionRecord, turn: TurnRecord) -> Row:
-    """The export row of one turn (ids and text as given: anonymise before calling)."""
+def turn_row(session: SessionRecord, turn: TurnRecord, instruments: Mapping[str, Any] | None = None) -> Row:
+    """The export row of one turn (ids and text as given: anonymise before calling). ``instruments``:
+    the session's participant answers by column of :data:`INSTRUMENT_COLUMNS` (absent ones are null)."""
+    answers = instruments or {}
     return {
         "session_id": session.id,
         "user_id": session.user_id,
@@ -62,6 +71,7 @@ def turn_row(session: SessionRecord, turn: TurnRecord) -> Row:
         "npc_rejected": turn.npc_rejected,
         "npc_reject_reasons": _reasons(turn.npc_reject_reasons),
         "split": split_for_day(turn.day),
+        **{c: answers.get(c) for c in INSTRUMENT_COLUMNS},
     }
 
 
@@ -94,7 +104,9 @@ def parquet_schema() -> Any:
     """The explicit Arrow schema of the Parquet export (pyarrow is imported when needed)."""
     import pyarrow as pa
 
-    nullable_text = {"persona_id", "run_id", "state_id", "mbti", "verdict", "check_by", "check_reason"}
+    nullable_text = {
+        "persona_id", "run_id", "state_id", "mbti", "verdict", "check_by", "check_reason", *INSTRUMENT_COLUMNS,
+    }  # fmt: skip
     fields = []
     for name in COLUMNS:
         if name in ("day", "idx"):
@@ -103,13 +115,13 @@ def parquet_schema() -> Any:
             fields.append(pa.field(name, pa.bool_(), nullable=False))
         elif name in ("npc_fallback", "reply_fallback"):
             fields.append(pa.field(name, pa.bool_(), nullable=True))
-        elif name == "npc_rejected":
+        elif name in ("npc_rejected", "naturalness"):
             fields.append(pa.field(name, pa.int32(), nullable=True))
         elif name == "npc_reject_reasons":
             fields.append(pa.field(name, pa.list_(pa.string()), nullable=True))
         else:
             fields.append(pa.field(name, pa.string(), nullable=name in nullable_text))
-    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"3"})
+    return pa.schema(fields, metadata={b"format": b"sharehouse-turns", b"format_version": b"4"})
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

@@ -1,0 +1,130 @@
+"""``sharehouse study status`` and ``sharehouse sessions withdraw``: thin commands over
+:mod:`sharehouse.study`.
+
+:data:`study_app` is the ``study`` group; :func:`withdraw_command` is mounted in the ``sessions``
+group by :mod:`sharehouse.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sharehouse.cli_common import DbOpt, fail, open_store
+from sharehouse.consoles import out_console
+from sharehouse.study.codes import normalize_code
+from sharehouse.study.participants import (
+    ParticipantStatus,
+    UnknownCodeError,
+    WithdrawReport,
+    state_counts,
+    study_status,
+    withdraw,
+)
+
+study_app = typer.Typer(help="Follow a study: its participants and where each one is.", no_args_is_help=True)
+
+
+def _counts_table(counts: dict[str, int]) -> Table:
+    table = Table(title="Participants by state", title_justify="left")
+    table.add_column("state")
+    table.add_column("participants", justify="right")
+    for label, n in counts.items():
+        table.add_row(label, str(n))
+    table.add_row("[bold]all[/bold]", f"[bold]{sum(counts.values())}[/bold]")
+    return table
+
+
+def _participants_table(rows: list[ParticipantStatus]) -> Table:
+    table = Table(title="Participants", title_justify="left")
+    for name, justify in (
+        ("participant", "left"), ("study", "left"), ("state", "left"), ("language", "left"),
+        ("replies", "right"), ("consented", "left"), ("last change", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(
+            r.id, escape(r.study), r.label, r.language or "-", str(r.turns),
+            f"{r.consented_at:%Y-%m-%d %H:%M}", f"{r.updated_at:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    return table
+
+
+@study_app.command("status")
+def status_command(
+    db: DbOpt = None,
+    study: Annotated[str | None, typer.Option("--study", help="Only the participants of this study.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the participants and the counts as JSON instead of tables.")
+    ] = False,
+) -> None:
+    """List the study's participants by state: consented (no reply yet), day N (playing),
+    finished, withdrawn; with the number in each state. Nicknames and codes are never shown."""
+    with open_store(db, read_only=True) as store:
+        rows = study_status(store, study=study)
+    counts = state_counts(rows)
+    if as_json:
+        payload = {
+            "counts": counts,
+            "participants": [r.model_dump(mode="json") | {"label": r.label} for r in rows],
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    console = out_console()
+    console.print(_counts_table(counts))
+    if rows:
+        console.print(_participants_table(rows))
+    else:
+        console.print("No participants yet.")
+
+
+def _report_table(report: WithdrawReport, *, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    for what, n in report.rows():
+        table.add_row(what, str(n))
+    return table
+
+
+def withdraw_command(
+    code: Annotated[str, typer.Argument(help="The participant's resume code, e.g. K7QX-M2PD.")],
+    db: DbOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Withdraw a participant: delete their games, replies, answers and every evaluation row and
+    cached result made from them. A tombstone (participant id, consent record, withdrawal time) is kept.
+
+    Exit code 1 when no participant has this code (mistyped, or already withdrawn), 2 for text that
+    is not a resume code."""
+    try:
+        canonical = normalize_code(code)
+    except ValueError as exc:
+        fail(f"{code!r} is not a resume code: {exc}", 2)
+    console = out_console()
+    if not yes:
+        # look first and ask with the store closed, so the games of a running study are not held up
+        with open_store(db) as store:
+            try:
+                preview = withdraw(store, canonical, dry_run=True)
+            except UnknownCodeError as exc:
+                fail(str(exc), 1)
+        console.print(_report_table(preview, title=f"Participant {preview.participant_id}: to be deleted"))
+        if not typer.confirm("Delete all of it? This cannot be undone.", default=False):
+            fail("nothing was deleted", 1)
+    with open_store(db) as store:
+        try:
+            report = withdraw(store, canonical)
+        except UnknownCodeError as exc:
+            fail(str(exc), 1)
+    console.print(_report_table(report, title=f"Participant {report.participant_id}: deleted"))
+    when = f"{report.withdrawn_at:%Y-%m-%d %H:%M:%S}" if report.withdrawn_at else "now"
+    console.print(
+        f"Withdrawn at {when}. Kept: the participant id, study {escape(report.study)!r} and the consent "
+        "record, marked withdrawn. Files exported or reported before this (sharehouse export, report eval) "
+        "are outside the store: delete them or export again."
+    )
