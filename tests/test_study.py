@@ -670,3 +670,30 @@ def test_withdrawn_participants_leave_the_export(store: Store, scenario: Scenari
     report = export_sessions(store, tmp_path / "t.jsonl", "jsonl")
     text = (tmp_path / "t.jsonl").read_text(encoding="utf-8")
     assert report.sessions == len(sessions) and session.id not in text and "I was here" not in text
+
+
+def test_integrity_check_finds_damaged_participants(store: Store, scenario: Scenario) -> None:
+    a, _, s_a = _join(store, scenario)
+    b, code_b, _ = _join(store, scenario)
+    c, code_c, _ = _join(store, scenario)
+    withdraw(store, code_b)
+    withdraw(store, code_c)
+    assert check_integrity(store, [scenario]) == []
+    store.execute("UPDATE participants SET nickname = 'back' WHERE id = ?", [c.id])
+    store.create_session(
+        SessionRecord(id="s-left", kind="human", source=STUDY_SOURCE, user_id=b.id, language="en")
+    )
+    store.create_session(
+        SessionRecord(id="s-nobody", kind="human", source=STUDY_SOURCE, user_id="bob", language="en")
+    )
+    store.execute("UPDATE sessions SET user_id = 'mallory' WHERE id = ?", [s_a.id])
+    problems = check_integrity(store, [scenario])
+    assert f"participant {a.id}: its game {s_a.id} belongs to user 'mallory'" in problems
+    assert f"participant {b.id}: withdrawn, but 1 session(s) of theirs are stored" in problems
+    assert (
+        f"participant {c.id}: withdrawn, but the tombstone keeps data (or has no withdrawal time)" in problems
+    )
+    assert "session s-nobody: a study game of no participant" in problems
+    assert f"session {s_a.id}: a study game of no participant" in problems
+    store.delete_session(s_a.id)
+    assert f"participant {a.id}: its game {s_a.id} is not stored" in check_integrity(store, [scenario])

@@ -14,7 +14,9 @@ not forbid:
   line must belong to the housemate of that state. For a scenario that is not known here (a custom
   file) the same rules are checked without the scenario: each state in one unbroken run, asked
   afresh once, and a position that agrees with the last verdict;
-- session fields: a known status, a failure reason for each failed session.
+- session fields: a known status, a failure reason for each failed session;
+- study participants (schema v7): an active participant's game is stored and is theirs, every
+  study session has a participant, and a withdrawn participant has nothing left but the tombstone.
 
 :func:`check_integrity` returns one sentence per problem; an empty list means consistent.
 """
@@ -65,6 +67,8 @@ def check_integrity(store: Store, scenarios: Sequence[Scenario] | None = None) -
     tables = {r[0] for r in store.fetchall("SELECT table_name FROM information_schema.tables")}
     if {"eval_predictions", "eval_scores", "eval_users"} <= tables:  # absent before schema v3
         problems += _evaluation(store)
+    if "participants" in tables:  # absent before schema v7
+        problems += _participants(store)
     return problems
 
 
@@ -294,4 +298,42 @@ def _evaluation(store: Store) -> list[str]:
         out.append(
             f"run {run}: scores for {method} × {model} {sid} day {day} turn {idx} without a prediction"
         )
+    return out
+
+
+# -- study participants ---------------------------------------------------------------------------
+def _participants(store: Store) -> list[str]:
+    out: list[str] = []
+    for pid, status in store.fetchall(
+        "SELECT id, status FROM participants WHERE status NOT IN ('active', 'withdrawn') ORDER BY 1"
+    ):
+        out.append(f"participant {pid}: unknown status {status!r}")
+    for pid, sid, owner in store.fetchall(
+        "SELECT p.id, p.session_id, s.user_id FROM participants p LEFT JOIN sessions s ON s.id = p.session_id "
+        "WHERE p.status = 'active' AND (s.id IS NULL OR s.user_id <> p.id) ORDER BY 1"
+    ):
+        if owner is None:
+            out.append(f"participant {pid}: its game {sid} is not stored")
+        else:
+            out.append(f"participant {pid}: its game {sid} belongs to user {owner!r}")
+    for (pid,) in store.fetchall(
+        "SELECT id FROM participants WHERE status = 'active' AND (code_sha256 IS NULL OR nickname IS NULL) "
+        "ORDER BY 1"
+    ):
+        out.append(f"participant {pid}: active without a resume code hash or a nickname")
+    for (sid,) in store.fetchall(
+        "SELECT id FROM sessions WHERE source = 'study' AND user_id NOT IN (SELECT id FROM participants) ORDER BY 1"
+    ):
+        out.append(f"session {sid}: a study game of no participant")
+    for pid, n in store.fetchall(
+        "SELECT p.id, count(s.id) FROM participants p JOIN sessions s ON s.user_id = p.id "
+        "WHERE p.status = 'withdrawn' GROUP BY p.id ORDER BY 1"
+    ):
+        out.append(f"participant {pid}: withdrawn, but {n} session(s) of theirs are stored")
+    for (pid,) in store.fetchall(
+        "SELECT id FROM participants WHERE status = 'withdrawn' AND (withdrawn_at IS NULL OR code_sha256 IS NOT NULL "
+        "OR session_id IS NOT NULL OR nickname IS NOT NULL OR language IS NOT NULL OR self_mbti IS NOT NULL "
+        "OR age_band IS NOT NULL OR naturalness IS NOT NULL OR comment IS NOT NULL) ORDER BY 1"
+    ):
+        out.append(f"participant {pid}: withdrawn, but the tombstone keeps data (or has no withdrawal time)")
     return out
