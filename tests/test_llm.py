@@ -4,19 +4,15 @@ OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
 from sharehouse.llm import GenParams, LLMError, TransientLLMError, load_model, parse_spec
 from sharehouse.llm.models import PACKAGED_MODELS, ensure_model
 from sharehouse.llm.retry import RetryingModel, RetryPolicy
+from sharehouse.serving.model_server import ModelServer, free_port
 
 
 def test_parse_spec_forms() -> None:
@@ -238,44 +234,13 @@ async def test_local_json_schema_output(small_model) -> None:
     assert isinstance(json.loads(comp.text)["answered"], bool)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def openai_server(tmp_path_factory):
-    """llama-cpp-python's OpenAI-compatible server with the packaged small model, on 127.0.0.1."""
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(ensure_model("small")), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "house-small"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see {log.name}")
-        try:
-            with urllib.request.urlopen(base + "/v1/models", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"server did not start in 300 s; see {log.name}")
-    yield base + "/v1"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    """llama-cpp-python's OpenAI-compatible server with the packaged small model, on 127.0.0.1
+    (started as ``sharehouse serve`` starts it)."""
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with ModelServer(ensure_model("small"), alias="house-small", n_ctx=2048, log_path=log_path) as server:
+        yield server.endpoint.api_base
 
 
 @pytest.mark.model
@@ -312,7 +277,7 @@ async def test_session_day_through_litellm(openai_server, store, scenario) -> No
 async def test_unreachable_api_is_a_clear_error() -> None:
     model = load_model(
         "openai/none",
-        api_base=f"http://127.0.0.1:{_free_port()}/v1",
+        api_base=f"http://127.0.0.1:{free_port()}/v1",
         retry=RetryPolicy(max_attempts=2, base_delay_s=0.01),
     )
     with pytest.raises(LLMError, match="gave up after 2 attempts"):

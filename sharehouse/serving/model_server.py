@@ -1,0 +1,220 @@
+"""One OpenAI-compatible model server shared by every game process of ``sharehouse serve``.
+
+Each browser connection runs its own game process; if each loaded the GGUF model itself, five
+participants would hold five copies of it and fight over two cores. Instead ``serve`` starts
+llama-cpp-python's own server (``python -m llama_cpp.server``) once, on the packaged local model
+(``local``, ``local:small``) or any GGUF file, bound to 127.0.0.1, and the games reach it through
+the litellm backend as ``openai/<alias>``. A server that is already running (``--api-base``, e.g.
+vLLM) is used as it is: nothing is started, and the model it serves is asked for when the spec
+does not name one.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from pydantic import BaseModel, ConfigDict
+
+from sharehouse.llm.local import default_threads
+from sharehouse.llm.registry import ModelConfig, local_model_path, parse_spec
+
+#: The address the model server binds: never reachable from the network.
+LOOPBACK = "127.0.0.1"
+#: The name the local model is served under (the games ask for ``openai/<alias>``).
+DEFAULT_ALIAS = "sharehouse-local"
+#: How long the model may take to load before ``serve`` gives up.
+STARTUP_TIMEOUT_S = 300.0
+#: llama.cpp's prompt batch, as in :class:`sharehouse.llm.local.LocalModel`.
+N_BATCH = 256
+#: Bytes of the server's prompt cache: KV states of earlier prompts, so a game whose turn comes
+#: after another game's keeps the prefix it shares with its own previous prompt.
+CACHE_BYTES = 1 << 30
+#: Seconds to wait for the server to exit after SIGTERM before it is killed.
+STOP_TIMEOUT_S = 10.0
+
+
+class ModelServerError(RuntimeError):
+    """The model server could not be started or reached."""
+
+
+class Endpoint(BaseModel):
+    """Where the games find the model: the API base and the litellm model string to ask for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_base: str
+    litellm_model: str
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port that is free on ``host`` now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def gguf_for(spec: str) -> Path:
+    """The GGUF file of a local model spec (``local``, ``local:small``, ``local:/x.gguf``, ``/x.gguf``),
+    assembled from the packaged parts on first use. A litellm spec is a ``ValueError``."""
+    cfg = parse_spec(spec)
+    if cfg.backend != "local" or cfg.batched:
+        raise ValueError(
+            f"model spec {spec!r}: serve runs a local GGUF model (local, local:small, a .gguf path); "
+            "for another server give --api-base"
+        )
+    return local_model_path(cfg)
+
+
+def served_models(api_base: str, *, timeout_s: float = 5.0) -> list[str]:
+    """The model ids an OpenAI-compatible server lists at ``<api_base>/models``."""
+    url = api_base.rstrip("/") + "/models"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            payload = json.loads(response.read().decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelServerError(f"no OpenAI-compatible server answers at {url}: {exc}") from exc
+    try:
+        return [str(item["id"]) for item in payload["data"]]
+    except (KeyError, TypeError) as exc:
+        raise ModelServerError(f"{url} did not list models (no data[].id in its answer)") from exc
+
+
+def remote_endpoint(api_base: str, model: str) -> Endpoint:
+    """A server that already runs: a litellm spec (``openai/NAME``) is used as given; a local spec
+    (the default ``local``) means "the one model the server lists"."""
+    if parse_spec(model, api_base=api_base).backend == "litellm":
+        return Endpoint(api_base=api_base, litellm_model=model)
+    ids = served_models(api_base)
+    if len(ids) != 1:
+        listed = ", ".join(ids) or "none"
+        raise ModelServerError(
+            f"{api_base} serves {len(ids)} models ({listed}); choose one with --model openai/NAME"
+        )
+    return Endpoint(api_base=api_base, litellm_model=f"openai/{ids[0]}")
+
+
+class ModelServer:
+    """llama-cpp-python's OpenAI-compatible server on one GGUF file, as a child process.
+
+    :meth:`start` returns once ``/v1/models`` answers; a server that exits first, or does not
+    answer within ``startup_timeout_s``, raises :class:`ModelServerError` naming its log file.
+    :meth:`stop` (also on leaving the ``with`` block) terminates it, then kills it if it lingers.
+    """
+
+    def __init__(
+        self,
+        gguf: Path,
+        *,
+        log_path: Path,
+        alias: str = DEFAULT_ALIAS,
+        host: str = LOOPBACK,
+        port: int | None = None,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        cache_bytes: int = CACHE_BYTES,
+        startup_timeout_s: float = STARTUP_TIMEOUT_S,
+    ) -> None:
+        self.gguf = gguf
+        self.log_path = log_path
+        self.alias = alias
+        self.host = host
+        self.port = port or free_port(host)
+        self.n_ctx = n_ctx or int(ModelConfig.model_fields["n_ctx"].default)
+        self.n_threads = n_threads or default_threads()
+        self.cache_bytes = cache_bytes
+        self.startup_timeout_s = startup_timeout_s
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(api_base=self.base_url + "/v1", litellm_model=f"openai/{self.alias}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def command(self) -> list[str]:
+        threads = str(self.n_threads)
+        cache = ["--cache", "true", "--cache_size", str(self.cache_bytes)] if self.cache_bytes else []
+        return [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf),
+            "--model_alias", self.alias, "--host", self.host, "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx), "--n_batch", str(N_BATCH),
+            "--n_threads", threads, "--n_threads_batch", threads, *cache,
+            # By default the server ends a streamed completion early ("[DONE]") as soon as another
+            # request waits: one game's housemate line would be cut short by another game's turn.
+            "--interrupt_requests", "false",
+        ]  # fmt: skip
+
+    def start(self) -> Endpoint:
+        if not self.gguf.is_file():
+            raise ModelServerError(f"no GGUF model file at {self.gguf}")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        self._proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoint
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        url = self.base_url + "/v1/models"
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                raise ModelServerError(
+                    f"the model server exited with code {code} while loading {self.gguf.name}; "
+                    f"see its log {self.log_path}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.25)
+        raise ModelServerError(
+            f"the model server did not answer at {url} within {self.startup_timeout_s:.0f} s; "
+            f"see its log {self.log_path}"
+        )
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> ModelServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
