@@ -253,6 +253,7 @@ eval_cli_report.report_app.command("realism")(cli_report.realism)
 eval_cli_report.report_app.command("quality")(cli_report.quality)
 app.add_typer(eval_cli_report.report_app, name="report")
 sessions_app.command("withdraw")(cli_study.withdraw_command)
+sessions_app.command("compact")(cli_study.compact_command)
 app.add_typer(cli_study.study_app, name="study")
 
 

@@ -1,13 +1,14 @@
-"""``sharehouse study status`` and ``sharehouse sessions withdraw``: thin commands over
-:mod:`sharehouse.study`.
+"""``sharehouse study status``, ``sharehouse sessions withdraw`` and ``sharehouse sessions compact``:
+thin commands over :mod:`sharehouse.study` and :mod:`sharehouse.store.compact`.
 
-:data:`study_app` is the ``study`` group; :func:`withdraw_command` is mounted in the ``sessions``
-group by :mod:`sharehouse.cli`.
+:data:`study_app` is the ``study`` group; :func:`withdraw_command` and :func:`compact_command` are
+mounted in the ``sessions`` group by :mod:`sharehouse.cli`.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,8 @@ from rich.table import Table
 
 from sharehouse.cli_common import DbOpt, fail, open_store
 from sharehouse.consoles import out_console
+from sharehouse.store import StoreError, default_db_path
+from sharehouse.store.compact import compact_store
 from sharehouse.study.codes import normalize_code
 from sharehouse.study.participants import (
     ParticipantStatus,
@@ -95,6 +98,14 @@ def withdraw_command(
     code: Annotated[str, typer.Argument(help="The participant's resume code, e.g. K7QX-M2PD.")],
     db: DbOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Then rewrite the database file so that the deleted rows leave no bytes behind "
+            "(only while nothing else uses it: stop `sharehouse serve` first).",
+        ),
+    ] = False,
 ) -> None:
     """Withdraw a participant: delete their games, replies, answers and every evaluation row and
     cached result made from them. A tombstone (participant id, consent record, withdrawal time) is kept.
@@ -128,3 +139,34 @@ def withdraw_command(
         "record, marked withdrawn. Files exported or reported before this (sharehouse export, report eval) "
         "are outside the store: delete them or export again."
     )
+    if compact:
+        _compact(db)
+    else:
+        console.print(
+            "The deleted rows stay readable in the database file's free space until it is compacted: "
+            "when no game is running, run `sharehouse sessions compact`."
+        )
+
+
+def _compact(db: Path | None) -> None:
+    try:
+        report = compact_store(db if db is not None else default_db_path())
+    except StoreError as exc:
+        fail(str(exc), 2)
+    out_console().print(
+        f"Compacted {escape(report.path)}: {report.bytes_before:,} -> {report.bytes_after:,} bytes; "
+        "no deleted row is left in the file."
+    )
+
+
+def compact_command(
+    db: DbOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Rewrite the database file with its live rows only, so that deleted data (withdrawn
+    participants) cannot be read from its bytes. Stop `sharehouse serve` and every game first:
+    a process writing during the swap could lose its write."""
+    path = db if db is not None else default_db_path()
+    if not yes and not typer.confirm(f"Is nothing else using {path} (no serve, no game)?", default=False):
+        fail("nothing was changed", 1)
+    _compact(db)

@@ -275,6 +275,8 @@ def withdraw(store: Store, code: str, *, dry_run: bool = False) -> WithdrawRepor
     completions that are those predictions or fit outputs; the answers. The participant row keeps
     its id, study, consent version and time, status ``withdrawn`` and the withdrawal time; the code
     hash, session id, language, nickname and answers are cleared. ``dry_run`` counts without deleting.
+    DuckDB does not overwrite deleted rows in the file: :func:`sharehouse.store.compact.compact_store`
+    rewrites it without them.
 
     :class:`UnknownCodeError` when no active participant has the code (malformed, mistyped, or
     already withdrawn).
