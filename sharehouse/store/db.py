@@ -2,11 +2,18 @@
 
 Every write is one short transaction; a turn and the session's new position are committed
 together, so a process that dies loses at most the turn that was being played.
+
+DuckDB lets one process at a time open a file for writing. A store opened with ``shared=True``
+holds the file only for each outermost operation (open, work, commit, close), waiting a bounded
+time for the lock, so that many processes (the games of ``sharehouse serve``) can use one file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import random
 import threading
 import time
 import uuid
@@ -22,6 +29,10 @@ from sharehouse.store.records import LLMCallRecord, Position, SessionRecord, Tur
 from sharehouse.store.schema import MIGRATIONS
 
 DB_ENV = env_name("db")
+BUSY_WAIT_S = 10.0  # how long opening a database waits for another process holding it
+# How long a shared store's operation waits for its turn at the file. Ten writers committing as fast
+# as they can on two loaded cores waited 5 s at most (bench/RESULTS.md); games wait far less.
+SHARED_WAIT_S = 30.0
 
 
 class StoreError(RuntimeError):
@@ -56,13 +67,32 @@ _TURN_COLS = list(TurnRecord.model_fields)
 
 
 class Store:
-    """One DuckDB file. Thread-safe within a process (calls are serialised by a lock)."""
+    """One DuckDB file. Thread-safe within a process (calls are serialised by a lock).
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, wait_s: float = 10.0):
+    By default the file is opened once and held until :meth:`close`: no other process can write to
+    it meanwhile. With ``shared=True`` no connection is held between operations: each outermost
+    operation (``execute``, ``fetchall``, ``fetchone``, ``transaction`` and the methods built on
+    them) opens the file, waiting up to ``wait_s`` (default :data:`SHARED_WAIT_S`) for its turn,
+    does its work, commits and closes; operations nested in a transaction use its connection. A
+    longer wait raises :class:`StoreBusyError` and the operation changes nothing. Opening without
+    ``shared`` waits up to ``wait_s`` (default :data:`BUSY_WAIT_S`) for a process holding the file.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        wait_s: float | None = None,
+        shared: bool = False,
+    ):
         self.path = Path(path) if path is not None else default_db_path()
         self.read_only = read_only
+        self.shared = shared
+        self.wait_s = wait_s if wait_s is not None else SHARED_WAIT_S if shared else BUSY_WAIT_S
         self._lock = threading.RLock()
         self._in_tx = 0
+        self._conn: duckdb.DuckDBPyConnection | None = None
         if not read_only:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,10 +100,12 @@ class Store:
                 raise StoreError(f"cannot create the directory for the database {self.path}: {exc}") from exc
         elif not self.path.exists():
             raise StoreError(f"no database at {self.path}")
-        self.conn = self._connect(wait_s)
-        if not read_only:
-            self.migrate()
-        self._refresh_columns()
+        if not shared:
+            self._conn = self._connect(self.wait_s)
+        with self._connection():  # shared: open, migrate, close
+            if not read_only:
+                self.migrate()
+            self._refresh_columns()
 
     # -- connection -------------------------------------------------------------------------
     def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
@@ -89,6 +121,8 @@ class Store:
                         time.sleep(delay)
                         delay = min(delay * 2, 1.0)
                         continue
+                    if self.shared:
+                        raise self._busy(msg.splitlines()[0]) from exc
                     raise StoreBusyError(
                         f"the database {self.path} is in use by another sharehouse process "
                         f"(waited {wait_s:.0f} s). Close it, or use another --db. ({msg.splitlines()[0]})"
@@ -99,9 +133,77 @@ class Store:
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
+    def _busy(self, detail: str) -> StoreBusyError:
+        return StoreBusyError(
+            f"the database {self.path} stayed busy for {self.wait_s:g} s (other processes were using "
+            f"it); nothing of this step was saved, try it again ({detail})"
+        )
+
+    @contextmanager
+    def _queue(self) -> Iterator[float]:
+        """Shared mode: wait (at most ``wait_s``) for this operation's turn at the file among the
+        shared stores, by locks on two files beside it. ``<db>.lock`` is the turn: writers one at
+        a time, readers together. ``<db>.queue`` is the place next in line: only its holder may
+        take the turn, so a process that has just had its turn cannot take it again before the
+        one already next in line. Trying these locks costs a system call, where trying DuckDB's
+        own costs opening the database. Yields the time left to open the database (a process that
+        opens the file without ``shared`` does not queue here, hence that wait)."""
+        deadline = time.monotonic() + self.wait_s
+        next_in_line = self._flock(".queue", fcntl.LOCK_EX, deadline)
+        try:
+            turn = self._flock(".lock", fcntl.LOCK_SH if self.read_only else fcntl.LOCK_EX, deadline)
+        finally:
+            os.close(next_in_line)  # closing a file lets go of its lock
+        try:
+            yield max(0.0, deadline - time.monotonic())
+        finally:
+            os.close(turn)
+
+    def _flock(self, suffix: str, mode: int, deadline: float) -> int:
+        """The descriptor of ``<db><suffix>``, locked (``flock``) in ``mode`` before ``deadline``."""
+        path = self.path.with_name(self.path.name + suffix)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open the lock file {path}: {exc}") from exc
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise self._busy(f"waiting at {path}") from None
+                time.sleep(random.uniform(0.001, 0.004))  # at random: waiters do not retry in step
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection for one operation: the held one, or (shared, outermost) the file opened
+        for this operation and closed after it."""
+        with self._lock:
+            if self._conn is not None:
+                yield self._conn
+                return
+            with self._queue() as left_s:
+                conn = self._connect(left_s)
+                self._conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._conn = None
+                    conn.close()
+
+    @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        """The open connection. A shared store has one only during an operation."""
+        if self._conn is None:
+            raise StoreError(f"the shared store {self.path} is open only during an operation")
+        return self._conn
+
     def close(self) -> None:
         with self._lock:
-            self.conn.close()
+            if not self.shared and self._conn is not None:
+                self._conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -120,42 +222,44 @@ class Store:
                 finally:
                     self._in_tx -= 1
                 return
-            self.conn.execute("BEGIN TRANSACTION")
-            self._in_tx = 1
-            try:
-                yield self.conn
-            except BaseException:
-                self._in_tx = 0
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
-                self._in_tx = 0
+            with self._connection() as conn:
+                conn.execute("BEGIN TRANSACTION")
+                self._in_tx = 1
                 try:
-                    self.conn.execute("COMMIT")
-                except duckdb.Error as exc:
-                    raise StoreError(f"could not commit to {self.path}: {exc}") from exc
+                    yield conn
+                except BaseException:
+                    self._in_tx = 0
+                    conn.execute("ROLLBACK")
+                    raise
+                else:
+                    self._in_tx = 0
+                    try:
+                        conn.execute("COMMIT")
+                    except duckdb.Error as exc:
+                        raise StoreError(f"could not commit to {self.path}: {exc}") from exc
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        with self._lock:
-            return self.conn.execute(sql, params or [])
+        """Run one statement. A shared store has closed the returned connection: read results with
+        :meth:`fetchall` or :meth:`fetchone`."""
+        with self._connection() as conn:
+            return conn.execute(sql, params or [])
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self.conn.execute(sql, params or []).fetchall()
+        with self._connection() as conn:
+            return conn.execute(sql, params or []).fetchall()
 
     def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
-        with self._lock:
-            return self.conn.execute(sql, params or []).fetchone()
+        with self._connection() as conn:
+            return conn.execute(sql, params or []).fetchone()
 
     # -- columns ----------------------------------------------------------------------------
     def _refresh_columns(self) -> None:
         """The select lists of sessions and turns. A database opened read-only may predate the latest
         migration (it cannot be migrated then): columns it lacks read as NULL."""
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_name IN ('sessions', 'turns') AND table_schema = current_schema()"
-            ).fetchall()
+        rows = self.fetchall(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_name IN ('sessions', 'turns') AND table_schema = current_schema()"
+        )
         have: dict[str, set[str]] = {"sessions": set(), "turns": set()}
         for table, column in rows:
             have[table].add(column)
@@ -175,20 +279,20 @@ class Store:
 
     # -- migrations -------------------------------------------------------------------------
     def schema_version(self) -> int:
-        with self._lock:
-            exists = self.conn.execute(
+        with self._connection() as conn:
+            exists = conn.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
             ).fetchone()
             if not exists or not exists[0]:
                 return 0
-            row = self.conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
             return int(row[0]) if row else 0
 
     def migrate(self) -> list[int]:
         """Apply every migration not yet applied. Returns the versions applied."""
         applied: list[int] = []
-        with self._lock:
-            self.conn.execute(
+        with self._connection() as conn:
+            conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, name TEXT, applied_at TIMESTAMP DEFAULT current_timestamp)"
             )
