@@ -24,6 +24,7 @@ from sharehouse.study.participants import (
     ParticipantStatus,
     UnknownCodeError,
     WithdrawReport,
+    purge_withdrawn,
     state_counts,
     study_status,
     withdraw,
@@ -132,7 +133,9 @@ def withdraw_command(
             report = withdraw(store, canonical)
         except UnknownCodeError as exc:
             fail(str(exc), 1)
+        late = purge_withdrawn(store)
     console.print(_report_table(report, title=f"Participant {report.participant_id}: deleted"))
+    _print_late(late)
     when = f"{report.withdrawn_at:%Y-%m-%d %H:%M:%S}" if report.withdrawn_at else "now"
     console.print(
         f"Withdrawn at {when}. Kept: the participant id, study {escape(report.study)!r} and the consent "
@@ -148,9 +151,24 @@ def withdraw_command(
         )
 
 
+def _print_late(late: list[WithdrawReport]) -> None:
+    console = out_console()
+    for rep in late:
+        console.print(
+            _report_table(
+                rep, title=f"Participant {rep.participant_id} (withdrawn before): written later, deleted"
+            )
+        )
+
+
 def _compact(db: Path | None) -> None:
+    path = db if db is not None else default_db_path()
+    if not path.is_file():
+        fail(f"no database at {path}", 2)
+    with open_store(path) as store:
+        _print_late(purge_withdrawn(store))
     try:
-        report = compact_store(db if db is not None else default_db_path())
+        report = compact_store(path)
     except StoreError as exc:
         fail(str(exc), 2)
     out_console().print(
@@ -164,7 +182,8 @@ def compact_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Rewrite the database file with its live rows only, so that deleted data (withdrawn
-    participants) cannot be read from its bytes. Stop `sharehouse serve` and every game first:
+    participants) cannot be read from its bytes. Rows written for a withdrawn participant after the
+    withdrawal (a game left open) are deleted first. Stop `sharehouse serve` and every game first:
     a process writing during the swap could lose its write."""
     path = db if db is not None else default_db_path()
     if not yes and not typer.confirm(f"Is nothing else using {path} (no serve, no game)?", default=False):

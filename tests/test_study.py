@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from sharehouse.cli_study import compact_command, study_app, withdraw_command
 from sharehouse.io import COLUMNS, INSTRUMENT_COLUMNS, export_sessions
 from sharehouse.scenario import Scenario
-from sharehouse.store import Position, SessionRecord, Store, TurnRecord
+from sharehouse.store import LLMCallRecord, Position, SessionRecord, Store, TurnRecord
 from sharehouse.store.embeddings import count_embeddings, put_embeddings, text_sha256
 from sharehouse.store.evaluation import (
     CachedCompletion,
@@ -60,7 +60,7 @@ from sharehouse.study import (
     withdraw,
 )
 from sharehouse.study.codes import CODE_ALPHABET
-from sharehouse.study.participants import state_counts
+from sharehouse.study.participants import purge_withdrawn, state_counts
 
 CODE_RE = re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$")
 LLM = {"backend": "litellm", "model": "openai/qwen", "api_base": "http://127.0.0.1:9/v1"}
@@ -429,8 +429,6 @@ def _rows_of(store: Store, user: str, sessions: list[str]) -> dict[str, int]:
 
 
 def test_withdraw_deletes_everything_and_keeps_a_tombstone(store: Store, scenario: Scenario) -> None:
-    from sharehouse.store import LLMCallRecord
-
     gone, code, session = _join(store, scenario, nickname="Quillon")
     _play(store, scenario, session, ["the big room", "mornings, before anyone is up"])
     store.log_llm_call(LLMCallRecord(session_id=session.id, day=1, purpose="npc", model="m"))
@@ -459,14 +457,15 @@ def test_withdraw_deletes_everything_and_keeps_a_tombstone(store: Store, scenari
     }
     assert _rows_of(store, gone.id, [session.id]) == dict.fromkeys(before_other, 0)
     tomb = store.fetchone(
-        "SELECT status, withdrawn_at, code_sha256, session_id, language, nickname, self_mbti, age_band, "
-        "naturalness, comment, answered_at, consent_version, study FROM participants WHERE id = ?",
+        "SELECT status, withdrawn_at, code_sha256, language, nickname, self_mbti, age_band, "
+        "naturalness, comment, answered_at, consent_version, study, session_id FROM participants WHERE id = ?",
         [gone.id],
     )
     assert tomb is not None and tomb[0] == "withdrawn" and tomb[1] is not None
-    assert tomb[2:11] == (None,) * 9 and tomb[11:] == (CONSENT_VERSION, "pilot")
+    assert tomb[2:10] == (None,) * 8 and tomb[10:] == (CONSENT_VERSION, "pilot", session.id)
     assert _text_hits(store, ["Quillon", "mornings, before", gone.id, session.id]) == {
-        gone.id: ["participants.id"]
+        gone.id: ["participants.id"],
+        session.id: ["participants.session_id"],  # the id of the deleted game: to catch late writes
     }
 
     assert find_by_code(store, code) is None
@@ -730,3 +729,36 @@ def test_compact_store_refuses_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no database at"):
         compact_store(tmp_path / "none.duckdb")
     assert not list(tmp_path.iterdir())
+
+
+def test_late_writes_of_a_withdrawn_game_are_found_and_purged(
+    cli: typer.Typer, tmp_path: Path, scenario: Scenario
+) -> None:
+    """The participant withdraws while their game is still open; the game commits one more turn."""
+    db = tmp_path / "late.duckdb"
+    with Store(db) as store:
+        p, code, session = _join(store, scenario)
+        _play(store, scenario, session, ["first answer"])
+        withdraw(store, code)
+        assert purge_withdrawn(store) == []
+        store.append_turn(
+            TurnRecord(
+                session_id=session.id, day=1, idx=1, npc="Leo", message="next?", response="written late"
+            ),
+            Position(day=1, state="x"),
+        )
+        store.log_llm_call(LLMCallRecord(session_id=session.id, day=1, purpose="npc"))
+        problems = check_integrity(store, [scenario])
+        assert any(
+            m.startswith(f"participant {p.id}: withdrawn, but 1 turn(s) were written") for m in problems
+        )
+        preview = purge_withdrawn(store, dry_run=True)
+        assert [(r.participant_id, r.turns, r.llm_calls, r.deleted) for r in preview] == [(p.id, 1, 1, False)]
+    result = CliRunner().invoke(cli, ["sessions", "compact", "--db", str(db), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "written later, deleted" in result.output and b"written late" not in db.read_bytes()
+    with Store(db) as store:
+        assert check_integrity(store, [scenario]) == [] and purge_withdrawn(store) == []
+    missing = CliRunner().invoke(cli, ["sessions", "compact", "--db", str(tmp_path / "no.duckdb"), "--yes"])
+    assert missing.exit_code == 2 and "no database at" in missing.output
+    assert not (tmp_path / "no.duckdb").exists()

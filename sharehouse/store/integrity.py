@@ -330,9 +330,17 @@ def _participants(store: Store) -> list[str]:
         "WHERE p.status = 'withdrawn' GROUP BY p.id ORDER BY 1"
     ):
         out.append(f"participant {pid}: withdrawn, but {n} session(s) of theirs are stored")
+    for pid, n in store.fetchall(
+        "SELECT p.id, count(*) FROM participants p JOIN turns t ON t.session_id = p.session_id "
+        "WHERE p.status = 'withdrawn' GROUP BY p.id ORDER BY 1"
+    ):
+        out.append(
+            f"participant {pid}: withdrawn, but {n} turn(s) were written to their game afterwards "
+            "(sharehouse sessions compact deletes them)"
+        )
     for (pid,) in store.fetchall(
         "SELECT id FROM participants WHERE status = 'withdrawn' AND (withdrawn_at IS NULL OR code_sha256 IS NOT NULL "
-        "OR session_id IS NOT NULL OR nickname IS NOT NULL OR language IS NOT NULL OR self_mbti IS NOT NULL "
+        "OR nickname IS NOT NULL OR language IS NOT NULL OR self_mbti IS NOT NULL "
         "OR age_band IS NOT NULL OR naturalness IS NOT NULL OR comment IS NOT NULL) ORDER BY 1"
     ):
         out.append(f"participant {pid}: withdrawn, but the tombstone keeps data (or has no withdrawal time)")

@@ -354,8 +354,8 @@ TURN_QUALITY = Migration(
 # Study participants (sharehouse.study): one row per person who agreed to a study's consent text.
 # The session's user_id is the participant id; the nickname is for display only, never a key.
 # The resume code is kept only as its sha256. A withdrawn participant's sessions and everything
-# derived from them are deleted; the row stays as a tombstone with its id, study, consent record
-# and withdrawal time, and every other field cleared.
+# derived from them are deleted; the row stays as a tombstone with its id, study, consent record,
+# the id of the deleted game and the withdrawal time, and every other field cleared.
 STUDY_PARTICIPANTS = Migration(
     7,
     "study_participants",
@@ -364,7 +364,7 @@ STUDY_PARTICIPANTS = Migration(
         CREATE TABLE participants (
             id TEXT PRIMARY KEY,             -- p-<12 hex>, also sessions.user_id
             code_sha256 TEXT UNIQUE,         -- sha256 of the canonical resume code; NULL once withdrawn
-            session_id TEXT,                 -- the study game; NULL once withdrawn
+            session_id TEXT,                 -- the study game (kept, deleted, once withdrawn)
             study TEXT NOT NULL,             -- the study's name (StudyConfig.name)
             language TEXT,                   -- en | ja | zh; NULL once withdrawn
             nickname TEXT,                   -- shown in the game only; NULL once withdrawn

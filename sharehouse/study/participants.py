@@ -7,7 +7,8 @@ never a key and never exported. The resume code is stored only as its sha256
 (:func:`sharehouse.study.codes.code_sha256`): a lost code cannot be recovered, only a new game begun.
 
 :func:`withdraw` deletes everything of a participant in one transaction and leaves a tombstone row
-(id, study, consent version and time, status ``withdrawn``, withdrawal time; everything else cleared).
+(id, study, consent version and time, the id of the deleted game, status ``withdrawn``, withdrawal
+time; everything else cleared).
 """
 
 from __future__ import annotations
@@ -273,10 +274,11 @@ def withdraw(store: Store, code: str, *, dry_run: bool = False) -> WithdrawRepor
     evaluation predictions, scores and user records of those sessions (or that user); the cached
     sentence vectors of their texts and of the predictions made for them; the cached model
     completions that are those predictions or fit outputs; the answers. The participant row keeps
-    its id, study, consent version and time, status ``withdrawn`` and the withdrawal time; the code
-    hash, session id, language, nickname and answers are cleared. ``dry_run`` counts without deleting.
-    DuckDB does not overwrite deleted rows in the file: :func:`sharehouse.store.compact.compact_store`
-    rewrites it without them.
+    its id, study, consent version and time, the id of its (deleted) game, status ``withdrawn`` and
+    the withdrawal time; the code hash, language, nickname and answers are cleared. ``dry_run``
+    counts without deleting. A game still open when its participant withdraws may write a turn after
+    this: :func:`purge_withdrawn` deletes such late rows. DuckDB does not overwrite deleted rows in
+    the file: :func:`sharehouse.store.compact.compact_store` rewrites it without them.
 
     :class:`UnknownCodeError` when no active participant has the code (malformed, mistyped, or
     already withdrawn).
@@ -304,7 +306,7 @@ def withdraw(store: Store, code: str, *, dry_run: bool = False) -> WithdrawRepor
         if not dry_run:
             conn.execute(
                 "UPDATE participants SET status = 'withdrawn', withdrawn_at = current_timestamp, "
-                "updated_at = current_timestamp, code_sha256 = NULL, session_id = NULL, language = NULL, "
+                "updated_at = current_timestamp, code_sha256 = NULL, language = NULL, "
                 "nickname = NULL, self_mbti = NULL, age_band = NULL, naturalness = NULL, comment = NULL, "
                 "answered_at = NULL WHERE id = ?",
                 [pid],
@@ -312,6 +314,26 @@ def withdraw(store: Store, code: str, *, dry_run: bool = False) -> WithdrawRepor
             done = conn.execute("SELECT withdrawn_at FROM participants WHERE id = ?", [pid]).fetchone()
             report = report.model_copy(update={"withdrawn_at": done[0] if done else None})
     return report
+
+
+def purge_withdrawn(store: Store, *, dry_run: bool = False) -> list[WithdrawReport]:
+    """Delete whatever was written for withdrawn participants after they withdrew (a game left open
+    commits its next turn to the deleted session; an evaluation run may have been going on), in one
+    transaction. Returns a report for each withdrawn participant who had anything left."""
+    if not _has_participants(store):
+        return []
+    out: list[WithdrawReport] = []
+    with store.transaction() as conn:
+        for pid, study, own_session in conn.execute(
+            "SELECT id, study, session_id FROM participants WHERE status = 'withdrawn' ORDER BY id"
+        ).fetchall():
+            sids = [r[0] for r in conn.execute("SELECT id FROM sessions WHERE user_id = ?", [pid]).fetchall()]
+            if own_session and own_session not in sids:
+                sids.append(own_session)
+            report = _withdraw_rows(conn, pid, study, sids, False, dry_run=dry_run)
+            if any(n for _, n in report.rows()):
+                out.append(report)
+    return out
 
 
 def _withdraw_rows(
