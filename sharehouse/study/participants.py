@@ -432,7 +432,7 @@ def study_status(store: Store, *, study: str | None = None) -> list[ParticipantS
     ):
         state: StudyState
         if status == "withdrawn":
-            state, day = "withdrawn", None
+            state, day, turns = "withdrawn", None, 0
         elif sid is not None and s_status == "complete":
             state, day = "finished", None
         elif not turns:
