@@ -31,7 +31,7 @@ from sharehouse.store.schema import MIGRATIONS
 DB_ENV = env_name("db")
 BUSY_WAIT_S = 10.0  # how long opening a database waits for another process holding it
 # How long a shared store's operation waits for its turn at the file. Ten writers committing as fast
-# as they can on two loaded cores waited 5 s at most (bench/RESULTS.md); games wait far less.
+# as they can on two cores at load 8 waited 4 s at most (bench/RESULTS.md); games wait far less.
 SHARED_WAIT_S = 30.0
 
 
