@@ -258,6 +258,20 @@ async def test_litellm_backend_against_local_openai_server(openai_server) -> Non
 
 
 @pytest.mark.model
+async def test_json_schema_through_litellm_against_llama_cpp_server(openai_server) -> None:
+    """llama-cpp-python's server refuses ``response_format`` type ``json_schema`` (the OpenAI form);
+    the litellm backend then sends the schema as ``json_object`` + ``schema`` within the same call,
+    so the reply check works in games served by ``sharehouse serve``."""
+    model = load_model("openai/house-small", api_base=openai_server, timeout_s=300.0)
+    schema = {"type": "object", "properties": {"answered": {"type": "boolean"}}, "required": ["answered"]}
+    msgs = [{"role": "user", "content": "Is 'I like tea' an answer to 'what do you drink?' Reply in JSON."}]
+    for _ in range(2):  # the second call goes straight to the form the server takes
+        comp = await model.complete(msgs, GenParams(max_tokens=20, temperature=0, json_schema=schema))
+        assert isinstance(json.loads(comp.text)["answered"], bool)
+        assert comp.attempts == 1
+
+
+@pytest.mark.model
 async def test_session_day_through_litellm(openai_server, store, scenario) -> None:
     from sharehouse.engine.session import EngineParams, SessionRunner, start_session
     from sharehouse.engine.users import ScriptedUser

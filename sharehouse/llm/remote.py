@@ -60,8 +60,21 @@ class RemoteModel:
         self.extra = dict(extra or {})
         self.name = f"litellm:{model}"
         self._litellm = _import_litellm()
+        # OpenAI and vLLM take a JSON schema as ``{"type": "json_schema", ...}``; llama-cpp-python's
+        # server refuses that form and takes ``{"type": "json_object", "schema": ...}``. The first
+        # refusal switches this model to the second form for good.
+        self._schema_in_json_object = False
 
     async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+        try:
+            return await self._complete(messages, params)
+        except LLMError as exc:
+            if params.json_schema is None or self._schema_in_json_object or not _refuses_json_schema(exc):
+                raise
+            self._schema_in_json_object = True
+            return await self._complete(messages, params)
+
+    async def _complete(self, messages: list[Message], params: GenParams) -> Completion:
         litellm = self._litellm
         kwargs: dict[str, Any] = {
             "model": self.model,
@@ -84,10 +97,7 @@ class RemoteModel:
             if self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
                 kwargs["api_key"] = "sk-no-key-needed"
         if params.json_schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": params.json_schema, "strict": True},
-            }
+            kwargs["response_format"] = self._response_format(params.json_schema)
         started = time.perf_counter()
         exc_mod = litellm.exceptions
         transient = (
@@ -140,6 +150,11 @@ class RemoteModel:
             latency_s=latency,
         )
 
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._schema_in_json_object:
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+
     async def _stream(self, kwargs: dict[str, Any], params: GenParams) -> tuple[str, Any]:
         resp = await self._litellm.acompletion(stream=True, stream_options={"include_usage": True}, **kwargs)
         pieces: list[str] = []
@@ -158,6 +173,13 @@ class RemoteModel:
 
     def close(self) -> None:
         return None
+
+
+def _refuses_json_schema(error: LLMError) -> bool:
+    """The server rejected a ``response_format`` of type ``json_schema``: llama-cpp-python's server
+    answers with a validation error that names the field and the value it got."""
+    text = str(error.__cause__ or error)
+    return "response_format" in text and "json_schema" in text
 
 
 _SECRET_NAME = re.compile(r"(API_KEY|_KEY|TOKEN|SECRET|PASSWORD)$", re.I)
