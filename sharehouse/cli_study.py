@@ -117,6 +117,10 @@ def withdraw_command(
         canonical = normalize_code(code)
     except ValueError as exc:
         fail(f"{code!r} is not a resume code: {exc}", 2)
+    path = db if db is not None else default_db_path()
+    if not path.is_file():
+        fail(f"no database at {path}", 2)
+    db = path
     console = out_console()
     if not yes:
         # look first and ask with the store closed, so the games of a running study are not held up

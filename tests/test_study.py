@@ -759,6 +759,11 @@ def test_late_writes_of_a_withdrawn_game_are_found_and_purged(
     assert "written later, deleted" in result.output and b"written late" not in db.read_bytes()
     with Store(db) as store:
         assert check_integrity(store, [scenario]) == [] and purge_withdrawn(store) == []
-    missing = CliRunner().invoke(cli, ["sessions", "compact", "--db", str(tmp_path / "no.duckdb"), "--yes"])
-    assert missing.exit_code == 2 and "no database at" in missing.output
-    assert not (tmp_path / "no.duckdb").exists()
+    for args in (
+        ["sessions", "compact", "--yes"],
+        ["sessions", "withdraw", "2222-3333", "--yes"],
+        ["study", "status"],
+    ):
+        missing = CliRunner().invoke(cli, [*args, "--db", str(tmp_path / "no.duckdb")])
+        assert missing.exit_code == 2 and "no database at" in missing.output, args
+        assert not (tmp_path / "no.duckdb").exists()
