@@ -5,6 +5,11 @@ from the start screen) and the evaluator (:data:`~sharehouse.tui.names.EVALUATOR
 own stack of screens. The fixed screens are registered by name (``SCREENS``); the screens post
 messages up and the app opens what they ask for.
 
+In participant mode (a study: :mod:`sharehouse.tui.screens.participant`) the game's mode starts on
+:data:`~sharehouse.tui.names.PARTICIPANT` instead of the start screen, and the app offers nothing
+beyond the participant's own game: no evaluator (no F6), no list of saved games, no settings (the
+model is the one the game was started with), no researcher's panel.
+
 Dependencies are injected so tests can drive the app: ``model_factory(spec)`` builds the model
 that plays the housemates (default: :func:`sharehouse.llm.load_model`); it is only called when a
 housemate first needs to speak or judge a reply.
@@ -19,17 +24,32 @@ from textual.binding import Binding
 from sharehouse.engine.session import start_session
 from sharehouse.llm import DEFAULT_MODEL, ChatModel, load_model, parse_spec
 from sharehouse.scenario import Scenario
-from sharehouse.store import SessionRecord, Store
+from sharehouse.store import SessionRecord, Store, StoreError
 from sharehouse.store.evaluation import list_eval_runs
+from sharehouse.study.config import StudyConfig
+from sharehouse.study.participants import Participant, register
 from sharehouse.tui.evaluator.navigation import EvaluatorNavigation
 from sharehouse.tui.i18n import DEFAULT_LANG, UI_LANGS, t
 from sharehouse.tui.keys import localise_bindings
-from sharehouse.tui.messages import NewGame, SessionDone, ShowContinue, ShowSettings
-from sharehouse.tui.names import CONTINUE, GAME, SETTINGS, START
+from sharehouse.tui.messages import (
+    Enrol,
+    NewGame,
+    ResumeParticipant,
+    SessionDone,
+    ShowContinue,
+    ShowSettings,
+)
+from sharehouse.tui.names import CONTINUE, EVALUATOR, GAME, PARTICIPANT, RUNS, SETTINGS, START
 from sharehouse.tui.screens.closing import ClosingScreen
 from sharehouse.tui.screens.continue_game import PLAY_SOURCE, ContinueScreen
 from sharehouse.tui.screens.dialogs import HelpScreen, QuitScreen
 from sharehouse.tui.screens.game import GameScreen
+from sharehouse.tui.screens.participant import (
+    CodeGuard,
+    ParticipantClosingScreen,
+    ParticipantStartScreen,
+    ResumeCodeScreen,
+)
 from sharehouse.tui.screens.settings import ModelSettings, SettingsScreen
 from sharehouse.tui.screens.start import StartScreen
 
@@ -42,8 +62,9 @@ class SharehouseApp(EvaluatorNavigation):
         START: StartScreen,
         CONTINUE: ContinueScreen,
         SETTINGS: SettingsScreen,
+        PARTICIPANT: ParticipantStartScreen,
     }
-    MODES = {GAME: START}  # and the evaluator's mode (EvaluatorNavigation)
+    MODES = {GAME: START}  # and the evaluator's mode (EvaluatorNavigation); participant mode: see __init__
     DEFAULT_MODE = GAME
     CSS_PATH = "sharehouse.tcss"
     ENABLE_COMMAND_PALETTE = False
@@ -54,11 +75,16 @@ class SharehouseApp(EvaluatorNavigation):
         Binding("ctrl+c", "request_quit", show=False, priority=True),
         Binding("f6", "evaluator", "key.evaluator", key_display="F6", priority=True),  # TextArea binds F6 too
     ]
+    #: The app's actions participant mode does not offer (their bindings are left out).
+    NOT_FOR_PARTICIPANTS = ("evaluator",)
+    #: The registered screens each mode of the app reaches (the others are uninstalled).
+    PARTICIPANT_SCREENS = (PARTICIPANT,)
+    GAME_SCREENS = (START, CONTINUE, SETTINGS, RUNS)
 
     def action_evaluator(self) -> None:
         """Open the evaluator on the list of evaluation runs: open one, resume one or set up a new one;
         escape from that list comes back to where the player was."""
-        if self.in_evaluator:
+        if self.in_evaluator or self.participant:
             return
         if not list_eval_runs(self.store):
             self.notify(t("eval.no_runs", self.lang))
@@ -74,10 +100,16 @@ class SharehouseApp(EvaluatorNavigation):
         *,
         model_spec: str = DEFAULT_MODEL,
         api_base: str | None = None,
+        participant: bool = False,
+        study: StudyConfig | None = None,
     ) -> None:
         super().__init__()
         if language is not None and language not in UI_LANGS:
             raise ValueError(f"language must be one of {', '.join(UI_LANGS)}, not {language!r}")
+        if participant and researcher:
+            raise ValueError("participant mode has no researcher's view")
+        if study is not None and not participant:
+            raise ValueError("a study is run in participant mode")
         parse_spec(model_spec, api_base=api_base)  # fail early on a spec that cannot work
         self.store = store
         self.scenario = scenario
@@ -87,8 +119,26 @@ class SharehouseApp(EvaluatorNavigation):
         self.model_spec = model_spec
         self.api_base = api_base
         self.finished_sessions: list[str] = []
-        localise_bindings(self, self.lang)
+        self.participant = participant
+        self.study = study or StudyConfig()
+        self.code_guard = CodeGuard()
+        self.enrolled: Participant | None = None  # participant mode: who plays, once registered or resumed
+        self.resume_code: str | None = None  # ... and their code, kept in memory to show again
+        for name in self.GAME_SCREENS if participant else self.PARTICIPANT_SCREENS:
+            self.uninstall_screen(name)
+        if participant:
+            # Before the app runs no mode has screens yet: the evaluator's mode goes, and the game's
+            # starts on the participant screen (Textual's remove_mode/add_mode need a running loop
+            # and refuse the current mode).
+            del self._modes[EVALUATOR]
+            self._modes[GAME] = PARTICIPANT
+        self.localise()
         self.title = scenario.title.get(self.lang)
+
+    def localise(self) -> None:
+        """The footer's key descriptions in the interface language (participant mode leaves out
+        the bindings it does not offer)."""
+        localise_bindings(self, self.lang, without=self.NOT_FOR_PARTICIPANTS if self.participant else ())
 
     # -- settings ---------------------------------------------------------------------------
     def set_language(self, lang: str) -> None:
@@ -96,7 +146,7 @@ class SharehouseApp(EvaluatorNavigation):
             raise ValueError(f"unsupported language {lang!r}")
         self.lang = lang
         self.title = self.scenario.title.get(lang)
-        localise_bindings(self, lang)
+        self.localise()
         self.refresh_bindings()
 
     def build_model(self) -> ChatModel:
@@ -135,6 +185,38 @@ class SharehouseApp(EvaluatorNavigation):
         self.open_game(rec)
         return rec
 
+    def enrol(self, message: Enrol) -> SessionRecord | None:
+        """Participant mode: register a new participant (who agreed to ``message.consent``) with a
+        session of their own, show their resume code, then open the game on it. None (with a notice)
+        when the store could not take it; nothing is then stored."""
+        try:
+            participant, code, rec = register(
+                self.store,
+                self.scenario,
+                language=message.lang,
+                nickname=message.nickname,
+                consent=message.consent,
+                study=self.study,
+                self_mbti=message.self_mbti,
+                llm_config=self.llm_config(),
+            )
+        except StoreError as exc:
+            self.notify(t("participant.store_busy", self.lang, error=type(exc).__name__), severity="error")
+            return None
+        self.playing_as(participant, code)
+        self.set_language(rec.language)
+        self.push_screen(ResumeCodeScreen(rec.language, code), lambda _: self.open_game(rec))
+        return rec
+
+    def resume_participant(self, participant: Participant, code: str) -> SessionRecord:
+        """Participant mode: open the session of the participant whose resume code was given."""
+        self.playing_as(participant, code)
+        return self.continue_game(participant.session_id)
+
+    def playing_as(self, participant: Participant, code: str) -> None:
+        self.enrolled, self.resume_code = participant, code
+        self.sub_title = participant.nickname
+
     def open_game(self, rec: SessionRecord) -> None:
         """The game screen on ``rec``, over the start screen (the first screen of the game's mode
         stays under it; nothing goes back to it)."""
@@ -145,7 +227,19 @@ class SharehouseApp(EvaluatorNavigation):
         """The closing screen takes the game screen's place; when the player is looking at the
         evaluator, it goes over the game screen in the game's mode and waits there."""
         self.finished_sessions.append(session_id)
-        closing = ClosingScreen(self.scenario, self.lang, session_id, replies)
+        closing: ClosingScreen | ParticipantClosingScreen
+        if self.participant and self.enrolled is not None and self.resume_code is not None:
+            closing = ParticipantClosingScreen(
+                self.scenario,
+                self.lang,
+                session_id,
+                replies,
+                participant_id=self.enrolled.id,
+                code=self.resume_code,
+                questionnaire=self.study.post_questionnaire,
+            )
+        else:
+            closing = ClosingScreen(self.scenario, self.lang, session_id, replies)
         if self.current_mode == GAME:
             self.switch_screen(closing)
         else:
@@ -156,10 +250,20 @@ class SharehouseApp(EvaluatorNavigation):
         self.new_game(message.nickname, message.lang)
 
     def on_show_continue(self, _: ShowContinue) -> None:
-        self.show_continue()
+        if not self.participant:
+            self.show_continue()
 
     def on_show_settings(self, _: ShowSettings) -> None:
-        self.show_settings()
+        if not self.participant:
+            self.show_settings()
+
+    def on_enrol(self, message: Enrol) -> None:
+        if self.participant:
+            self.enrol(message)
+
+    def on_resume_participant(self, message: ResumeParticipant) -> None:
+        if self.participant:
+            self.resume_participant(message.participant, message.code)
 
     def on_session_done(self, message: SessionDone) -> None:
         self.session_done(message.session_id, message.replies)
@@ -183,7 +287,8 @@ class SharehouseApp(EvaluatorNavigation):
     # -- actions ----------------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen | QuitScreen):
-            self.push_screen(HelpScreen(self.lang))
+            body = t("help.body_participant", self.lang) if self.participant else None
+            self.push_screen(HelpScreen(self.lang, body))
 
     def action_request_quit(self) -> None:
         if isinstance(self.screen, QuitScreen):
@@ -193,7 +298,10 @@ class SharehouseApp(EvaluatorNavigation):
             if quit_now:
                 self.quit_now()
 
-        self.push_screen(QuitScreen(self.lang), answered)
+        question = None
+        if self.participant and self.resume_code is not None:
+            question = t("quit.question_participant", self.lang, code=self.resume_code)
+        self.push_screen(QuitScreen(self.lang, question), answered)
 
     def quit_now(self) -> None:
         """Stop the game worker (nothing committed is lost) and leave."""

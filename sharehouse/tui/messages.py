@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from sharehouse.study.consent import ConsentText
+from sharehouse.study.participants import Participant
+
 
 class NewGame(Message):
     """Start a new session for ``nickname`` in ``lang`` and open the game on it."""
@@ -29,3 +32,20 @@ class SessionDone(Message):
     def __init__(self, session_id: str, replies: int) -> None:
         super().__init__()
         self.session_id, self.replies = session_id, replies
+
+
+class Enrol(Message):
+    """A new participant agreed to ``consent`` and chose a ``nickname`` (and, when the study asks,
+    their own MBTI type): register them, show their resume code, then open the game."""
+
+    def __init__(self, lang: str, consent: ConsentText, nickname: str, self_mbti: str | None) -> None:
+        super().__init__()
+        self.lang, self.consent, self.nickname, self.self_mbti = lang, consent, nickname, self_mbti
+
+
+class ResumeParticipant(Message):
+    """``participant`` gave their resume ``code``: open their session."""
+
+    def __init__(self, participant: Participant, code: str) -> None:
+        super().__init__()
+        self.participant, self.code = participant, code

@@ -11,6 +11,7 @@ from __future__ import annotations
 START = "start"  # the game's first screen: language, nickname, consent, new game / continue / settings
 CONTINUE = "continue"  # the unfinished games to continue
 SETTINGS = "settings"  # which model plays the housemates
+PARTICIPANT = "participant"  # participant mode's first screen: language, then new participant or resume code
 RUNS = "runs"  # the evaluator's list of evaluation runs
 
 # -- modes ------------------------------------------------------------------------------------

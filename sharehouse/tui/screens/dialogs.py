@@ -20,15 +20,17 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "close", show=False),
     ]
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, body: str | None = None) -> None:
+        """``body``: the text to show (default: the game's help in ``lang``)."""
         super().__init__(id="help")
         self.lang = lang
+        self.body = body if body is not None else t("help.body", lang)
 
     def compose(self) -> ComposeResult:
         localise_bindings(self, self.lang)
         with Vertical(classes="dialog", id="help-dialog"):
             yield Static(Text(t("help.title", self.lang), style="bold"), classes="dialog-title")
-            yield Static(Text(t("help.body", self.lang)), id="help-body")
+            yield Static(Text(self.body), id="help-body")
             yield Button(t("help.close", self.lang), id="close-help", variant="primary")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -47,14 +49,16 @@ class QuitScreen(ModalScreen[bool]):
         Binding("n", "stay", show=False),
     ]
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, question: str | None = None) -> None:
+        """``question``: what to ask (default: the game's question in ``lang``)."""
         super().__init__(id="quit-confirm")
         self.lang = lang
+        self.question = question if question is not None else t("quit.question", lang)
 
     def compose(self) -> ComposeResult:
         localise_bindings(self, self.lang)
         with Vertical(classes="dialog", id="quit-dialog"):
-            yield Static(Text(t("quit.question", self.lang)), id="quit-question")
+            yield Static(Text(self.question), id="quit-question")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("quit.yes", self.lang), id="quit-yes", variant="error")
                 yield Button(t("quit.no", self.lang), id="quit-no", variant="primary")
