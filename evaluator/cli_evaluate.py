@@ -165,6 +165,7 @@ def evaluate_callback(
     if ctx.invoked_subcommand is not None:
         return
     from evaluator.leaderboard import print_leaderboard
+    from evaluator.progress_bars import EvalProgressBars
     from evaluator.request import EvalOptions, EvalParams
     from evaluator.runner import run_evaluation
     from evaluator.task import build_tasks
@@ -253,7 +254,8 @@ def evaluate_callback(
         except ValidationError as exc:
             raise typer.BadParameter(_explain(exc)) from None
         try:
-            rid = run_evaluation(store, tasks, options, progress=progress, console=err)
+            with EvalProgressBars(err, enabled=progress) as bars:
+                rid = run_evaluation(store, tasks, options, on_event=bars)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         if score:

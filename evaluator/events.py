@@ -30,6 +30,17 @@ class ModelLoaded(EvalEvent):
 
 
 @dataclass(frozen=True)
+class MethodStarted(EvalEvent):
+    """A method × model starts: ``total`` day-5 turns over its ``seeds`` (stored ones included)."""
+
+    kind: ClassVar[str] = "method_started"
+    method: str
+    model: str
+    total: int
+    seeds: int = 1
+
+
+@dataclass(frozen=True)
 class Skipped(EvalEvent):
     """A day-5 turn already predicted in this run (resume): nothing is called."""
 
@@ -55,6 +66,7 @@ class Predicted(EvalEvent):
     llm_calls: int
     cached_calls: int
     latency_s: float
+    flagged: bool = False  # the stored prediction carries a flag (refusal, leak, empty, ...)
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ class PredictionFailed(EvalEvent):
 
 @dataclass(frozen=True)
 class UserFailed(EvalEvent):
-    """A method could not be fitted to a user: none of the user's turns is predicted."""
+    """A method could not be fitted to a user: none of the user's ``turns`` left is predicted."""
 
     kind: ClassVar[str] = "user_failed"
     method: str
@@ -79,6 +91,7 @@ class UserFailed(EvalEvent):
     seed: int
     user: str
     error: str
+    turns: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,15 @@ class MethodSkipped(EvalEvent):
     method: str
     model: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Scoring(EvalEvent):
+    """A method × model's predictions are being scored."""
+
+    kind: ClassVar[str] = "scoring"
+    method: str
+    model: str
 
 
 @dataclass(frozen=True)

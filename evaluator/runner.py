@@ -25,23 +25,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from evaluator.cached_model import CachingModel, LazyModel, completion_totals, totals
 from evaluator.events import (
     EvalEvent,
     EvalObserver,
     MethodSkipped,
+    MethodStarted,
     ModelLoaded,
     Predicted,
     PredictionFailed,
     RunFinished,
     Scored,
+    Scoring,
     Skipped,
     UserFailed,
 )
@@ -54,7 +53,6 @@ from evaluator.metrics.wordvectors import WORD_VECTORS
 from evaluator.protocols import DEFAULT_PROTOCOL, check_method, check_resume
 from evaluator.request import EvalOptions, EvalParams  # callers also import EvalParams from here
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
-from sharehouse.consoles import err_console
 from sharehouse.llm import load_model, parse_spec
 from sharehouse.llm.base import ChatModel
 from sharehouse.store import Store, new_id
@@ -80,7 +78,6 @@ class _Combo:
         self.method_name, self.method, self.spec, self.model, self.api = method_name, method, spec, model, api
         self.seed = seed
         self.errors = 0
-        self.flags = 0
 
 
 def _merge(old: Any, new: Sequence[Any]) -> list[Any]:
@@ -165,7 +162,6 @@ class _UserRun:
     combo: _Combo
     user: UserTask
     params: EvalParams
-    advance: Callable[[int], None]
     hook: EvalObserver | None
     status: UserStatusRecord = field(init=False)
 
@@ -180,9 +176,8 @@ class _UserRun:
         if not todo:
             return
         wrapper = self.caching_model()
-        predictor = await self.fit(wrapper)
+        predictor = await self.fit(wrapper, len(todo))
         if predictor is None:
-            self.advance(len(todo))
             return
         for item in todo:
             await self.predict_and_record(predictor, wrapper, item)
@@ -193,7 +188,6 @@ class _UserRun:
         """The user's day-5 turns without a stored prediction; the others are reported skipped."""
         c = self.combo
         todo = [t for t in self.user.tests if _key(c.method_name, c.spec, c.seed, t) not in done]
-        self.advance(len(self.user.tests) - len(todo))
         for item in self.user.tests:
             if item not in todo:
                 event = Skipped(c.method_name, c.spec, c.seed, session_id=item.session_id, idx=item.idx)
@@ -215,8 +209,9 @@ class _UserRun:
             priced_as=parse_spec(c.spec).model if c.api else None, api_base=p.api_base if c.api else None,
         )  # fmt: skip
 
-    async def fit(self, wrapper: CachingModel) -> Predictor | None:
-        """The fitted predictor, or None when fitting failed (recorded; the run goes on)."""
+    async def fit(self, wrapper: CachingModel, turns: int) -> Predictor | None:
+        """The fitted predictor, or None when fitting failed (recorded, with the ``turns`` it
+        leaves unpredicted; the run goes on)."""
         c, p = self.combo, self.params
         ctx = MethodContext(
             model=wrapper, model_spec=c.spec, seed=c.seed, temperature=p.temperature, max_tokens=p.max_tokens,
@@ -229,7 +224,10 @@ class _UserRun:
             c.errors += 1
             self.status.status, self.status.error = "failed", f"fit: {type(exc).__name__}: {exc}"
             put_user_status(self.store, self.status)
-            _emit(self.hook, UserFailed(c.method_name, c.spec, c.seed, self.user.user_id, self.status.error))
+            failed = UserFailed(
+                c.method_name, c.spec, c.seed, self.user.user_id, self.status.error, turns=turns
+            )
+            _emit(self.hook, failed)
             return None
         fit = totals(wrapper.calls) if wrapper.calls else completion_totals(list(predictor.fit_completions))
         self.status.fit_latency_s = time.perf_counter() - started
@@ -253,18 +251,16 @@ class _UserRun:
             if self.status.error is None:
                 self.status.status = "failed"
                 self.status.error = f"predict day {item.day} #{item.idx}: {type(exc).__name__}: {exc}"
-            self.advance(1)
             _emit(self.hook, PredictionFailed(c.method_name, c.spec, c.seed, self.user.user_id, str(exc)))
             return
         rec = self.prediction_record(item, pred, wrapper.calls[first:], time.perf_counter() - t0)
         insert_prediction(self.store, rec)
-        c.flags += int(bool(rec.flags))
-        self.advance(1)
         _emit(
             self.hook,
             Predicted(
                 c.method_name, c.spec, c.seed, self.user.user_id, item.session_id, item.idx,
                 llm_calls=rec.llm_calls or 0, cached_calls=rec.cached_calls or 0, latency_s=rec.latency_s or 0.0,
+                flagged=bool(rec.flags),
             ),
         )  # fmt: skip
 
@@ -425,37 +421,6 @@ def _resolve(options: EvalOptions) -> list[tuple[str, Method]]:
     return resolved
 
 
-class _ProgressBars(Progress):
-    """The runner's live display: one bar per method × model (over all its seeds) with a note of
-    its errors and flagged replies, then of its scoring. Disabled, it draws nothing."""
-
-    def __init__(self, console: Console, enabled: bool) -> None:
-        super().__init__(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console, disable=not enabled,
-        )  # fmt: skip
-
-    def __enter__(self) -> _ProgressBars:
-        self.start()
-        return self
-
-    def counter(self, bar: TaskID, combo: _Combo, errors_before: int) -> Callable[[int], None]:
-        """The ``advance`` of one method × model × seed: ``n`` more turns done; the note counts the
-        method × model's errors so far (``errors_before``: its earlier seeds') and this seed's
-        flagged replies."""
-
-        def advance(n: int) -> None:
-            if n:
-                note = []
-                if errors_before + combo.errors:
-                    note.append(f"[red]{errors_before + combo.errors} errors[/red]")
-                if combo.flags:
-                    note.append(f"[yellow]{combo.flags} flagged[/yellow]")
-                self.update(bar, advance=n, note=" ".join(note))
-
-        return advance
-
-
 @dataclass
 class _EvalRun:
     """One call of the runner after its options were checked: the run opened (or resumed) with its
@@ -497,15 +462,13 @@ class _EvalRun:
         return cls(store, tasks, options, run_id, config, hook)
 
     # -- predict each user, score each method × model -----------------------------------------
-    async def each_method_on_each_model(
-        self, methods: Sequence[tuple[str, Method]], bars: _ProgressBars
-    ) -> None:
+    async def each_method_on_each_model(self, methods: Sequence[tuple[str, Method]]) -> None:
         """Every method of the first model, then of the next: a model is loaded only when a method
         first calls it."""
         for spec in self.options.models:
             model, api = self.lazy_model(spec)
             for name, method in methods:
-                self.errors += await self.method_on_model(name, method, spec, model, api, bars)
+                self.errors += await self.method_on_model(name, method, spec, model, api)
 
     def lazy_model(self, spec: str) -> tuple[ChatModel, bool]:
         """``spec``'s model, loaded at its first call, and whether it is an API model."""
@@ -517,30 +480,25 @@ class _EvalRun:
 
         return LazyModel(spec, load, on_load=lambda: _emit(self.hook, ModelLoaded(model=spec))), api
 
-    async def method_on_model(
-        self, name: str, method: Method, spec: str, model: ChatModel, api: bool, bars: _ProgressBars
-    ) -> int:
+    async def method_on_model(self, name: str, method: Method, spec: str, model: ChatModel, api: bool) -> int:
         """One method × model: every seed's users predicted, then scored; returns its errors."""
         seeds = self.options.seed_list
         total = sum(len(t.tests) for t in self.tasks) * len(seeds)
-        label = f"{name} × {spec}" + (f" × {len(seeds)} seeds" if len(seeds) > 1 else "")
-        bar = bars.add_task(label, total=total, note="")
+        _emit(self.hook, MethodStarted(method=name, model=spec, total=total, seeds=len(seeds)))
         problem = _model_problem(method, spec)
         if problem is not None:
             self.record_skipped(name, spec, problem)
-            bars.update(bar, completed=total, note=f"[red]skipped: {problem}[/red]")
             _emit(self.hook, MethodSkipped(method=name, model=spec, reason=problem))
             return len(self.tasks) * len(seeds)
         errors = 0
         for seed in seeds:
             combo = _Combo(name, method, spec, model, api, seed)
-            await self.predict_users(combo, bars.counter(bar, combo, errors))
+            await self.predict_users(combo)
             errors += combo.errors
         if self.options.params.score:
-            bars.update(bar, note="scoring…")
+            _emit(self.hook, Scoring(method=name, model=spec))
             n = await self.score(name, spec)
             _emit(self.hook, Scored(method=name, model=spec, predictions=n))
-            bars.update(bar, note=f"scored {n}" + (f", {errors} errors" if errors else ""))
         return errors
 
     def record_skipped(self, name: str, spec: str, problem: str) -> None:
@@ -556,16 +514,14 @@ class _EvalRun:
                     ),
                 )  # fmt: skip
 
-    async def predict_users(self, combo: _Combo, advance: Callable[[int], None]) -> None:
+    async def predict_users(self, combo: _Combo) -> None:
         """Every user under one method × model × seed (:class:`_UserRun`): up to ``concurrency``
         at once on an API model, one at a time, in order, on a local one."""
         sem = asyncio.Semaphore(self.options.concurrency if combo.api else 1)
 
         async def one(user: UserTask) -> None:
             async with sem:
-                user_run = _UserRun(
-                    self.store, self.run_id, combo, user, self.options.params, advance, self.hook
-                )
+                user_run = _UserRun(self.store, self.run_id, combo, user, self.options.params, self.hook)
                 await user_run.run(self.done)
 
         await asyncio.gather(*(one(u) for u in self.tasks))
@@ -600,21 +556,18 @@ async def run_evaluation_async(
     options: EvalOptions,
     *,
     on_event: EvalObserver | None = None,
-    progress: bool = True,
-    console: Console | None = None,
 ) -> str:
     """Predict, store and score every method × model × seed of ``options`` on ``tasks``; returns
     the run id (``options.run_id`` resumes that run).
 
-    ``on_event`` observes the run: one :mod:`evaluator.events` record per step (``Skipped``,
-    ``Predicted``, ``PredictionFailed``, ``UserFailed``, ``MethodSkipped``, ``ModelLoaded``,
-    ``Scored``, ``RunFinished``). ``progress`` draws live progress bars on ``console`` (default:
-    standard error).
+    ``on_event`` observes the run: one :mod:`evaluator.events` record per step (``MethodStarted``,
+    ``Skipped``, ``Predicted``, ``PredictionFailed``, ``UserFailed``, ``MethodSkipped``,
+    ``ModelLoaded``, ``Scoring``, ``Scored``, ``RunFinished``); the CLI's progress bars
+    (:class:`evaluator.progress_bars.EvalProgressBars`) and the evaluator screen are observers.
     """
     methods = _resolve(options)
     run = _EvalRun.open(store, tasks, options, on_event)
-    with _ProgressBars(console or err_console(), enabled=progress) as bars:
-        await run.each_method_on_each_model(methods, bars)
+    await run.each_method_on_each_model(methods)
     await run.finish()
     return run.run_id
 
@@ -625,10 +578,6 @@ def run_evaluation(
     options: EvalOptions,
     *,
     on_event: EvalObserver | None = None,
-    progress: bool = True,
-    console: Console | None = None,
 ) -> str:
     """Synchronous :func:`run_evaluation_async` (for scripts and the CLI)."""
-    return asyncio.run(
-        run_evaluation_async(store, tasks, options, on_event=on_event, progress=progress, console=console)
-    )
+    return asyncio.run(run_evaluation_async(store, tasks, options, on_event=on_event))

@@ -179,7 +179,7 @@ def test_runs_stored_before_the_renaming_show_what_ran(cli: CliRunner, tmp_path:
                 )  # fmt: skip
         with pytest.raises(ValueError, match="before the methods were renamed"):
             options = EvalOptions(methods=["few-shot+style"], models=["local:small"], run_id="ev-old")
-            run_evaluation(store, [], options, progress=False)
+            run_evaluation(store, [], options)
         with pytest.raises(ValueError, match="made under the sharehouse protocol"):
             options = EvalOptions(
                 methods=["few-shot"],
@@ -187,7 +187,7 @@ def test_runs_stored_before_the_renaming_show_what_ran(cli: CliRunner, tmp_path:
                 run_id="ev-old",
                 params=EvalParams(protocol="paper"),
             )
-            run_evaluation(store, [], options, progress=False)
+            run_evaluation(store, [], options)
         stored = {r[0] for r in store.fetchall("SELECT DISTINCT method FROM eval_predictions")}
     assert stored == {"few-shot", "cot"}
     result = cli.invoke(app, ["evaluate", "show", "ev-old", "--db", str(db)], env={"COLUMNS": "250"})

@@ -55,7 +55,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, yntp_dir: Path, small_mo
     events: list[tuple[str, dict[str, Any]]] = []
     rid = run_evaluation(
         store, tasks, EvalOptions(methods=METHODS, models=["local:small"], seed=0, params=PARAMS, run_id=RUN),
-        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
+        on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     assert rid == RUN
     yield store, tasks, events, db, small_model
@@ -194,7 +194,7 @@ def test_paper_protocol(evaluated) -> None:  # noqa: ANN001
     assert EvalParams(protocol="paper").max_tokens == 512
     run = "ev-paper"
     paper = EvalOptions(methods=PAPER_METHODS, models=["local:small"], params=params, run_id=run)
-    run_evaluation(store, [user], paper, progress=False)
+    run_evaluation(store, [user], paper)
     assert store.get_run(run)["config"]["protocol"] == "paper"
     preds = {p.method: p for p in load_predictions(store, run)}
     assert sorted(preds) == sorted(PAPER_METHODS)
@@ -223,8 +223,7 @@ def test_paper_protocol(evaluated) -> None:  # noqa: ANN001
         if method == "cot":
             assert f"- tone: {predictor.fit_info['style']['tone']}" in prompt
     with pytest.raises(ValueError, match="made under the paper protocol"):
-        run_evaluation(store, [user], paper.model_copy(update={"methods": ["zero-shot"], "params": EvalParams()}),
-                       progress=False)  # fmt: skip
+        run_evaluation(store, [user], paper.model_copy(update={"methods": ["zero-shot"], "params": EvalParams()}))  # fmt: skip
     with pytest.raises(ValueError, match="belongs to the sharehouse protocol"):
-        run_evaluation(store, [user], paper.model_copy(update={"methods": ["cot+style"]}), progress=False)
+        run_evaluation(store, [user], paper.model_copy(update={"methods": ["cot+style"]}))
     assert len(load_predictions(store, run)) == len(PAPER_METHODS)

@@ -44,7 +44,7 @@ def _run(store: Store, tasks: list, **params: Any) -> list[tuple[str, dict[str, 
         store, tasks,
         EvalOptions(methods=["zero-shot"], models=["local:small"], seeds=[0, 1],
                     params=EvalParams(max_tokens=8, top_p=0.8, **params), run_id=RUN),
-        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
+        on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     return events
 

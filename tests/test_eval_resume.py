@@ -44,7 +44,7 @@ CHILD = textwrap.dedent(
 
     options = EvalOptions(methods=["zero-shot"], models=["local:small"], seed=0,
                           params=EvalParams(**json.loads(sys.argv[2])), run_id=sys.argv[3])
-    run_evaluation(store, tasks, options, progress=False, on_event=hook)
+    run_evaluation(store, tasks, options, on_event=hook)
     print("DONE", flush=True)
     """
 )
@@ -101,7 +101,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path: Path, yntp_dir: Path, 
         run_evaluation(
             store, tasks,
             EvalOptions(methods=["zero-shot"], models=["local:small"], seed=0, params=EvalParams(**PARAMS), run_id=RUN),
-            progress=False, on_event=lambda e: events.append((e.kind, e.data())),
+            on_event=lambda e: events.append((e.kind, e.data())),
         )  # fmt: skip
         after = {(p.session_id, p.idx): p for p in load_predictions(store, RUN)}
         assert len(after) == 4
@@ -134,11 +134,11 @@ def test_resume_records_a_status_lost_after_the_last_prediction(
             params=EvalParams(**PARAMS),
             run_id="ev-status",
         )
-        run_evaluation(store, tasks, options, progress=False)
+        run_evaluation(store, tasks, options)
         assert [s.status for s in load_user_status(store, "ev-status")] == ["ok"]
         store.execute("DELETE FROM eval_users WHERE eval_run = 'ev-status'")  # the lost write
         events: list[str] = []
-        run_evaluation(store, tasks, options, progress=False, on_event=lambda e: events.append(e.kind))
+        run_evaluation(store, tasks, options, on_event=lambda e: events.append(e.kind))
         assert "predicted" not in events and "skipped" in events
         (status,) = load_user_status(store, "ev-status")
         assert status.status == "ok" and "recorded on resume" in status.fit_info["note"]

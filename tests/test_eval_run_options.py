@@ -57,7 +57,7 @@ def test_options_round_trip_through_the_run_config(tmp_path: Path) -> None:
         selection={"source": "test", "languages": ["en"], "users": None, "limit_users": 2, "limit_turns": 1},
     )  # fmt: skip
     with Store(tmp_path / "o.duckdb") as store:
-        assert run_evaluation(store, [], options, progress=False) == "ev-opts"
+        assert run_evaluation(store, [], options) == "ev-opts"
         config = store.get_run("ev-opts")["config"]
         assert config["seeds"] == [3, 4] and config["selection"] == options.selection
         back = RunRequest.from_run(store, "ev-opts").options()
@@ -67,7 +67,5 @@ def test_options_round_trip_through_the_run_config(tmp_path: Path) -> None:
 def test_a_bad_method_is_refused_before_the_run_is_recorded(tmp_path: Path) -> None:
     with Store(tmp_path / "b.duckdb") as store:
         with pytest.raises(ValueError, match="no-such-method"):
-            run_evaluation(
-                store, [], EvalOptions(methods=["no-such-method"], run_id="ev-bad"), progress=False
-            )
+            run_evaluation(store, [], EvalOptions(methods=["no-such-method"], run_id="ev-bad"))
         assert store.get_run("ev-bad") is None

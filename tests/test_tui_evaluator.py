@@ -384,7 +384,7 @@ def test_request_round_trips_through_the_run_config(tmp_path: Path) -> None:
         )  # fmt: skip
         assert req.languages == ["ja"]
         # no users: the runner records the run and finishes without loading a model
-        run_evaluation(store, [], req.options().model_copy(update={"run_id": "eval-x"}), progress=False)
+        run_evaluation(store, [], req.options().model_copy(update={"run_id": "eval-x"}))
         back = RunRequest.from_run(store, "eval-x")
         assert back.selection() == req.selection() and back.sessions == [] and back.run_id == "eval-x"
         assert back.params == req.params and back.seed == 5 and back.methods == ["zero-shot"]

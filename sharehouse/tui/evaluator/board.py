@@ -224,9 +224,7 @@ class EvaluatorScreen(Screen[None]):
 
     async def _execute(self, request: RunRequest) -> str:
         options = request.options().model_copy(update={"run_id": self.run_id})
-        return await run_evaluation_async(
-            self.store, self.tasks, options, on_event=self.on_run_event, progress=False
-        )
+        return await run_evaluation_async(self.store, self.tasks, options, on_event=self.on_run_event)
 
     def on_run_event(self, event: EvalEvent) -> None:
         """The runner's observer (called on the app's event loop)."""
