@@ -66,10 +66,11 @@ def languages_option(value: str | None, *, option: str | None = None) -> list[La
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
-def open_store(db: Path | None, *, read_only: bool = False) -> Store:
-    """The session store at ``db`` (default: ``$SHAREHOUSE_DB`` or ``sessions/sharehouse.duckdb``);
-    a store that cannot be opened fails the command with exit code 2."""
+def open_store(db: Path | None, *, read_only: bool = False, shared: bool = False) -> Store:
+    """The session store at ``db`` (default: ``$SHAREHOUSE_DB`` or ``sessions/sharehouse.duckdb``),
+    ``shared`` for a process that is one of many using the file (see :class:`Store`); a store that
+    cannot be opened fails the command with exit code 2."""
     try:
-        return Store(db, read_only=read_only)
+        return Store(db, read_only=read_only, shared=shared)
     except StoreError as exc:
         fail(str(exc), 2)

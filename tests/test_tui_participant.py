@@ -1,4 +1,5 @@
-"""Participant mode of the game (a study), driven through Textual's pilot on real DuckDB files.
+"""Participant mode of the game (a study), driven through Textual's pilot on real DuckDB files
+opened shared, as ``sharehouse play --participant`` opens them.
 
 No language model is needed: the flows stop where a housemate would first have to react to a reply,
 or use the last question of day five, which is judged by rule. Declining stores nothing; agreeing
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, RadioButton, Select, Static, TextArea
+from typer.testing import CliRunner
 
+from sharehouse.cli import _build
 from sharehouse.llm import ChatModel
 from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
 from sharehouse.store import Position, Store
@@ -143,7 +146,7 @@ def resume_error(app: SharehouseApp) -> str:
 
 
 async def test_declining_stores_nothing_and_ends_the_game(db: Path, scenario: Scenario) -> None:
-    with Store(db) as store:
+    with Store(db, shared=True) as store:
         before = counts(store)
         app = participant_app(store, scenario, StudyConfig(pre_mbti=True, post_questionnaire=True))
         async with app.run_test(size=SIZE) as pilot:
@@ -167,7 +170,7 @@ async def test_declining_stores_nothing_and_ends_the_game(db: Path, scenario: Sc
 
 
 async def test_back_from_consent_or_nickname_stores_nothing(db: Path, scenario: Scenario) -> None:
-    with Store(db) as store:
+    with Store(db, shared=True) as store:
         app = participant_app(store, scenario)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.click("#new-participant")
@@ -194,7 +197,7 @@ async def test_agreeing_registers_shows_the_code_and_another_app_resumes_with_it
     db: Path, scenario: Scenario
 ) -> None:
     nickname = "[bold]Mika\x1b[31m"
-    with Store(db) as store:
+    with Store(db, shared=True) as store:
         app = participant_app(store, scenario, StudyConfig(pre_mbti=True))
         async with app.run_test(size=SIZE) as pilot:
             await pilot.click("#lang-zh")
@@ -226,21 +229,22 @@ async def test_agreeing_registers_shows_the_code_and_another_app_resumes_with_it
             await pilot.press("y")
             await wait_for(pilot, lambda: not app.is_running)
 
-        again = participant_app(store, scenario, StudyConfig(pre_mbti=True))
+    with Store(db, shared=True) as other:  # another game process on the same file
+        again = participant_app(other, scenario, StudyConfig(pre_mbti=True))
         async with again.run_test(size=SIZE) as pilot:
             assert again.lang == "en"
             await resume(pilot, again, f"  {code.lower().replace('-', ' ')} ")  # as a person may type it
             await wait_for(pilot, lambda: isinstance(again.screen, GameScreen) and again.screen.awaiting)
             assert isinstance(again.screen, GameScreen) and again.screen.session.id == rec.id
             assert again.lang == "zh" and again.resume_code == code and again.sub_title == "[bold]Mika"
-        assert counts(store)["participants"] == 1 and counts(store)["sessions"] == 1
+        assert counts(other)["participants"] == 1 and counts(other)["sessions"] == 1
 
 
 async def test_a_wrong_code_reveals_nothing_and_a_few_make_the_next_try_wait(
     db: Path, scenario: Scenario
 ) -> None:
     now = [1000.0]
-    with Store(db) as store:
+    with Store(db, shared=True) as store:
         study = StudyConfig()
         kept, code, rec = register(
             store, scenario, language="en", nickname="Ana", consent=consent_text("en"), study=study,
@@ -289,7 +293,7 @@ async def test_a_wrong_code_reveals_nothing_and_a_few_make_the_next_try_wait(
 
 
 async def test_no_evaluator_saved_games_or_settings(db: Path, scenario: Scenario) -> None:
-    with Store(db) as store:
+    with Store(db, shared=True) as store:
         app = participant_app(store, scenario)
         async with app.run_test(size=SIZE) as pilot:
             start = app.get_screen(PARTICIPANT)
@@ -341,11 +345,24 @@ def test_participant_mode_takes_no_researcher_view(db: Path, scenario: Scenario)
             plain.get_screen(PARTICIPANT)
 
 
+def test_play_rejects_participant_options_that_do_not_fit(db: Path, tmp_path: Path) -> None:
+    runner, cli = CliRunner(), _build()
+    res = runner.invoke(cli, ["play", "--db", str(db), "--study", str(tmp_path / "s.json")])
+    assert res.exit_code == 2 and "--study needs --participant" in res.output
+    res = runner.invoke(cli, ["play", "--db", str(db), "--participant", "--researcher"])
+    assert res.exit_code == 2 and "cannot be combined" in res.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"pre_mbit": true}', encoding="utf-8")
+    res = runner.invoke(cli, ["play", "--db", str(db), "--participant", "--study", str(bad)])
+    assert res.exit_code == 2 and "pre_mbit" in res.output
+    assert not db.exists()  # nothing was opened
+
+
 async def test_the_closing_screen_shows_the_code_and_stores_the_questionnaire(
     db: Path, scenario: Scenario
 ) -> None:
     study = StudyConfig(post_questionnaire=True)
-    with Store(db) as store:
+    with Store(db, shared=True) as store:
         participant, code, rec = register(
             store, scenario, language="en", nickname="Finisher", consent=consent_text("en"), study=study,
             self_mbti=None, llm_config={},
@@ -385,7 +402,7 @@ async def test_the_closing_screen_shows_the_code_and_stores_the_questionnaire(
 
 
 def test_consent_screen_snapshot(snap_compare: Any, db: Path, scenario: Scenario) -> None:
-    store = Store(db)
+    store = Store(db, shared=True)
     app = participant_app(store, scenario, StudyConfig(pre_mbti=True))
 
     async def before(pilot: Pilot) -> None:
