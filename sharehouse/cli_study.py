@@ -104,7 +104,7 @@ def withdraw_command(
         typer.Option(
             "--compact",
             help="Then rewrite the database file so that the deleted rows leave no bytes behind "
-            "(only while nothing else uses it: stop `sharehouse serve` first).",
+            "(the games of `sharehouse serve` wait meanwhile; no other command may hold the store).",
         ),
     ] = False,
 ) -> None:
@@ -187,9 +187,10 @@ def compact_command(
 ) -> None:
     """Rewrite the database file with its live rows only, so that deleted data (withdrawn
     participants) cannot be read from its bytes. Rows written for a withdrawn participant after the
-    withdrawal (a game left open) are deleted first. Stop `sharehouse serve` and every game first:
-    a process writing during the swap could lose its write."""
+    withdrawal (a game left open) are deleted first. The games of `sharehouse serve` wait while the
+    file is rewritten; no other command may hold the store meanwhile (its writes could be lost)."""
     path = db if db is not None else default_db_path()
-    if not yes and not typer.confirm(f"Is nothing else using {path} (no serve, no game)?", default=False):
+    question = f"Rewrite {path}? Games wait meanwhile; no other command may be using it."
+    if not yes and not typer.confirm(question, default=False):
         fail("nothing was changed", 1)
     _compact(db)

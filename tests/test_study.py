@@ -767,3 +767,41 @@ def test_late_writes_of_a_withdrawn_game_are_found_and_purged(
         missing = CliRunner().invoke(cli, [*args, "--db", str(tmp_path / "no.duckdb")])
         assert missing.exit_code == 2 and "no database at" in missing.output, args
         assert not (tmp_path / "no.duckdb").exists()
+
+
+_WRITER = """
+import sys
+from sharehouse.store import Store, TurnRecord
+store = Store(sys.argv[1], shared=True)
+for i in range(int(sys.argv[2])):
+    store.append_turn(TurnRecord(session_id="s-w", day=1, idx=i, npc="Leo", message=f"q{i}", response=f"r{i}"))
+    print(i, flush=True)
+"""
+
+
+def test_compaction_while_shared_writers_write_loses_nothing(tmp_path: Path, scenario: Scenario) -> None:
+    """Games of `serve` (shared stores) keep committing turns while the file is compacted: they wait
+    for the compaction's turn at the file, then write to the new file. Every reported turn is there."""
+    from sharehouse.store.compact import compact_store
+
+    db = tmp_path / "busy.duckdb"
+    with Store(db) as store:
+        store.create_session(SessionRecord(id="s-w", kind="human", source="play", user_id="w", language="en"))
+        _, code, _ = _join(store, scenario, nickname="Gone Soon")
+        withdraw(store, code)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(db), "40"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert writer.stdout is not None
+    reported = [writer.stdout.readline() for _ in range(5)]  # writing has begun
+    compact_store(db)
+    assert writer.poll() is None  # the writer was still going: it waited for the compaction's turn
+    reported += writer.stdout.readlines()
+    assert writer.wait(timeout=120) == 0
+    assert len(reported) == 40
+    with Store(db) as store:
+        assert [t.response for t in store.load_turns("s-w")] == [f"r{i}" for i in range(40)]
+    assert b"Gone Soon" not in db.read_bytes()

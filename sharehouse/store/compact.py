@@ -6,9 +6,11 @@ from the file's bytes until those blocks happen to be reused. :func:`compact_sto
 table into a new file (``COPY FROM DATABASE``: the schema with its keys and indexes, then the live
 rows) and puts it in the old one's place with one rename.
 
-The copy is made while this process holds the file, so nothing is written meanwhile; but a
-process that opened the file just before the rename could still write to the old copy afterwards.
-Compact only when nothing else uses the store (stop ``sharehouse serve`` and every game first).
+The copy and the rename happen during one turn at the file as a shared store takes it
+(:class:`~sharehouse.store.db.Store` with ``shared=True``): the games of ``sharehouse serve`` wait
+for their turn (up to their bound) and then open the new file. A process that opened the store
+without ``shared`` (another command) could still write to the old copy: stop those first. A long
+copy makes the games wait; compact when few are playing.
 """
 
 from __future__ import annotations
@@ -33,45 +35,52 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def compact_store(path: str | Path, *, wait_s: float = 10.0) -> CompactReport:
+def compact_store(path: str | Path, *, wait_s: float | None = None) -> CompactReport:
     """Rewrite the store at ``path`` with its live rows only; :class:`StoreError` when it cannot
-    (the file is left as it was)."""
+    (the file is left as it was). ``wait_s``: how long to wait for the turn at the file (default:
+    the shared stores' bound)."""
     target = Path(path)
     if not target.is_file():
         raise StoreError(f"no database at {target}")
     before = target.stat().st_size
     fresh = target.parent / f".{target.name}.compact-{uuid.uuid4().hex[:8]}"
-    store = Store(target, wait_s=wait_s)  # held (not shared) until the new file is in place
+    store = Store(target, shared=True, wait_s=wait_s)
     try:
-        conn = store.conn
-        try:
-            conn.execute("CHECKPOINT")
-            (name,) = conn.execute("SELECT current_database()").fetchone() or ("",)
-            conn.execute(f"ATTACH '{fresh.as_posix()}' AS sharehouse_compact")
-            try:
-                conn.execute(f"COPY FROM DATABASE {_quoted(name)} TO sharehouse_compact")
-            finally:
-                conn.execute("DETACH sharehouse_compact")
-            tables = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
-                ).fetchall()
-            ]
-            check = duckdb.connect(str(fresh), read_only=True)
-            try:
-                for table in tables:
-                    want = conn.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()
-                    got = check.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()
-                    if want != got:
-                        raise StoreError(f"compacting {target}: table {table} copied {got} rows of {want}")
-            finally:
-                check.close()
+        # one turn at the file, as a shared writer takes it, until the new file is in place
+        with store._connection() as conn:
+            _copy_live_rows(conn, target, fresh)
             os.replace(fresh, target)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot compact {target}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot compact {target}: {exc}") from exc
     finally:
         store.close()
         fresh.unlink(missing_ok=True)
         Path(f"{fresh}.wal").unlink(missing_ok=True)
     return CompactReport(path=str(target), bytes_before=before, bytes_after=target.stat().st_size)
+
+
+def _copy_live_rows(conn: duckdb.DuckDBPyConnection, target: Path, fresh: Path) -> None:
+    """Copy the open database into the new file ``fresh`` and check every table's row count."""
+    conn.execute("CHECKPOINT")
+    (name,) = conn.execute("SELECT current_database()").fetchone() or ("",)
+    attach_path = fresh.as_posix().replace("'", "''")
+    conn.execute(f"ATTACH '{attach_path}' AS sharehouse_compact")
+    try:
+        conn.execute(f"COPY FROM DATABASE {_quoted(name)} TO sharehouse_compact")
+    finally:
+        conn.execute("DETACH sharehouse_compact")
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    ]
+    check = duckdb.connect(str(fresh), read_only=True)
+    try:
+        for table in tables:
+            want = conn.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()
+            got = check.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()
+            if want != got:
+                raise StoreError(f"compacting {target}: table {table} copied {got} rows of {want}")
+    finally:
+        check.close()
