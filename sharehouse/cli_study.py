@@ -1,5 +1,6 @@
 """``sharehouse study status``, ``sharehouse sessions withdraw`` and ``sharehouse sessions compact``:
-thin commands over :mod:`sharehouse.study` and :mod:`sharehouse.store.compact`.
+thin commands over :mod:`sharehouse.study` and :mod:`sharehouse.store.compact`. They open the store
+shared, one short operation at a time, so that they can run beside the games of ``sharehouse serve``.
 
 :data:`study_app` is the ``study`` group; :func:`withdraw_command` and :func:`compact_command` are
 mounted in the ``sessions`` group by :mod:`sharehouse.cli`.
@@ -68,7 +69,7 @@ def status_command(
 ) -> None:
     """List the study's participants by state: consented (no reply yet), day N (playing),
     finished, withdrawn; with the number in each state. Nicknames and codes are never shown."""
-    with open_store(db, read_only=True) as store:
+    with open_store(db, read_only=True, shared=True) as store:
         rows = study_status(store, study=study)
     counts = state_counts(rows)
     if as_json:
@@ -124,7 +125,7 @@ def withdraw_command(
     console = out_console()
     if not yes:
         # look first and ask with the store closed, so the games of a running study are not held up
-        with open_store(db) as store:
+        with open_store(db, shared=True) as store:
             try:
                 preview = withdraw(store, canonical, dry_run=True)
             except UnknownCodeError as exc:
@@ -132,7 +133,7 @@ def withdraw_command(
         console.print(_report_table(preview, title=f"Participant {preview.participant_id}: to be deleted"))
         if not typer.confirm("Delete all of it? This cannot be undone.", default=False):
             fail("nothing was deleted", 1)
-    with open_store(db) as store:
+    with open_store(db, shared=True) as store:
         try:
             report = withdraw(store, canonical)
         except UnknownCodeError as exc:
@@ -169,7 +170,7 @@ def _compact(db: Path | None) -> None:
     path = db if db is not None else default_db_path()
     if not path.is_file():
         fail(f"no database at {path}", 2)
-    with open_store(path) as store:
+    with open_store(path, shared=True) as store:
         _print_late(purge_withdrawn(store))
     try:
         report = compact_store(path)
