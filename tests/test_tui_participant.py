@@ -400,6 +400,13 @@ async def test_the_closing_screen_shows_the_code_and_stores_the_questionnaire(
         done = store.get_session(rec.id)
         assert done is not None and done.status == "complete"
 
+        again = participant_app(store, scenario, study)  # back with the code: the closing screen again
+        async with again.run_test(size=SIZE) as pilot:
+            await resume(pilot, again, code)
+            await wait_for(pilot, lambda: isinstance(again.screen, ParticipantClosingScreen))
+            assert code in str(again.screen.query_one("#closing-code").render())
+            assert again.screen.query("#send-answers")
+
 
 def test_consent_screen_snapshot(snap_compare: Any, db: Path, scenario: Scenario) -> None:
     store = Store(db, shared=True)
