@@ -7,6 +7,10 @@ llama-cpp-python's own server (``python -m llama_cpp.server``) once, on the pack
 the litellm backend as ``openai/<alias>``. A server that is already running (``--api-base``, e.g.
 vLLM) is used as it is: nothing is started, and the model it serves is asked for when the spec
 does not name one.
+
+The server runs without its prompt cache (``--cache``): that cache keeps, with every saved state, a
+copy of the logits buffer that its size limit does not count. Five games on ``local:small`` grew
+the server to 17.6 GB under a 1 GiB limit (bench/RESULTS.md, "Serve").
 """
 
 from __future__ import annotations
@@ -35,9 +39,6 @@ DEFAULT_ALIAS = "sharehouse-local"
 STARTUP_TIMEOUT_S = 300.0
 #: llama.cpp's prompt batch, as in :class:`sharehouse.llm.local.LocalModel`.
 N_BATCH = 256
-#: Bytes of the server's prompt cache: KV states of earlier prompts, so a game whose turn comes
-#: after another game's keeps the prefix it shares with its own previous prompt.
-CACHE_BYTES = 1 << 30
 #: Seconds to wait for the server to exit after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 10.0
 
@@ -121,7 +122,6 @@ class ModelServer:
         port: int | None = None,
         n_ctx: int | None = None,
         n_threads: int | None = None,
-        cache_bytes: int = CACHE_BYTES,
         startup_timeout_s: float = STARTUP_TIMEOUT_S,
     ) -> None:
         self.gguf = gguf
@@ -131,7 +131,6 @@ class ModelServer:
         self.port = port or free_port(host)
         self.n_ctx = n_ctx or int(ModelConfig.model_fields["n_ctx"].default)
         self.n_threads = n_threads or default_threads()
-        self.cache_bytes = cache_bytes
         self.startup_timeout_s = startup_timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -150,12 +149,14 @@ class ModelServer:
 
     def command(self) -> list[str]:
         threads = str(self.n_threads)
-        cache = ["--cache", "true", "--cache_size", str(self.cache_bytes)] if self.cache_bytes else []
         return [
             sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf),
             "--model_alias", self.alias, "--host", self.host, "--port", str(self.port),
             "--n_ctx", str(self.n_ctx), "--n_batch", str(N_BATCH),
-            "--n_threads", threads, "--n_threads_batch", threads, *cache,
+            "--n_threads", threads, "--n_threads_batch", threads,
+            # The server keeps logits for every position by default (for logprobs, which the games
+            # never ask for): a buffer of n_ctx x vocabulary floats, 2.5 GB for these models.
+            "--logits_all", "false",
             # By default the server ends a streamed completion early ("[DONE]") as soon as another
             # request waits: one game's housemate line would be cut short by another game's turn.
             "--interrupt_requests", "false",
