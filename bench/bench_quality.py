@@ -62,13 +62,15 @@ class QualityFigures:
         return self.run_turns / (self.run_model_s / 60) if self.run_turns and self.run_model_s > 0 else None
 
 
-def pick_personas(per_language: int, path: Path | None = None) -> list[str]:
-    """The first ``per_language`` personas of each language in the persona file (en, ja, zh order)."""
+def pick_personas(
+    per_language: int, path: Path | None = None, languages: Sequence[str] = LANGUAGES
+) -> list[str]:
+    """The first ``per_language`` personas of each of ``languages`` in the persona file (in that order)."""
     from sharehouse.personas.io import default_personas_path, load_personas
 
     personas = load_personas(path or default_personas_path())
     picked: list[str] = []
-    for lang in LANGUAGES:
+    for lang in languages:
         ids = [p.id for p in personas if p.language == lang][:per_language]
         if len(ids) < per_language:
             raise ValueError(f"the persona file has only {len(ids)} {lang} personas, {per_language} wanted")
@@ -103,6 +105,7 @@ def run(
     seed: int = 0,
     housemates: str = "react",
     npc_model: Any = None,
+    languages: Sequence[str] = LANGUAGES,
 ) -> QualityFigures:
     """Simulate (or resume) the run, then build its quality report. ``npc_model``: a ChatModel to play
     every part instead of the one ``model`` names (tests)."""
@@ -113,7 +116,7 @@ def run(
     from sharehouse.simulate import SimulateOptions, run_simulate
     from sharehouse.store import Store
 
-    personas = pick_personas(per_language)
+    personas = pick_personas(per_language, languages=languages)
     run_id = run_id or default_run_id(model, days, personas, housemates)
     opts = SimulateOptions(
         persona_ids=personas, model=model, days=days, run_id=run_id, concurrency=concurrency,
@@ -205,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> QualityFigures:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="local:small, 1 persona per language, 1 day")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--languages", default=",".join(LANGUAGES), help="languages to play (default all)")
     parser.add_argument(
         "--housemates", choices=["react", "compose"], default="react", help="how housemate lines are written"
     )
@@ -216,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> QualityFigures:
     fig = run(
         model=model, days=days, per_language=per_language, run_id=args.run, db=args.db, yntp=args.yntp,
         concurrency=args.concurrency, seed=args.seed, housemates=args.housemates,
+        languages=[lang.strip() for lang in args.languages.split(",") if lang.strip()],
     )  # fmt: skip
     text = report_text(fig) + f"\n\nWall time of this invocation: {time.perf_counter() - started:.0f} s."
     title = section_title(model, len(fig.personas), days)

@@ -187,10 +187,41 @@ async def test_an_attempt_that_only_restates_the_option_or_is_far_too_short_is_r
     reply = await user.reply(ctx)
     assert reply.text.startswith(stance.pole) and "仕送り" in reply.text
     assert (reply.resampled, user.thin, user.retries, user.fallbacks) == (2, 2, 2, 0)
-    # When every attempt is thin, the fullest of them is kept rather than a canned fallback.
-    again = SimulatedUser(persona, ScriptedModel(["うん。", option, "うん、そうする。"]), seed=2)
+    # When every attempt is thin, the fullest of them is kept rather than a canned fallback, and
+    # asked once to go on; a continuation that only names the option again is not added.
+    again = SimulatedUser(persona, ScriptedModel(["うん。", option, "うん、そうする。", option]), seed=2)
     kept = await again.reply(ctx)
-    assert not kept.fallback and kept.text.startswith(stance.pole) and again.thin == 3
+    assert not kept.fallback and kept.text == stance.pole  # the persona ends without a stop
+    assert (again.thin, again.extended, again.calls) == (3, 0, 4)
+
+
+async def test_a_reply_that_only_names_the_option_goes_on_with_what_lies_behind_it() -> None:
+    persona = _persona("ja", reply_length=LengthRange(min=30, max=60, unit="chars"), emoji_rate=0.0)
+    ctx = TurnContext(
+        language="ja", day=1, npc_name="レオ", message="宝くじが当たったら、派手にパーティーする？それとも内緒にする？",
+        state_id="d1_windfall", dimension="E/I", poles={"E": "みんなを呼んで派手に祝う", "I": "誰にも言わずにひっそり楽しむ"},
+    )  # fmt: skip
+    stance = stance_for(persona, "d1_windfall", "E/I", ctx.poles)
+    assert stance is not None
+    more = "前にボーナスが出た時もそうしたけど、それでよかったと思ってるんだよね"
+
+    class Counted(ScriptedModel):
+        async def complete(self, messages: list[Message], params: GenParams) -> Completion:
+            done = await super().complete(messages, params)
+            return Completion(
+                text=done.text, model=self.name, prompt_tokens=100, completion_tokens=10, latency_s=1.0
+            )
+
+    model = Counted([stance.pole, "うん。", f"{stance.pole}かな", more])
+    user = SimulatedUser(persona, model, seed=2)
+    reply = await user.reply(ctx)
+    assert reply.text == f"{stance.pole}かな。{more}"  # the persona ends without a stop
+    assert (user.thin, user.extended, user.calls, user.fallbacks) == (3, 1, 4, 0)
+    asked, _ = model.requests[-1]  # the thin reply went back as said, with the note to go on
+    assert asked[-2] == {"role": "assistant", "content": f"{stance.pole}かな"}
+    assert asked[-1]["role"] == "user" and "今言ったことの続き" in asked[-1]["content"]
+    assert reply.completion is not None and reply.completion.completion_tokens == 20  # both calls counted
+    assert reply.completion.latency_s == 2.0
 
 
 async def test_a_copy_is_never_kept_the_fallback_states_the_stance() -> None:

@@ -240,6 +240,15 @@ def truncate(text: str, lang: str, limit: int) -> str:
     return "".join(kept).strip()
 
 
+def join_sentences(first: str, then: str, lang: str) -> str:
+    """Two parts of one reply as sentences: a stop after ``first`` when it has none (no space
+    between CJK sentences)."""
+    first = first.rstrip()
+    if lang in ("ja", "zh"):
+        return first + ("" if re.search(r"[。！？!?…~〜）)]$", first) else "。") + then.lstrip()
+    return first + ("" if re.search(r"[.!?…)]$", first) else ".") + " " + then.lstrip()
+
+
 def trim_to_length(text: str, lang: str, target: int, *, over: float = 2.0, keep: float = 1.3) -> str:
     """A reply over ``over`` times the ``target`` length (words for English, characters otherwise)
     ends after its first sentences that fit ``keep`` times the target (at least one sentence): the

@@ -7,20 +7,21 @@ import random
 import zlib
 
 from sharehouse.engine.users import TurnContext, UserReply
-from sharehouse.llm.base import ChatModel, Completion, GenParams
+from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
 from sharehouse.personas.cleaning import (
     add_typos,
     clean_reply,
     fallback_reply,
     is_repeat,
     is_usable,
+    join_sentences,
     measure,
     similarity,
     trim_to_length,
 )
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
-from sharehouse.personas.stance import Stance, private_note, stance_for, target_length
+from sharehouse.personas.stance import Stance, more_note, private_note, stance_for, target_length
 from sharehouse.textclean import clauses, drop_dangling, drop_opener, drop_repeated_clauses, opener, share_in
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
@@ -85,6 +86,7 @@ class SimulatedUser:
         self.repeats = 0
         self.thin = 0  # attempts resampled as thin: the option's words only, or far too short
         self.trimmed = 0  # replies far over the aimed length, ended after their first sentences
+        self.extended = 0  # thin replies that went on, asked once more for what lies behind them
         self.clauses_dropped = 0  # replies that lost a clause an earlier reply of the session said
         self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
@@ -122,6 +124,48 @@ class SimulatedUser:
             echoes=(reminder(self.persona), *(ex.question for ex in self.persona.style.style_examples)),
             npc_message=ctx.message,
         )
+
+    async def _go_on(
+        self,
+        messages: list[Message],
+        thin: UserReply,
+        ctx: TurnContext,
+        stance: Stance | None,
+        length: int,
+        said: set[str],
+        previous: list[str],
+    ) -> UserReply | None:
+        """``thin`` followed by what lies behind it: its text goes back to the model as said, with a
+        note asking to go on (one more call; the prompt so far is reused from the model's cache).
+        None when the continuation is unusable, repeats the session or the option again."""
+        lang = self.persona.language
+        more: list[Message] = [
+            *messages,
+            {"role": "assistant", "content": thin.text},
+            {"role": "user", "content": more_note(self.persona, length - measure(thin.text, lang))},
+        ]  # fmt: skip
+        self.calls += 1
+        completion = await self.model.complete(more, self._params_for(ctx, self.max_attempts))
+        self.last_raw.append(completion.text)
+        text = self._finish(completion.text, ctx)
+        text = drop_dangling(drop_repeated_clauses(text, lang, said), lang)
+        left = length - measure(thin.text, lang)
+        if not is_usable(text, lang) or measure(text, lang) < THIN_LENGTH * left:  # "Sure!" adds nothing
+            return None
+        if is_repeat(text, [*previous, thin.text], NEAR_COPY):
+            return None
+        if stance is not None and share_in(text, stance.pole) >= OPTION_COPY:
+            return None
+        joined = trim_to_length(join_sentences(thin.text, text, lang), lang, length)
+        self.extended += 1
+        first = thin.completion
+        used = completion if first is None else dataclasses.replace(
+            completion,
+            prompt_tokens=first.prompt_tokens + completion.prompt_tokens,
+            completion_tokens=first.completion_tokens + completion.completion_tokens,
+            latency_s=first.latency_s + completion.latency_s,
+        )  # fmt: skip
+        return dataclasses.replace(thin, text=joined, completion=used)
 
     async def reply(self, ctx: TurnContext) -> UserReply:
         key = ctx.state_id or f"day{ctx.day}:{ctx.message[:60]}"
@@ -183,10 +227,11 @@ class SimulatedUser:
                 continue
             reply.resampled = resampled
             return reply
-        if thin:  # the longest of the thin attempts beats a repeat
+        if thin:  # the longest of the thin attempts, carried on if it can be, beats a repeat
             _, best = max(thin, key=lambda pair: pair[0])
             best.resampled = resampled
-            return best
+            said |= clauses(best.text, self.persona.language)
+            return await self._go_on(messages, best, ctx, stance, length, said, previous) or best
         if repeats:
             _, best = min(repeats, key=lambda pair: pair[0])
             if not is_repeat(best.text, previous):

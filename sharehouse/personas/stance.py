@@ -109,6 +109,16 @@ _NOTE_PLAIN: dict[str, str] = {
     "ja": "（あなただけのメモ。自分の言葉で、{n}文字くらいで答えて。）",
     "zh": "（只有你看得到的提示。用你自己的话回答，大约{n}个字。）",
 }
+_NOTE_MORE: dict[str, str] = {
+    # Every attempt only named the option: the reply so far goes back as said, and the model is
+    # asked to go on with what lies behind it.
+    "en": "(Private note, not part of the chat. Go on from what you just said: why, or what in your "
+    "life makes you say so, in about {n} more words. Do not say the answer again.)",
+    "ja": "（あなただけのメモ。今言ったことの続きを。なぜそう思うのか、そう思うようになった自分の"
+    "出来事を、あと{n}文字くらいで。答えはもう繰り返さないで。）",
+    "zh": "（只有你看得到的提示。接着你刚才的话说下去：为什么这么想，或者你生活里的什么事让你这么想，"
+    "再说大约{n}个字。不要再重复答案。）",
+}
 #: Phrases of the private note; a reply segment holding one echoes the note and is dropped.
 NOTE_MARKERS: tuple[str, ...] = (
     "private note",
@@ -128,6 +138,10 @@ NOTE_MARKERS: tuple[str, ...] = (
     "答えを言うだけで",
     "私のメモ",
     "说说理由",
+    # ... and the note that asks to go on (``more_note``)
+    "go on from what you just said",
+    "今言ったことの続き",
+    "接着你刚才的话",
 )
 
 
@@ -268,3 +282,9 @@ def private_note(persona: Persona, stance: Stance | None, length: int) -> str:
         return _NOTE_PLAIN[lang].format(n=length)
     template = _NOTE[lang] if stance.reason else _NOTE_WHY[lang]
     return template.format(position=stance.position, n=length)
+
+
+def more_note(persona: Persona, length: int) -> str:
+    """The note that asks a reply which only named the option to go on for about ``length`` more
+    (the persona's unit): why, or what in the persona's life makes them say so."""
+    return _NOTE_MORE[persona.language].format(n=max(1, length))
