@@ -10,6 +10,7 @@ import json
 import pytest
 from fakes import DownJudge
 
+from sharehouse import textclean
 from sharehouse.engine import reaction
 from sharehouse.engine.npc import generate_line, join_line
 from sharehouse.engine.npc_guard import LineRules
@@ -97,6 +98,36 @@ def test_restating_is_measured_in_words_and_cjk_character_pairs() -> None:
     answer = "私なら絶対、みんなを呼んで派手に祝って、いろんな人に話す。"
     assert reaction.restates("みんなを呼んで派手に祝って、いろんな人に話す！", answer)
     assert not reaction.restates("派手なパーティー、レオらしくていいね。", answer)  # kana alone are no copy
+
+
+@pytest.mark.parametrize(
+    ("lang", "reply", "line", "echo"),
+    [
+        # seen in a 6-persona run: the housemate says the answer back in the player's own voice
+        ("zh", "我会尽量不声张，让周围的人知道我收到了消息。", "我会尽量低调处理，避免影响情绪。", True),
+        (
+            "ja",
+            "自分の自由で、誰でも喜ぶことができるからです",
+            "自分の自由で、喜ぶことができるって素敵！",
+            True,
+        ),
+        ("en", "I would keep it quiet and tell my mum.", "I would keep it quiet too, smart move.", True),
+        # reacting in its own words is fine, however much it agrees
+        ("zh", "我会尽量不声张，让周围的人知道我收到了消息。", "低调一点挺好的，我也会这样。", False),
+        (
+            "en",
+            "I would keep it quiet and tell my mum.",
+            "I would have told the whole street, honestly.",
+            False,
+        ),
+        ("ja", "うん", "うん、わかる。", False),  # too short to tell
+    ],
+)
+def test_a_reaction_opening_with_the_answers_first_words_is_an_echo(
+    lang: str, reply: str, line: str, echo: bool
+) -> None:
+    assert textclean.opens_like(line, reply, lang) is echo
+    assert (reaction.reaction_rejection(line, _rules(lang, replies=[reply])) == "echo") is echo
 
 
 def test_a_sentence_already_said_inside_a_longer_line_is_a_repeat() -> None:

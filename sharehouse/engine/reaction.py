@@ -22,7 +22,7 @@ import re
 from sharehouse.engine.npc_guard import LineRules, Reason, asks_question, rejection
 from sharehouse.llm.base import Message
 from sharehouse.scenario import NPC
-from sharehouse.textclean import grams, normalise, share_in
+from sharehouse.textclean import grams, normalise, opens_like, share_in
 
 #: the session language's name in the housemates' prompts (both ways, :mod:`sharehouse.engine.npc`)
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
@@ -155,8 +155,10 @@ def reaction_rejection(text: str, rules: LineRules) -> Reason | None:
         return reason
     if asks_question(text, rules.lang):
         return "question"
-    if rules.replies and restates(text, rules.replies[-1]):
-        return "echo"
+    if rules.replies and (
+        restates(text, rules.replies[-1]) or opens_like(text, rules.replies[-1], rules.lang)
+    ):
+        return "echo"  # the answer said back, or spoken from the player's side ("我会尽量...")
     demos = [r for _q, _a, r in DEMOS[rules.lang]]
     if _said_before(text, [*rules.npc_lines, *demos]):
         return "repeat"

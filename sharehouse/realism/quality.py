@@ -15,6 +15,8 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   (:func:`~sharehouse.personas.cleaning.is_repeat`);
 - NPC echo: share of housemate lines equal, once normalised, to an earlier reply or an earlier
   housemate line of the session;
+- NPC opens like the reply: share of housemate lines opening with the first words of the player's
+  previous reply (:func:`~sharehouse.textclean.opens_like`), the answer said back in the player's voice;
 - NPC lines shared across sessions: share of housemate lines holding a sentence (at least
   :data:`SHARED_SENTENCE_CHARS` letters once normalised) that a housemate also says in another
   session of the language: housemates who read out the scenario's script give every player the same
@@ -46,7 +48,7 @@ from sharehouse.personas.cleaning import is_repeat
 from sharehouse.realism.quality_data import Dialogue
 from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
-from sharehouse.textclean import clauses, opener
+from sharehouse.textclean import clauses, opener, opens_like
 
 if TYPE_CHECKING:
     from sharehouse.store import Store
@@ -94,6 +96,7 @@ class QualityMeasures(BaseModel):
     sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
     sample_copy_rate: float | None
     npc_echo: float | None
+    npc_opens_like_reply: float | None = None  # lines opening with the previous reply's first words
     npc_shared: float | None  # housemate lines sharing a sentence with another session's
     npc_fallback: float | None  # of the lines the model was asked for
     npc_scripted: float | None = None  # lines no model text was asked for (``react``: a day's opener)
@@ -211,6 +214,16 @@ def npc_echo_flags(turns: Sequence[TurnRecord]) -> list[bool]:
     return flags
 
 
+def npc_opening_flags(turns: Sequence[TurnRecord], lang: str) -> list[bool]:
+    """Per turn after the first: the housemate's line opens with the first words of the player's
+    previous reply (:func:`~sharehouse.textclean.opens_like`)."""
+    return [
+        opens_like(turn.message, before.response, lang)
+        for before, turn in zip(turns, turns[1:], strict=False)
+        if before.response.strip()
+    ]
+
+
 def _sentences(line: str) -> set[str]:
     parts = (normalise(part) for part in _SENTENCE_END.split(line))
     return {p for p in parts if len(p) >= SHARED_SENTENCE_CHARS}
@@ -288,6 +301,7 @@ def measure_dialogues(
         sample_copies=copies,
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
+        npc_opens_like_reply=_share([f for d in dialogues for f in npc_opening_flags(d.turns, language)]),
         npc_shared=_share(npc_shared_flags(dialogues)) if len(dialogues) > 1 else None,
         npc_fallback=_share([t.npc_fallback for t in turns if not scripted_line(t)]),
         npc_scripted=_share([scripted_line(t) if t.npc_fallback is not None else None for t in turns]),
