@@ -139,7 +139,10 @@ _DANGLING: dict[str, re.Pattern[str]] = {
         r"(?:[\s,;:]*\b(?:because|the reason is|that's because|for example)\b[\s.…,:;!]*)+$",
         re.I,
     ),
-    "ja": re.compile(r"(?:[\s、]*(?:その)?(?:理由は|なぜなら|というのも|そこで|例えば)[\s、。…．.:：]*)+$"),
+    "ja": re.compile(
+        r"(?:(?:[\s、]*(?:その)?(?:理由は|なぜなら|というのも|そこで|例えば)[\s、。…．.:：]*)+"
+        r"|(?<=[。！？!?])\s*(?:だから|それで|なので)[\s、。…．.]*)$"  # "。だから" left hanging, not "好きだから"
+    ),
     "zh": re.compile(r"(?:[\s，]*(?:理由是|因为|比如|所以|例如)[\s，。…:：]*)+$"),
 }
 

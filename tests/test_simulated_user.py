@@ -395,6 +395,10 @@ def test_an_echoed_private_note_is_cut_from_the_reply() -> None:
     assert clean_reply(raw, zh) == "我觉得悄悄享受就好。作为书店店员，我就是这么看的。"
     en = _persona("en", casing="normal", punctuation="full", emoji_rate=0.0, line_breaks="never")
     assert clean_reply("I'd keep it quiet. Say it your way, about 20 words.", en) == "I'd keep it quiet."
+    # the note that asks a thin reply to go on, parroted (seen in a run of the local model)
+    ja = _persona("ja", punctuation="full", emoji_rate=0.0, line_breaks="never")
+    raw = "私なら絶対、みんなの前でオープンに話す。なぜそう思うのか、なぜ思ったようになった自分の出来事を"
+    assert clean_reply(raw, ja) == "私なら絶対、みんなの前でオープンに話す。"
 
 
 # -- what a small model leaves behind --------------------------------------------------------------
@@ -411,6 +415,8 @@ def test_an_echoed_private_note_is_cut_from_the_reply() -> None:
         ("en", "I'd plan it first, because...", "I'd plan it first"),
         ("en", "whatever I like", "whatever I like"),
         ("ja", "理由は", "理由は"),  # nothing would be left: unchanged
+        ("ja", "他の人も喜ぶためです。だから", "他の人も喜ぶためです。"),  # a sentence begun and left
+        ("ja", "みんなが好きだから", "みんなが好きだから"),  # "because I like them": a whole reply
     ],
 )
 def test_a_hanging_connective_is_cut(lang: str, raw: str, kept: str) -> None:

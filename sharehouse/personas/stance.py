@@ -140,8 +140,15 @@ NOTE_MARKERS: tuple[str, ...] = (
     "说说理由",
     # ... and the note that asks to go on (``more_note``)
     "go on from what you just said",
+    "what in your life makes you say so",
+    "say the answer again",
     "今言ったことの続き",
+    "なぜそう思うのか",
+    "自分の出来事",
+    "答えはもう繰り返さ",
     "接着你刚才的话",
+    "为什么这么想",
+    "不要再重复答案",
 )
 
 
