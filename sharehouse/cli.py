@@ -3,9 +3,10 @@
 Every command group is mounted here, once, at the end of this module: ``scenario``, ``sessions``,
 ``doctor`` and ``simulate`` are defined here; the other commands live in their own modules
 (:mod:`sharehouse.cli_io`, :mod:`sharehouse.cli_personas`, :mod:`sharehouse.cli_play`,
-:mod:`sharehouse.cli_report`, :mod:`sharehouse.cli_study`, :mod:`evaluator.cli_score`,
-:mod:`evaluator.cli_evaluate`, :mod:`evaluator.cli_import`, :mod:`evaluator.cli_report`). What they share (``--db``,
-``--languages``, opening the store, the error line) is :mod:`sharehouse.cli_common`.
+:mod:`sharehouse.cli_report`, :mod:`sharehouse.cli_serve`, :mod:`sharehouse.cli_study`,
+:mod:`evaluator.cli_score`, :mod:`evaluator.cli_evaluate`, :mod:`evaluator.cli_import`,
+:mod:`evaluator.cli_report`). What they share (``--db``, ``--languages``, opening the store, the
+error line) is :mod:`sharehouse.cli_common`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import typer
 
 from evaluator import cli_evaluate, cli_import, cli_score
 from evaluator import cli_report as eval_cli_report
-from sharehouse import cli_io, cli_personas, cli_play, cli_report, cli_study
+from sharehouse import cli_io, cli_personas, cli_play, cli_report, cli_serve, cli_study
 from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, open_store, print_error
 from sharehouse.consoles import err_console, out_console
 from sharehouse.logs import LogLevel, configure_logging
@@ -244,6 +245,7 @@ def simulate(
 # -- the commands and groups of the other modules, in the order --help lists them -----------------
 app.command("export")(cli_io.export_command)
 app.command("play")(cli_play.play_command)
+app.command("serve")(cli_serve.serve_command)
 app.command("score")(cli_score.score_command)
 app.add_typer(cli_personas.app, name="personas")
 cli_io.import_app.command("predictions")(cli_import.predictions_command)

@@ -15,7 +15,9 @@ the server to 17.6 GB under a 1 GiB limit (bench/RESULTS.md, "Serve").
 
 from __future__ import annotations
 
+import ctypes
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +43,18 @@ STARTUP_TIMEOUT_S = 300.0
 N_BATCH = 256
 #: Seconds to wait for the server to exit after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 10.0
+
+
+#: Linux ``prctl`` option: the signal a process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent() -> None:
+    """In the child, before the server starts (Linux): SIGTERM when the parent ends, even by
+    SIGKILL, so a killed ``serve`` leaves no model server holding memory and a port."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ModelServerError(RuntimeError):
@@ -110,6 +124,7 @@ class ModelServer:
     :meth:`start` returns once ``/v1/models`` answers; a server that exits first, or does not
     answer within ``startup_timeout_s``, raises :class:`ModelServerError` naming its log file.
     :meth:`stop` (also on leaving the ``with`` block) terminates it, then kills it if it lingers.
+    On Linux it also ends when the thread that started it ends (start it from the main thread).
     """
 
     def __init__(
@@ -167,7 +182,9 @@ class ModelServer:
             raise ModelServerError(f"no GGUF model file at {self.gguf}")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
-        self._proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_end_with_parent
+        )
         try:
             self._wait_ready()
         except BaseException:

@@ -59,13 +59,10 @@ def game_argv(
     db: Path,
     endpoint: Endpoint,
     study: Path | None = None,
-    participant: bool = True,
     python: str = sys.executable,
 ) -> list[str]:
     """The game a connection runs: ``sharehouse play --participant`` on the shared store and model."""
-    argv = [python, "-m", "sharehouse.cli", "play"]
-    if participant:
-        argv.append("--participant")
+    argv = [python, "-m", "sharehouse.cli", "play", "--participant"]
     argv += ["--db", str(db), "--model", endpoint.litellm_model, "--api-base", endpoint.api_base]
     if study is not None:
         argv += ["--study", str(study)]
@@ -132,6 +129,7 @@ class GameServer(Server):
             self.console = console
         self.games: dict[web.WebSocketResponse, GameProcess] = {}
         self.started = 0  # connections that got a game, since the start
+        self.refused = 0  # connections turned away because max_games were running
 
     def initialize_logging(self) -> None:
         """textual-serve's own warnings and errors on the console; no access log (it would list
@@ -154,11 +152,13 @@ class GameServer(Server):
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE_BYTES)
         await websocket.prepare(request)
         if len(self.games) >= self.max_games:
+            self.refused += 1
             log.warning("refused a connection: %d games are running (--max-games)", len(self.games))
             await websocket.send_bytes(FULL_MESSAGE.encode("utf-8"))
             await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"full")
             return websocket
         width, height = clamp_size(request.query.get("width"), request.query.get("height"))
+
         async def close() -> None:
             await websocket.close()
 
