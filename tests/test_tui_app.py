@@ -7,14 +7,13 @@ cannot load, and is still committed).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.events import Paste
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, OptionList
+from tui_helpers import wait_for
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import ChatModel
@@ -56,15 +55,6 @@ def store(tmp_path: Path) -> Store:
     s = Store(tmp_path / "play.duckdb")
     yield s
     s.close()
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for the app")
-        await pilot.pause(0.05)
 
 
 def chat_texts(app: SharehouseApp) -> list[str]:

@@ -6,8 +6,6 @@ DuckDB files, without a language model."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from test_report import seed_run
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, OptionList, Static
+from tui_helpers import wait_for
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import ChatModel
@@ -49,15 +48,6 @@ FIRST_OF_MODE = {START: GAME, RUNS: EVALUATOR}  # a mode's first screen is shown
 
 def no_model(spec: str) -> ChatModel:
     raise AssertionError(f"navigating needs no model (asked for {spec})")
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for the app")
-        await pilot.pause(0.05)
 
 
 async def test_every_registered_name_opens_its_screen(store: Store, scenario: Scenario) -> None:

@@ -11,19 +11,18 @@ there; the closing screen shows the code again and stores the questionnaire.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, RadioButton, Select, Static, TextArea
+from tui_helpers import SnapshotsDir, wait_for
 from typer.testing import CliRunner
 
 from sharehouse.cli import _build
 from sharehouse.llm import ChatModel
-from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
+from sharehouse.scenario import Scenario
 from sharehouse.store import Position, Store
 from sharehouse.study import (
     AGE_BANDS,
@@ -54,16 +53,10 @@ from sharehouse.tui.screens.participant import (
 from sharehouse.tui.widgets import ChatMessage, ReplyInput
 
 SIZE = (120, 40)
-SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 
 
 def no_model(spec: str) -> ChatModel:
     raise AssertionError(f"participant mode's screens need no model (asked for {spec})")
-
-
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(default_scenario_path())
 
 
 @pytest.fixture
@@ -73,15 +66,6 @@ def db(tmp_path: Path) -> Path:
 
 def participant_app(store: Store, scenario: Scenario, study: StudyConfig | None = None) -> SharehouseApp:
     return SharehouseApp(store, scenario, model_factory=no_model, participant=True, study=study)
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for the app")
-        await pilot.pause(0.05)
 
 
 def shown(screen: Any) -> str:
@@ -422,21 +406,6 @@ def test_consent_screen_snapshot(snap_compare: Any, db: Path, scenario: Scenario
         store.close()
 
 
-class _SnapshotsDir:
-    """Stores this module's SVG snapshots in tests/snapshots/<module>/ (as test_tui_snapshots does)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def use_extension(self, extension: type) -> Any:
-        class InSnapshotsDir(extension):  # type: ignore[misc,valid-type]
-            @classmethod
-            def dirname(cls, *, test_location: Any) -> str:
-                return str(SNAPSHOT_DIR / test_location.basename)
-
-        return self._inner.use_extension(InSnapshotsDir)
-
-
 @pytest.fixture
 def snapshot(snapshot: Any) -> Any:
-    return _SnapshotsDir(snapshot)
+    return SnapshotsDir(snapshot)

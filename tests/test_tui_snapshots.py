@@ -4,14 +4,13 @@ every language, at 120x40 with the cursor not blinking. The game is a saved demo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
+from tui_helpers import SnapshotsDir, wait_for
 
 from sharehouse.llm import ChatModel
 from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
@@ -21,29 +20,14 @@ from sharehouse.tui.demo import prefill_demo_session
 from sharehouse.tui.screens import ContinueScreen, DaySummaryScreen, GameScreen
 from sharehouse.tui.widgets import ReplyInput
 
-SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 SIZE = (120, 40)
 LANGS = ["en", "ja", "zh"]
-
-
-class _SnapshotsDir:
-    """Stores this module's SVG snapshots in tests/snapshots/<module>/ instead of __snapshots__."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def use_extension(self, extension: type) -> Any:
-        class InSnapshotsDir(extension):  # type: ignore[misc,valid-type]
-            @classmethod
-            def dirname(cls, *, test_location: Any) -> str:
-                return str(SNAPSHOT_DIR / test_location.basename)
-
-        return self._inner.use_extension(InSnapshotsDir)
+_SnapshotsDir = SnapshotsDir  # test_tui_evaluator imports it from here
 
 
 @pytest.fixture
 def snapshot(snapshot: Any) -> Any:
-    return _SnapshotsDir(snapshot)
+    return SnapshotsDir(snapshot)
 
 
 def no_model(spec: str) -> ChatModel:
@@ -53,15 +37,6 @@ def no_model(spec: str) -> ChatModel:
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
     return load_scenario(default_scenario_path())
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
 
 
 def still_cursor(app: SharehouseApp) -> None:

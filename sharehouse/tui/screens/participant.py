@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from pydantic import ValidationError
 from rich.text import Text
@@ -32,7 +32,6 @@ from textual.widgets import (
     Footer,
     Header,
     Input,
-    Label,
     OptionList,
     RadioButton,
     RadioSet,
@@ -57,11 +56,19 @@ from sharehouse.study.config import (
 from sharehouse.study.consent import ConsentText, consent_text
 from sharehouse.study.participants import Participant, find_by_code, record_post_answers
 from sharehouse.tui.context import GameContext
-from sharehouse.tui.i18n import LANGUAGE_LABELS, UI_LANGS, t
+from sharehouse.tui.i18n import t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.messages import Enrol, ResumeParticipant
 from sharehouse.tui.screens.start import MAX_NICKNAME, clean_nickname
+from sharehouse.tui.screens.start_card import (
+    chosen_language,
+    compose_heading,
+    compose_language_choice,
+    switch_language,
+)
 from sharehouse.tui.text import clean
+
+ResultT = TypeVar("ResultT")
 
 #: How a resume code looks, in the texts that ask for one.
 EXAMPLE_CODE = "K7QX-M2PD"
@@ -137,14 +144,9 @@ class ParticipantStartScreen(Screen[None]):
         yield Header(show_clock=False)
         with VerticalScroll(id="start-body"):
             with Vertical(id="start-card"):
-                yield Static(Text(scenario.title.get(lang), style="bold"), id="start-title")
-                yield Static(Text(t("start.subtitle", lang), style="italic"), id="start-subtitle")
-                yield Static(Text(scenario.intro.get(lang)), id="start-intro")
+                yield from compose_heading(scenario, lang)
                 yield Static(Text(t("participant.welcome", lang)), id="participant-welcome")
-                yield Label(t("start.language", lang), classes="field-label")
-                with RadioSet(id="language"):
-                    for code in UI_LANGS:
-                        yield RadioButton(LANGUAGE_LABELS[code], value=code == lang, id=f"lang-{code}")
+                yield from compose_language_choice(lang)
                 with Horizontal(id="start-buttons"):
                     yield Button(t("participant.new", lang), id="new-participant", variant="primary")
                     yield Button(t("participant.have_code", lang), id="have-code")
@@ -155,12 +157,9 @@ class ParticipantStartScreen(Screen[None]):
         self.query_one("#new-participant", Button).focus()
 
     async def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        code = (event.pressed.id or "lang-en").removeprefix("lang-")
-        if code == self.lang:
-            return
-        self.ctx.set_language(code)
-        await self.recompose()
-        self.query_one("#language", RadioSet).focus()
+        code = chosen_language(event)
+        if code != self.lang:
+            await switch_language(self, self.ctx, code)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id
@@ -268,23 +267,47 @@ class DeclinedScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+# -- the dialogs that ask something ---------------------------------------------------------------
+class AskDialog(ModalScreen[ResultT]):
+    """A dialog in ``lang`` that asks the participant something; escape goes back (None)."""
+
+    BINDINGS = [Binding("escape", "back", "key.back")]
+    #: The screen's id.
+    SCREEN_ID: ClassVar[str]
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(id=self.SCREEN_ID)
+        self.lang = lang
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def compose_question(title: str, text: str) -> ComposeResult:
+    """A dialog's title and the help text under it."""
+    yield Static(Text(title, style="bold"), classes="dialog-title")
+    yield Static(Text(text), classes="help-text")
+
+
+def compose_go_back(go_label: str, go_id: str, lang: str) -> ComposeResult:
+    """A dialog's row of buttons: ``go_label`` (the default) and back."""
+    with Horizontal(classes="dialog-buttons"):
+        yield Button(go_label, id=go_id, variant="primary")
+        yield Button(t("participant.back", lang), id="back")
+
+
 # -- the instruments before the game --------------------------------------------------------------
-class MbtiScreen(ModalScreen[str | None]):
+class MbtiScreen(AskDialog[str | None]):
     """The participant's own MBTI type: one of :data:`MBTI_CHOICES` ("unknown" is "I don't know"),
     or None (back)."""
 
-    BINDINGS = [Binding("escape", "back", "key.back")]
-
-    def __init__(self, lang: str) -> None:
-        super().__init__(id="mbti")
-        self.lang = lang
+    SCREEN_ID = "mbti"
 
     def compose(self) -> ComposeResult:
         lang = self.lang
         localise_bindings(self, lang)
         with Vertical(classes="dialog", id="mbti-dialog"):
-            yield Static(Text(t("participant.mbti_title", lang), style="bold"), classes="dialog-title")
-            yield Static(Text(t("participant.mbti_text", lang)), classes="help-text")
+            yield from compose_question(t("participant.mbti_title", lang), t("participant.mbti_text", lang))
             yield OptionList(
                 *(
                     Option(t("participant.mbti_unknown", lang) if c == MBTI_UNKNOWN else c, id=c)
@@ -305,29 +328,21 @@ class MbtiScreen(ModalScreen[str | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
 
-    def action_back(self) -> None:
-        self.dismiss(None)
 
-
-class NicknameScreen(ModalScreen[str | None]):
+class NicknameScreen(AskDialog[str | None]):
     """A nickname shown on the participant's screen (cleaned; never a key), or None (back)."""
 
-    BINDINGS = [Binding("escape", "back", "key.back")]
-
-    def __init__(self, lang: str) -> None:
-        super().__init__(id="participant-nickname")
-        self.lang = lang
+    SCREEN_ID = "participant-nickname"
 
     def compose(self) -> ComposeResult:
         lang = self.lang
         localise_bindings(self, lang)
         with Vertical(classes="dialog", id="nickname-dialog"):
-            yield Static(Text(t("participant.nickname_title", lang), style="bold"), classes="dialog-title")
-            yield Static(Text(t("participant.nickname_text", lang)), classes="help-text")
+            yield from compose_question(
+                t("participant.nickname_title", lang), t("participant.nickname_text", lang)
+            )
             yield Input(id="nickname", max_length=MAX_NICKNAME)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(t("participant.next", lang), id="next", variant="primary")
-                yield Button(t("participant.back", lang), id="back")
+            yield from compose_go_back(t("participant.next", lang), "next", lang)
 
     def on_mount(self) -> None:
         self.query_one("#nickname", Input).focus()
@@ -348,9 +363,6 @@ class NicknameScreen(ModalScreen[str | None]):
             self.query_one("#nickname", Input).focus()
             return
         self.dismiss(nickname)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
 
 class ResumeCodeScreen(ModalScreen[None]):
@@ -378,16 +390,12 @@ class ResumeCodeScreen(ModalScreen[None]):
 
 
 # -- coming back ----------------------------------------------------------------------------------
-class ResumeScreen(ModalScreen[Resumed | None]):
+class ResumeScreen(AskDialog[Resumed | None]):
     """Asks for a resume code. Dismisses with the participant it opens, or None (back). A wrong code
     gets one message whatever the reason (unknown or withdrawn), and counts in the app's
     :class:`CodeGuard`."""
 
-    BINDINGS = [Binding("escape", "back", "key.back")]
-
-    def __init__(self, lang: str) -> None:
-        super().__init__(id="resume")
-        self.lang = lang
+    SCREEN_ID = "resume"
 
     @property
     def ctx(self) -> ParticipantContext:
@@ -397,13 +405,12 @@ class ResumeScreen(ModalScreen[Resumed | None]):
         lang = self.lang
         localise_bindings(self, lang)
         with Vertical(classes="dialog", id="resume-dialog"):
-            yield Static(Text(t("participant.resume_title", lang), style="bold"), classes="dialog-title")
-            yield Static(Text(t("participant.resume_text", lang, example=EXAMPLE_CODE)), classes="help-text")
+            yield from compose_question(
+                t("participant.resume_title", lang), t("participant.resume_text", lang, example=EXAMPLE_CODE)
+            )
             yield Input(id="resume-code", max_length=MAX_CODE_INPUT, placeholder="XXXX-XXXX")
             yield Static("", id="resume-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(t("participant.resume_go", lang), id="resume-go", variant="primary")
-                yield Button(t("participant.back", lang), id="back")
+            yield from compose_go_back(t("participant.resume_go", lang), "resume-go", lang)
 
     def on_mount(self) -> None:
         self.query_one("#resume-code", Input).focus()
@@ -416,9 +423,6 @@ class ResumeScreen(ModalScreen[Resumed | None]):
             self.try_code(self.query_one("#resume-code", Input).value)
         else:
             self.dismiss(None)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
     def try_code(self, text: str) -> None:
         guard = self.ctx.code_guard

@@ -7,12 +7,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, RadioSet, Static
 
 from sharehouse.tui.context import GameContext, game_context
-from sharehouse.tui.i18n import LANGUAGE_LABELS, UI_LANGS, t
+from sharehouse.tui.i18n import t
 from sharehouse.tui.keys import localise_bindings
 from sharehouse.tui.messages import NewGame, ShowContinue, ShowSettings
+from sharehouse.tui.screens.start_card import (
+    chosen_language,
+    compose_heading,
+    compose_language_choice,
+    switch_language,
+)
 from sharehouse.tui.text import clean
 
 MAX_NICKNAME = 60
@@ -47,13 +53,8 @@ class StartScreen(Screen[None]):
         yield Header(show_clock=False)
         with VerticalScroll(id="start-body"):
             with Vertical(id="start-card"):
-                yield Static(Text(scenario.title.get(lang), style="bold"), id="start-title")
-                yield Static(Text(t("start.subtitle", lang), style="italic"), id="start-subtitle")
-                yield Static(Text(scenario.intro.get(lang)), id="start-intro")
-                yield Label(t("start.language", lang), classes="field-label")
-                with RadioSet(id="language"):
-                    for code in UI_LANGS:
-                        yield RadioButton(LANGUAGE_LABELS[code], value=code == lang, id=f"lang-{code}")
+                yield from compose_heading(scenario, lang)
+                yield from compose_language_choice(lang)
                 yield Label(t("start.nickname", lang), classes="field-label")
                 yield Input(
                     self.nickname,
@@ -79,14 +80,12 @@ class StartScreen(Screen[None]):
         self.query_one("#nickname", Input).focus()
 
     async def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        code = (event.pressed.id or "lang-en").removeprefix("lang-")
+        code = chosen_language(event)
         if code == self.lang:
             return
         self.nickname = self.query_one("#nickname", Input).value
         self.consent = self.query_one("#consent-accept", Checkbox).value
-        self.game.set_language(code)
-        await self.recompose()
-        self.query_one("#language", RadioSet).focus()
+        await switch_language(self, self.game, code)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "nickname":
