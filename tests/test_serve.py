@@ -172,7 +172,9 @@ async def test_a_connection_beyond_max_games_is_turned_away_and_shutdown_ends_ev
             await read_until(first, "\0never", timeout=30)
             assert await asyncio.to_thread(proc.wait, 60) == 0
         assert not _is_running(game)
-    assert "stopped; games played: 1, turned away: 1 (--max-games)." in log.read_text()
+    text = log.read_text()
+    assert "stopped; games played: 1, turned away: 1 (--max-games)." in text
+    assert "Traceback" not in text and "did not quit" not in text  # each game quit and was reaped
 
 
 def _is_running(pid: int) -> bool:

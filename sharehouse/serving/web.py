@@ -105,6 +105,11 @@ class GameProcess(AppService):
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
 
+    async def wait(self) -> None:
+        """Until the process has exited (and is reaped)."""
+        if self._process is not None:
+            await self._process.wait()
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
@@ -189,11 +194,13 @@ class GameServer(Server):
         kill it if it has not exited within :data:`QUIT_TIMEOUT_S`."""
         try:
             await asyncio.wait_for(asyncio.shield(game.stop()), QUIT_TIMEOUT_S)
+            await asyncio.wait_for(game.wait(), QUIT_TIMEOUT_S)
         except (TimeoutError, asyncio.CancelledError):
             log.warning("game process %s did not quit in %.0f s; killed", game.pid, QUIT_TIMEOUT_S)
             game.kill()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(game.stop(), QUIT_TIMEOUT_S)
+                await asyncio.wait_for(game.wait(), QUIT_TIMEOUT_S)
 
     async def _relay(self, websocket: web.WebSocketResponse, game: GameProcess) -> None:
         """The browser's messages to the game: keystrokes, sizes (clamped), focus; pings answered."""
