@@ -139,9 +139,7 @@ def _time_method(store: Any, tasks: list[Any], method: str, spec: str, params: A
     from sharehouse.store.evaluation import load_predictions, load_user_status
 
     t0 = time.perf_counter()
-    rid = run_evaluation(
-        store, tasks, EvalOptions(methods=[method], models=[spec], params=params), progress=False
-    )
+    rid = run_evaluation(store, tasks, EvalOptions(methods=[method], models=[spec], params=params))
     wall = time.perf_counter() - t0
     preds = load_predictions(store, rid)
     status = load_user_status(store, rid)
@@ -177,9 +175,7 @@ def _time_lora(store: Any, task: Any, spec: str, params: Any, steps: int | None)
     base = settings.load(spec, method="lora")
     load_s = time.perf_counter() - t0
     lora_params = EvalParams.model_validate({**params.model_dump(), "extra": extra})
-    rid = run_evaluation(
-        store, [task], EvalOptions(methods=["lora"], models=[spec], params=lora_params), progress=False
-    )
+    rid = run_evaluation(store, [task], EvalOptions(methods=["lora"], models=[spec], params=lora_params))
     (st,) = load_user_status(store, rid)
     preds = load_predictions(store, rid)
     return LoraFigures(
