@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
+from tui_helpers import wait_for
 
 from sharehouse.llm import load_model
 from sharehouse.llm.models import installed_models
@@ -28,15 +27,6 @@ MAX_TURNS = 9  # three questions, at most two follow-ups each
 TURN_TIMEOUT_S = 900.0  # one housemate line plus one judgement on a shared two-core machine
 
 
-async def wait_until(pilot: Pilot, condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"the game did not get there within {timeout:.0f} s")
-        await pilot.pause(0.2)
-
-
 @pytest.mark.model
 @pytest.mark.skipif(not installed_models().get("small"), reason="the small packaged model is not installed")
 async def test_play_day_one_on_the_small_local_model(tmp_path: Path) -> None:
@@ -54,13 +44,13 @@ async def test_play_day_one_on_the_small_local_model(tmp_path: Path) -> None:
         app.screen.query_one("#nickname", Input).value = "pilot-tester"
         app.screen.query_one("#consent-accept", Checkbox).value = True
         await pilot.click("#new-game")
-        await wait_until(pilot, lambda: isinstance(app.screen, GameScreen), 20)
+        await wait_for(pilot, lambda: isinstance(app.screen, GameScreen), 20)
         game = app.screen
         assert isinstance(game, GameScreen)
 
         while not isinstance(app.screen, DaySummaryScreen):
             assert len(typed) < MAX_TURNS, "day 1 did not end"
-            await wait_until(
+            await wait_for(
                 pilot,
                 lambda: game.awaiting or isinstance(app.screen, DaySummaryScreen) or game.error is not None,
                 TURN_TIMEOUT_S,
@@ -76,15 +66,15 @@ async def test_play_day_one_on_the_small_local_model(tmp_path: Path) -> None:
             box.insert(reply)
             await pilot.press("enter")
             typed.append(reply)
-            await wait_until(pilot, lambda: not game.awaiting, 10)
+            await wait_for(pilot, lambda: not game.awaiting, 10)
 
         summary = app.screen
         assert isinstance(summary, DaySummaryScreen)
         assert summary.summary.day == 1 and summary.summary.replies == len(typed)
         await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen), 10)
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 10)
         await pilot.click("#quit-yes")
-        await wait_until(pilot, lambda: not app.is_running, 30)
+        await wait_for(pilot, lambda: not app.is_running, 30)
 
     assert built == ["local:small"]
     (rec,) = store.list_sessions(kind="human", source="play")
