@@ -1,7 +1,7 @@
 """Running a real study: consent as data, resume codes, the participant instruments, withdrawal.
 
 - :mod:`~sharehouse.study.consent`: the versioned consent texts (en, ja, zh).
-- :mod:`~sharehouse.study.codes`: resume codes (shown ``XXXX-XXXX``, stored only as sha256).
+- :mod:`~sharehouse.study.codes`: resume codes (two groups of four, ``K7QX-M2PD``; stored only as sha256).
 - :mod:`~sharehouse.study.config`: a study file (which instruments it asks) and the answers' shapes.
 - :mod:`~sharehouse.study.participants`: register, find by code, post-game answers, withdraw, status.
 """

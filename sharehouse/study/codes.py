@@ -20,12 +20,14 @@ CODE_ALPHABET: Final[str] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #: Characters in a code, without the dash.
 CODE_LENGTH: Final[int] = 8
 _GROUP: Final[int] = 4
+#: How a code looks (an example, in messages and as the input's hint).
+EXAMPLE_CODE: Final[str] = "K7QX-M2PD"
 #: Separators a person may type between (or inside) the groups; all are dropped.
 _SEPARATORS: Final[frozenset[str]] = frozenset("-‐‑‒–—―−ー_.")
 
 
 def new_resume_code() -> str:
-    """A fresh random code, ``XXXX-XXXX``."""
+    """A fresh random code: two groups of four joined by a dash, as :data:`EXAMPLE_CODE`."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     return _with_dash(raw)
 
@@ -35,7 +37,7 @@ def _with_dash(raw: str) -> str:
 
 
 def normalize_code(text: str) -> str:
-    """The canonical form ``XXXX-XXXX`` of a typed code.
+    """The canonical form of a typed code (two groups of four joined by a dash, as :data:`EXAMPLE_CODE`).
 
     Spaces and separators are dropped, full-width characters folded (NFKC) and letters upper-cased.
     :class:`ValueError` says what is wrong when the rest is not 8 characters of :data:`CODE_ALPHABET`.
@@ -43,7 +45,7 @@ def normalize_code(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     raw = "".join(ch for ch in folded if not ch.isspace() and ch not in _SEPARATORS).upper()
     if not raw:
-        raise ValueError("a resume code is 8 letters and digits, like K7QX-M2PD; nothing was given")
+        raise ValueError(f"a resume code is 8 letters and digits, like {EXAMPLE_CODE}; nothing was given")
     bad = sorted({ch for ch in raw if ch not in CODE_ALPHABET})
     if bad:
         shown = " ".join(repr(ch) for ch in bad[:5])
@@ -52,7 +54,7 @@ def normalize_code(text: str) -> str:
         )
     if len(raw) != CODE_LENGTH:
         raise ValueError(
-            f"a resume code has {CODE_LENGTH} letters and digits, like K7QX-M2PD; got {len(raw)}"
+            f"a resume code has {CODE_LENGTH} letters and digits, like {EXAMPLE_CODE}; got {len(raw)}"
         )
     return _with_dash(raw)
 

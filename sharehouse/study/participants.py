@@ -170,7 +170,7 @@ def register(
 ) -> tuple[Participant, str, SessionRecord]:
     """Record a participant who agreed to ``consent`` and start their game, in one transaction.
 
-    Returns the participant, their resume code (``XXXX-XXXX``; shown to the person, stored only as a
+    Returns the participant, their resume code (two groups of four, ``K7QX-M2PD``; shown to the person, stored only as a
     hash) and the new session (kind ``human``, source ``study``, user id = participant id).
     :class:`ParticipantError` for an empty or too long nickname, an MBTI answer the study does not
     ask for, or a value that is not an MBTI type.

@@ -43,7 +43,7 @@ from textual.widgets.option_list import Option
 
 from sharehouse.scenario import Scenario
 from sharehouse.store import StoreError
-from sharehouse.study.codes import normalize_code
+from sharehouse.study.codes import EXAMPLE_CODE, normalize_code
 from sharehouse.study.config import (
     AGE_BANDS,
     MAX_COMMENT_CHARS,
@@ -70,8 +70,6 @@ from sharehouse.tui.text import clean
 
 ResultT = TypeVar("ResultT")
 
-#: How a resume code looks, in the texts that ask for one.
-EXAMPLE_CODE = "K7QX-M2PD"
 #: The longest text the resume code box takes (a code with spaces or full-width characters fits).
 MAX_CODE_INPUT = 40
 #: The age band that is an answer of its own ("prefer not to say"), labelled in the interface language.
@@ -408,7 +406,7 @@ class ResumeScreen(AskDialog[Resumed | None]):
             yield from compose_question(
                 t("participant.resume_title", lang), t("participant.resume_text", lang, example=EXAMPLE_CODE)
             )
-            yield Input(id="resume-code", max_length=MAX_CODE_INPUT, placeholder="XXXX-XXXX")
+            yield Input(id="resume-code", max_length=MAX_CODE_INPUT, placeholder=EXAMPLE_CODE)
             yield Static("", id="resume-error")
             yield from compose_go_back(t("participant.resume_go", lang), "resume-go", lang)
 
