@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 from test_report import seed_run
-from test_tui_snapshots import _SnapshotsDir, continue_demo
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, Static
+from tui_helpers import SnapshotsDir, continue_demo
 from typer.testing import CliRunner
 
 from evaluator.leaderboard import run_leaderboard
@@ -41,7 +41,7 @@ SIZE = (120, 40)
 
 @pytest.fixture
 def snapshot(snapshot: Any) -> Any:
-    return _SnapshotsDir(snapshot)
+    return SnapshotsDir(snapshot)
 
 
 def _text(renderable: Any, width: int = 200) -> str:

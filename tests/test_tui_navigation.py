@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from test_report import seed_run
-from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, OptionList, Static
-from tui_helpers import wait_for
+from tui_helpers import continue_demo, wait_for
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import ChatModel
@@ -30,7 +29,6 @@ from sharehouse.tui.screens import (
     ClosingScreen,
     ContinueScreen,
     DaySummaryScreen,
-    GameScreen,
     QuitScreen,
     SettingsScreen,
     StartScreen,
@@ -146,25 +144,11 @@ async def test_a_named_dialog_shows_the_current_state_each_time_it_opens(
         assert continue_.query_one("#back", Button).label.plain == t("continue.back", "ja")
 
 
-async def _game_in(pilot: Pilot, app: SharehouseApp, session_id: str) -> GameScreen:
-    await pilot.click("#continue")
-    await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
-    options = app.screen.query_one("#saved-games", OptionList)
-    options.highlighted = next(
-        i for i in range(options.option_count) if options.get_option_at_index(i).id == session_id
-    )
-    options.focus()
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen.awaiting)
-    assert isinstance(app.screen, GameScreen)
-    return app.screen
-
-
 async def test_the_day_summary_waits_in_the_games_mode(store: Store, scenario: Scenario) -> None:
     rec = prefill_demo_session(store, scenario, "zh", answered=2, session_id="s-zh")
     app = SharehouseApp(store, scenario, model_factory=no_model)
     async with app.run_test(size=SIZE) as pilot:
-        game = await _game_in(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         assert app.get_screen_stack(GAME) == [app.get_screen(START), game]
         await pilot.press("f6")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
@@ -184,7 +168,7 @@ async def test_the_closing_screen_waits_in_the_games_mode(store: Store, scenario
     store.set_pending(rec.id, scenario.npc(last.npc).name.en, last.opener.en)
     app = SharehouseApp(store, scenario, model_factory=no_model)
     async with app.run_test(size=SIZE) as pilot:
-        game = await _game_in(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         await pilot.press("f6")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
         assert game.submit_reply("Thank you all!")

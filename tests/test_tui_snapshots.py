@@ -9,20 +9,19 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, TextArea
-from tui_helpers import SnapshotsDir, wait_for
+from textual.widgets import Input, TextArea
+from tui_helpers import SnapshotsDir, continue_demo, wait_for
 
 from sharehouse.llm import ChatModel
 from sharehouse.scenario import Scenario, default_scenario_path, load_scenario
 from sharehouse.store import Store
 from sharehouse.tui import SharehouseApp
 from sharehouse.tui.demo import prefill_demo_session
-from sharehouse.tui.screens import ContinueScreen, DaySummaryScreen, GameScreen
+from sharehouse.tui.screens import DaySummaryScreen
 from sharehouse.tui.widgets import ReplyInput
 
 SIZE = (120, 40)
 LANGS = ["en", "ja", "zh"]
-_SnapshotsDir = SnapshotsDir  # test_tui_evaluator imports it from here
 
 
 @pytest.fixture
@@ -44,21 +43,6 @@ def still_cursor(app: SharehouseApp) -> None:
         widget.cursor_blink = False
     for area in app.screen.query(TextArea):
         area.cursor_blink = False
-
-
-async def continue_demo(pilot: Pilot, session_id: str) -> GameScreen:
-    app = pilot.app
-    await pilot.click("#continue")
-    await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
-    options = app.screen.query_one("#saved-games", OptionList)
-    options.highlighted = next(
-        i for i in range(options.option_count) if options.get_option_at_index(i).id == session_id
-    )
-    options.focus()
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen.awaiting)
-    assert isinstance(app.screen, GameScreen)
-    return app.screen
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from sharehouse.tui.screens import ContinueScreen, GameScreen
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 
@@ -35,3 +38,19 @@ class SnapshotsDir:
                 return str(SNAPSHOT_DIR / test_location.basename)
 
         return self._inner.use_extension(InSnapshotsDir)
+
+
+async def continue_demo(pilot: Pilot, session_id: str) -> GameScreen:
+    """Continue the saved game ``session_id`` from the start screen; the game screen, waiting for the player."""
+    app = pilot.app
+    await pilot.click("#continue")
+    await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
+    options = app.screen.query_one("#saved-games", OptionList)
+    options.highlighted = next(
+        i for i in range(options.option_count) if options.get_option_at_index(i).id == session_id
+    )
+    options.focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen.awaiting)
+    assert isinstance(app.screen, GameScreen)
+    return app.screen
