@@ -139,22 +139,23 @@ class SimulatedUser:
         note asking to go on (one more call; the prompt so far is reused from the model's cache).
         None when the continuation is unusable, repeats the session or the option again."""
         lang = self.persona.language
+        left = length - measure(thin.text, lang)
         more: list[Message] = [
             *messages,
             {"role": "assistant", "content": thin.text},
-            {"role": "user", "content": more_note(self.persona, length - measure(thin.text, lang))},
-        ]  # fmt: skip
+            {"role": "user", "content": more_note(self.persona, left)},
+        ]
         self.calls += 1
         completion = await self.model.complete(more, self._params_for(ctx, self.max_attempts))
         self.last_raw.append(completion.text)
         text = self._finish(completion.text, ctx)
         text = drop_dangling(drop_repeated_clauses(text, lang, said), lang)
-        left = length - measure(thin.text, lang)
-        if not is_usable(text, lang) or measure(text, lang) < THIN_LENGTH * left:  # "Sure!" adds nothing
-            return None
-        if is_repeat(text, [*previous, thin.text], NEAR_COPY):
-            return None
-        if stance is not None and share_in(text, stance.pole) >= OPTION_COPY:
+        if (
+            not is_usable(text, lang)
+            or measure(text, lang) < THIN_LENGTH * left  # "Sure!" adds nothing
+            or is_repeat(text, [*previous, thin.text], NEAR_COPY)
+            or (stance is not None and share_in(text, stance.pole) >= OPTION_COPY)
+        ):
             return None
         joined = trim_to_length(join_sentences(thin.text, text, lang), lang, length)
         self.extended += 1
