@@ -100,6 +100,11 @@ def language_means(users: Iterable[Any], *, keys: Sequence[str] = GROUP_KEYS) ->
     return _means(users, keys, METRICS, "users")
 
 
+CONSTANT_POOL_RTOL = 1e-9
+"""A pool whose standard deviation is at most this fraction of its largest value (or of 1) is
+constant: every z is 0. Below it the spread is rounding noise and z would only amplify it."""
+
+
 def zscore_users(users: Sequence[Any]) -> list[dict[str, Any]]:
     """The user rows with ``z1`` … ``z6`` added, standardised over all the rows given."""
     rows = [dict(_as_dict(r)) for r in users]
@@ -108,6 +113,8 @@ def zscore_users(users: Sequence[Any]) -> list[dict[str, Any]]:
         mu = sum(values) / len(values) if values else 0.0
         sigma = math.sqrt(sum((v - mu) ** 2 for v in values) / len(values)) if values else 0.0
         sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+        if sigma <= CONSTANT_POOL_RTOL * max([1.0, *(abs(v) for v in values)]):
+            sigma = 0.0  # a spread below float resolution is noise: the pool is constant
         for r in rows:
             v = _value(r, metric)
             if v is None:
