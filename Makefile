@@ -20,7 +20,7 @@ $(BIN)/python:
 # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -c constraints.txt -e '.[models,eval,train,dev]'
+	$(BIN)/pip install -c constraints.txt -e '.[models,eval,train,scale,dev]'
 	$(BIN)/sharehouse doctor --no-load > /dev/null
 	touch $(STAMP)
 
