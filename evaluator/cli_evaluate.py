@@ -33,7 +33,15 @@ from evaluator.cli_score import _explain
 from evaluator.metrics.aggregate import DEFAULT_Z_POOL
 from evaluator.protocols import DEFAULT_MODELS, DEFAULT_PROTOCOL, method_protocols, protocol_spec
 from evaluator.scoring import MetricOptions
-from sharehouse.cli_common import ApiBaseOpt, DbOpt, LanguagesOpt, fail, open_store, split_list
+from sharehouse.cli_common import (
+    ApiBaseOpt,
+    DbOpt,
+    LanguagesOpt,
+    api_base_option,
+    fail,
+    open_store,
+    split_list,
+)
 from sharehouse.consoles import err_console, out_console
 from sharehouse.lang import rank
 
@@ -186,7 +194,7 @@ def evaluate_callback(
             temperature=temperature,
             max_tokens=max_tokens,
             top_p=top_p,
-            api_base=api_base,
+            api_base=api_base_option(api_base),
             extra=_parse_options(option),
             metric_options=MetricOptions(
                 sentence_encoder=sentence_encoder,  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ import typer
 from evaluator import cli_evaluate, cli_import, cli_score
 from evaluator import cli_report as eval_cli_report
 from sharehouse import cli_io, cli_personas, cli_play, cli_report, cli_serve, cli_study
-from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, open_store, print_error
+from sharehouse.cli_common import ApiBaseOpt, DbOpt, api_base_option, fail, open_store, print_error
 from sharehouse.consoles import err_console, out_console
 from sharehouse.logs import LogLevel, configure_logging
 from sharehouse.settings import env_name
@@ -222,7 +222,7 @@ def simulate(
         language=language,
         model=model,
         user_model=user_model,
-        api_base=api_base,
+        api_base=api_base_option(api_base),
         concurrency=concurrency,
         batched=batched,
         seed=seed,

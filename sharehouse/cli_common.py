@@ -26,8 +26,18 @@ DbOpt = Annotated[
     typer.Option("--db", envvar=env_name("db"), help="DuckDB file (default: sessions/sharehouse.duckdb)."),
 ]
 
-#: ``--api-base``: where a litellm model is served.
-ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="API base URL for litellm models.")]
+#: ``--api-base``: where a litellm model is served; the command reads it with :func:`api_base_option`.
+ApiBaseOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--api-base",
+        metavar="URL|FILE",
+        help="Where a litellm model is served: an OpenAI-compatible URL (http://host:port/v1); several "
+        "(comma-separated or --api-base repeated): each call goes to the least busy, a failing one is "
+        "taken out of rotation and tried again later; or a litellm Router config file (YAML/JSON "
+        "model_list; --model names a model_name in it). See docs/scaling.md.",
+    ),
+]
 
 #: ``--languages``: a comma-separated list of languages (aliases accepted); None means every language.
 LanguagesOpt = Annotated[
@@ -63,6 +73,21 @@ def languages_option(value: str | None, *, option: str | None = None) -> list[La
     try:
         return parse_languages(value)
     except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def api_base_option(values: list[str] | None, *, option: str = "--api-base") -> str | None:
+    """The endpoints an ``--api-base`` option names (:data:`ApiBaseOpt`, given once or repeated), as
+    one value for the model specs (URLs joined by commas, or a config file's absolute path); None
+    when the option is not given. A URL without http(s)://, an unreadable or invalid config file or an
+    empty list is a :class:`typer.BadParameter` naming it."""
+    if values is None:
+        return None
+    from sharehouse.llm.endpoints import ApiBaseError, normalize_api_base
+
+    try:
+        return normalize_api_base(values)
+    except ApiBaseError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 

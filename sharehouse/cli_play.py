@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, open_store
+from sharehouse.cli_common import ApiBaseOpt, DbOpt, api_base_option, fail, open_store
 from sharehouse.consoles import err_console
 from sharehouse.lang import canonical
 
@@ -45,7 +45,7 @@ def play_command(
     run_play(
         db=db,
         model=model,
-        api_base=api_base,
+        api_base=api_base_option(api_base),
         language=language,
         researcher=researcher,
         scenario=scenario,

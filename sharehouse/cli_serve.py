@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from sharehouse.cli_common import ApiBaseOpt, DbOpt, fail, print_error
+from sharehouse.cli_common import ApiBaseOpt, DbOpt, api_base_option, fail, print_error
 from sharehouse.consoles import err_console
 from sharehouse.llm.models import ModelNotInstalledError
 from sharehouse.serving.model_server import (
@@ -60,6 +60,7 @@ def serve_command(
 ) -> None:
     """Serve the game to web browsers: every connection is one participant, in participant mode."""
     err = err_console()
+    endpoints = api_base_option(api_base)
     db_path = (db or default_db_path()).expanduser().resolve()
     study_path = study.expanduser().resolve() if study is not None else None
     if study_path is not None:
@@ -79,7 +80,7 @@ def serve_command(
             label="warning",
         )
     with _terminate_as_exit(), contextlib.ExitStack() as stack:
-        endpoint = stack.enter_context(_model(model, api_base, db_path))
+        endpoint = stack.enter_context(_model(model, endpoints, db_path))
         argv = game_argv(db=db_path, endpoint=endpoint, study=study_path)
         err.print(f"store: {db_path}", highlight=False, markup=False)
         server = GameServer(shell_command(argv), host=host, port=port, max_games=max_games, console=err)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from sharehouse.llm.base import ChatModel
+from sharehouse.llm.endpoints import check_api_base, endpoint_model
 from sharehouse.llm.local import DEFAULT_STATE_CACHE_BYTES, LocalModel
 from sharehouse.llm.models import PACKAGED_MODELS, ensure_model
 from sharehouse.llm.retry import RetryingModel, RetryPolicy
@@ -29,6 +30,7 @@ class ModelConfig(BaseModel):
 
     backend: Literal["local", "litellm"]
     model: str  # packaged key, GGUF path, or litellm model string
+    # litellm only: one URL, several (comma-separated) or a Router config file (sharehouse.llm.endpoints)
     api_base: str | None = None
     n_ctx: int = 4096
     timeout_s: float = 300.0
@@ -76,6 +78,8 @@ def parse_spec(spec: str, *, api_base: str | None = None, **overrides: Any) -> M
     elif spec.endswith(".gguf"):
         return ModelConfig(backend="local", model=spec, **overrides)
     overrides.setdefault("timeout_s", 60.0)
+    if api_base is not None:
+        check_api_base(api_base, model=spec)  # several endpoints or a Router config: see llm.endpoints
     return ModelConfig(backend="litellm", model=spec, api_base=api_base, **overrides)
 
 
@@ -137,9 +141,7 @@ def build_model(
     elif cfg.backend == "local":
         inner = _local(cfg, ram_cache_bytes)
     else:
-        from sharehouse.llm.remote import RemoteModel
-
-        inner = RemoteModel(cfg.model, api_base=cfg.api_base, timeout_s=cfg.timeout_s)
+        inner = endpoint_model(cfg.model, cfg.api_base, timeout_s=cfg.timeout_s)
     return RetryingModel(inner, retry or RetryPolicy(max_attempts=cfg.max_attempts))
 
 

@@ -23,6 +23,11 @@ def _import_litellm() -> Any:
     return litellm
 
 
+class InvalidReplyError(TransientLLMError):
+    """A reply that is not what the call asked for (JSON that does not parse): the model's doing,
+    not its endpoint's, so an endpoint pool keeps that endpoint in rotation."""
+
+
 def _retry_after(exc: Exception) -> float | None:
     # litellm keeps the provider's headers in ``litellm_response_headers``; its ``response`` is a
     # stand-in without them. Look in every place, first hit wins.
@@ -95,7 +100,7 @@ class RemoteModel:
             kwargs["api_base"] = self.api_base
             # An OpenAI-compatible server needs some key; a real one comes from the environment.
             if self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
-                kwargs["api_key"] = "sk-no-key-needed"
+                kwargs.setdefault("api_key", "sk-no-key-needed")
         if params.json_schema is not None:
             kwargs["response_format"] = self._response_format(params.json_schema)
         started = time.perf_counter()
@@ -139,7 +144,7 @@ class RemoteModel:
             try:
                 json.loads(text)
             except ValueError as exc:
-                raise TransientLLMError(f"{self.name}: invalid JSON in reply: {text[:200]!r}") from exc
+                raise InvalidReplyError(f"{self.name}: invalid JSON in reply: {text[:200]!r}") from exc
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
         return Completion(

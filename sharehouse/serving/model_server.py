@@ -30,6 +30,7 @@ from typing import IO
 
 from pydantic import BaseModel, ConfigDict
 
+from sharehouse.llm.endpoints import load_router_config, parse_api_base
 from sharehouse.llm.local import default_threads
 from sharehouse.llm.registry import ModelConfig, local_model_path, parse_spec
 
@@ -105,17 +106,29 @@ def served_models(api_base: str, *, timeout_s: float = 5.0) -> list[str]:
 
 
 def remote_endpoint(api_base: str, model: str) -> Endpoint:
-    """A server that already runs: a litellm spec (``openai/NAME``) is used as given; a local spec
-    (the default ``local``) means "the one model the server lists"."""
+    """Servers that already run (one URL, several, or a litellm Router config file: see
+    :mod:`sharehouse.llm.endpoints`): a litellm spec (``openai/NAME``, or a config's ``model_name``)
+    is used as given; a local spec (the default ``local``) means "the one model the servers list",
+    the same on every URL."""
     if parse_spec(model, api_base=api_base).backend == "litellm":
         return Endpoint(api_base=api_base, litellm_model=model)
-    ids = served_models(api_base)
-    if len(ids) != 1:
-        listed = ", ".join(ids) or "none"
+    api = parse_api_base(api_base)
+    if api.config is not None:
+        names = ", ".join(load_router_config(api.config).model_names)
+        raise ModelServerError(f"with the Router config file {api.config}, give --model as one of: {names}")
+    served = {url: served_models(url) for url in api.urls}
+    for url, ids in served.items():
+        if len(ids) != 1:
+            listed = ", ".join(ids) or "none"
+            raise ModelServerError(
+                f"{url} serves {len(ids)} models ({listed}); choose one with --model openai/NAME"
+            )
+    served_names = {ids[0] for ids in served.values()}
+    if len(served_names) > 1:
         raise ModelServerError(
-            f"{api_base} serves {len(ids)} models ({listed}); choose one with --model openai/NAME"
+            f"the servers list different models ({', '.join(sorted(served_names))}); choose one with --model openai/NAME"
         )
-    return Endpoint(api_base=api_base, litellm_model=f"openai/{ids[0]}")
+    return Endpoint(api_base=api_base, litellm_model=f"openai/{served_names.pop()}")
 
 
 class ModelServer:
