@@ -26,7 +26,7 @@ from sharehouse.io import (
     export_sessions,
     import_yntp,
 )
-from sharehouse.io.export import ExportReport
+from sharehouse.io.export import PARTITION_FILE_ROWS, PARTITION_KEYS, ExportReport
 from sharehouse.textclean import MAX_INPUT_CHARS
 
 
@@ -62,6 +62,8 @@ def _export_summary(report: ExportReport) -> Table:
     table.add_row("sessions", str(report.sessions))
     table.add_row("turns", str(report.turns))
     table.add_row("files", str(report.files))
+    if report.partitioned:
+        table.add_row("partitioned by", ", ".join(PARTITION_KEYS))
     table.add_row("anonymised", "yes" if report.anonymized else "no")
     if report.replacements is not None:
         r = report.replacements
@@ -151,7 +153,10 @@ def import_yntp_command(
 
 def export_command(
     out: Annotated[
-        Path, typer.Argument(help="Target: a folder for --format yntp, a file for jsonl and parquet.")
+        Path,
+        typer.Argument(
+            help="Target: a folder for --format yntp and for --partitioned, a file for jsonl and parquet."
+        ),
     ],
     fmt: Annotated[
         ExportFormat,
@@ -207,12 +212,28 @@ def export_command(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the target if it exists.")] = False,
+    partitioned: Annotated[
+        bool,
+        typer.Option(
+            "--partitioned",
+            help="Parquet only: write a folder of partitions by language and run "
+            "(language=en/run_id=RUN/part-0000.parquet), reading the store a batch of sessions at a time, for "
+            "runs too big for one file or for memory. DuckDB (read_parquet('OUT/**/*.parquet', "
+            "hive_partitioning = true)) and datasets (load_dataset('parquet', data_dir='OUT')) read it as one table.",
+        ),
+    ] = False,
+    rows_per_file: Annotated[
+        int,
+        typer.Option("--rows-per-file", min=1, help="With --partitioned: turns per Parquet file at most."),
+    ] = PARTITION_FILE_ROWS,
 ) -> None:
     """Export stored sessions as YNTP-100 files, JSON Lines or Parquet (optionally anonymised).
 
     The export is written to a temporary file or folder and renamed into place when complete.
     The store is only read; model settings and API keys are never exported.
     """
+    if rows_per_file != PARTITION_FILE_ROWS and not partitioned:
+        fail("--rows-per-file applies to a --partitioned export only", 2)
     console, err = _consoles()
     names = _persona_names(personas if personas else _default_persona_files()) if anonymize else []
     housemates = _housemate_names(scenarios if scenarios else _default_scenario_files()) if anonymize else []
@@ -231,6 +252,8 @@ def export_command(
                 names=names,
                 housemates=housemates,
                 overwrite=force,
+                partitioned=partitioned,
+                rows_per_file=rows_per_file,
             )
         except (ExportError, OSError) as exc:
             fail(f"export failed, nothing was written: {exc}", 1)

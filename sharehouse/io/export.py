@@ -5,22 +5,35 @@ at the end, so a failed export leaves nothing half-written. The store is only re
 settings (``llm_config``) are never exported. JSON Lines and Parquet carry a study participant's
 instruments with their session's turns (self-reported MBTI, questionnaire answers, consent
 version); the participant's nickname is never exported, and anonymising looks for it in the texts.
+
+A partitioned Parquet export (``partitioned=True``) writes a folder of Hive-style partitions by
+language and run, ``language=en/run_id=<run>/part-0000.parquet``, for runs too big for one file or
+for memory: sessions are read from the store a batch at a time (:data:`SESSION_BATCH`), one
+partition is written at a time, and each file ends after :data:`PARTITION_FILE_ROWS` turns. Its
+files hold every column of the single-file export (the partition columns too), so DuckDB
+(``read_parquet('<dir>/**/*.parquet', hive_partitioning = true)``) and ``datasets``
+(``load_dataset("parquet", data_dir=<dir>)``) read the folder as one table with the same columns
+and rows as the single file. A partition value is percent-encoded in its folder name (DuckDB
+decodes it); a session of no run is in ``run_id=__HIVE_DEFAULT_PARTITION__``, which DuckDB reads
+as NULL.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, field_validator
 
 from sharehouse.io.anonymize import Anonymizer, ReplacementCounts, SaltSource, resolve_salt
-from sharehouse.io.tabular import Row, turn_row, write_jsonl, write_parquet
+from sharehouse.io.tabular import Row, turn_row, write_jsonl, write_parquet, write_parquet_parts
 from sharehouse.io.yntp import LANGUAGE_DIRS, write_yntp_file, yntp_document, yntp_relative_path
 from sharehouse.lang import lookup
 from sharehouse.store.bulk import load_turns_for
@@ -30,6 +43,14 @@ from sharehouse.study.participants import Instruments, session_instruments
 
 ExportFormat = Literal["yntp", "jsonl", "parquet"]
 FORMATS: tuple[str, ...] = ("yntp", "jsonl", "parquet")
+#: the columns a partitioned Parquet export is partitioned by, outermost first
+PARTITION_KEYS: tuple[str, ...] = ("language", "run_id")
+#: a partitioned export's folder for a NULL value (the Hive convention, read as NULL by DuckDB)
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+#: turns per file of a partitioned export (about 3 kB of text a turn: some 250 MB of text a file)
+PARTITION_FILE_ROWS = 100_000
+#: sessions a partitioned export reads from the store at a time
+SESSION_BATCH = 200
 
 
 class ExportError(RuntimeError):
@@ -58,6 +79,7 @@ class ExportReport(BaseModel):
     turns: int
     files: int
     anonymized: bool
+    partitioned: bool = False
     salt_source: SaltSource | None = None
     replacements: ReplacementCounts | None = None
     missing_session_ids: list[str] = []
@@ -147,6 +169,8 @@ def export_sessions(
     names: tuple[str, ...] | list[str] = (),
     housemates: Iterable[str] = (),
     overwrite: bool = False,
+    partitioned: bool = False,
+    rows_per_file: int = PARTITION_FILE_ROWS,
 ) -> ExportReport:
     """Export the sessions matching ``filters`` to ``out`` as ``yntp`` (a folder), ``jsonl`` or ``parquet`` (a file).
 
@@ -157,11 +181,22 @@ def export_sessions(
     scenario's NPCs, e.g. from :func:`~sharehouse.io.names.scenario_housemates`); the YNTP-100
     housemates and every speaker name in the exported turns are kept as well. ``overwrite``
     replaces an existing ``out``; without it an existing target is an error.
+
+    ``partitioned`` (``parquet`` only): ``out`` is a folder of partitions by language and run
+    (module docstring), files of at most ``rows_per_file`` turns, written without holding the
+    export's turns in memory.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
     filters = filters or ExportFilters()
     target = Path(out)
+    if partitioned:
+        if fmt != "parquet":
+            raise ExportError(f"a partitioned export is written as Parquet only, not {fmt}")
+        return _export_partitioned(
+            store, target, filters, anonymize=anonymize, salt=salt, names=names, housemates=housemates,
+            overwrite=overwrite, rows_per_file=rows_per_file,
+        )  # fmt: skip
     if target.exists() and not overwrite and not _is_empty_dir(target, fmt):
         raise ExportError(f"{target} already exists; choose another path or allow overwriting")
     sessions, missing = select_sessions(store, filters)
@@ -207,6 +242,132 @@ def export_sessions(
         replacements=anon.counts if anon is not None else None,
         missing_session_ids=missing,
     )
+
+
+def partition_path(language: str, run_id: str | None) -> Path:
+    """The folder of one partition, relative to the export's: ``language=<l>/run_id=<r>``, each
+    value percent-encoded (every byte but letters, digits and ``-._~``), NULL as :data:`NULL_PARTITION`."""
+    return Path(
+        *(
+            f"{key}={_hive_value(value)}"
+            for key, value in zip(PARTITION_KEYS, (language, run_id), strict=True)
+        )
+    )
+
+
+def _hive_value(value: str | None) -> str:
+    if value is None:
+        return NULL_PARTITION
+    encoded = quote(value, safe="")
+    # the literal text of the NULL folder is written with its underscores encoded, so it stays text
+    return encoded.replace("_", "%5F") if encoded == NULL_PARTITION else encoded
+
+
+def _export_partitioned(
+    store: Store,
+    target: Path,
+    filters: ExportFilters,
+    *,
+    anonymize: bool,
+    salt: str | None,
+    names: tuple[str, ...] | list[str],
+    housemates: Iterable[str],
+    overwrite: bool,
+    rows_per_file: int,
+) -> ExportReport:
+    if rows_per_file < 1:
+        raise ExportError(f"rows per file must be at least 1, not {rows_per_file}")
+    if target.exists() and not target.is_dir():
+        raise ExportError(f"{target} is a file; a partitioned export writes a folder")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise ExportError(
+            f"{target} already exists and is not empty; choose another folder or allow overwriting"
+        )
+    keys = store.session_partitions(
+        run_id=filters.run_id, source=filters.source, language=filters.language, status=filters.status,
+        ids=filters.session_ids or None,
+    )  # fmt: skip
+    ids = [sid for sid, _, _ in keys]
+    missing: list[str] = []
+    if filters.session_ids:
+        found = set(ids)
+        missing = [
+            sid
+            for sid in dict.fromkeys(filters.session_ids)
+            if sid not in found and store.get_session(sid) is None
+        ]
+    anon: Anonymizer | None = None
+    salt_source: SaltSource | None = None
+    if anonymize:
+        key, salt_source = resolve_salt(salt)
+        anon = Anonymizer(key, names, housemates=[*housemates, *_speakers(store, ids)])
+
+    n_sessions = n_turns = n_files = 0
+    with _atomic_dir(target, overwrite=overwrite) as tmp:
+        items = _items_in_batches(store, ids, anon)
+        for (language, run_id), group in itertools.groupby(
+            items, key=lambda it: (it[0].language, it[0].run_id)
+        ):
+            sessions = _Counted(group)
+            counts = write_parquet_parts(
+                tmp / partition_path(language, run_id), _rows(iter(sessions)), rows_per_file
+            )
+            n_sessions += sessions.n
+            n_turns += sum(counts)
+            n_files += len(counts)
+    return ExportReport(
+        format="parquet",
+        out=str(target),
+        sessions=n_sessions,
+        turns=n_turns,
+        files=n_files,
+        anonymized=anonymize,
+        partitioned=True,
+        salt_source=salt_source,
+        replacements=anon.counts if anon is not None else None,
+        missing_session_ids=missing,
+    )
+
+
+class _Counted:
+    """An iterable that counts the items taken from it."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self._items = items
+        self.n = 0
+
+    def __iter__(self) -> Iterator[Item]:
+        for item in self._items:
+            self.n += 1
+            yield item
+
+
+def _speakers(store: Store, session_ids: Sequence[str]) -> list[str]:
+    """Every speaker name in the turns of the sessions (the names anonymising keeps)."""
+    names: set[str] = set()
+    for start in range(0, len(session_ids), SESSION_BATCH):
+        chunk = list(session_ids[start : start + SESSION_BATCH])
+        rows = store.fetchall(
+            "SELECT DISTINCT npc FROM turns WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
+        )
+        names.update(str(r[0]) for r in rows)
+    return sorted(names)
+
+
+def _items_in_batches(store: Store, session_ids: Sequence[str], anon: Anonymizer | None) -> Iterator[Item]:
+    """The sessions in the given order with their turns and instruments (anonymised when ``anon``),
+    read :data:`SESSION_BATCH` sessions at a time. A session deleted meanwhile is left out."""
+    for start in range(0, len(session_ids), SESSION_BATCH):
+        chunk = list(session_ids[start : start + SESSION_BATCH])
+        by_id = {s.id: s for s in store.list_sessions(ids=chunk)}
+        turns = load_turns_for(store, chunk)
+        answers = session_instruments(store, chunk)
+        for sid in chunk:
+            session = by_id.get(sid)
+            if session is None:
+                continue
+            item = (session, turns[sid], answers.get(sid))
+            yield _anonymized(anon, *item) if anon is not None else item
 
 
 def _rows(items: Iterator[Item]) -> Iterator[Row]:

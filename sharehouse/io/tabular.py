@@ -19,6 +19,7 @@ Parquet files carry the explicit :func:`parquet_schema`.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -34,7 +35,8 @@ COLUMNS: tuple[str, ...] = (
     "npc_fallback", "reply_fallback", "npc_rejected", "npc_reject_reasons", "split", *INSTRUMENT_COLUMNS,
 )  # fmt: skip
 TRAIN_DAYS: tuple[int, ...] = (1, 2, 3, 4)
-_ROW_GROUP = 10_000
+#: Turns per Parquet row group.
+ROW_GROUP_ROWS = 10_000
 
 Row = dict[str, Any]
 
@@ -144,7 +146,7 @@ def write_parquet(path: Path, rows: Iterable[Row]) -> int:
     n = 0
     with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
         wrote = False
-        for batch in _batches(rows, _ROW_GROUP):
+        for batch in _batches(rows, ROW_GROUP_ROWS):
             table = pa.Table.from_pylist([{c: r[c] for c in COLUMNS} for r in batch], schema=schema)
             writer.write_table(table)
             n += len(batch)
@@ -152,3 +154,21 @@ def write_parquet(path: Path, rows: Iterable[Row]) -> int:
         if not wrote:
             writer.write_table(schema.empty_table())
     return n
+
+
+def write_parquet_parts(folder: Path, rows: Iterable[Row], rows_per_file: int) -> list[int]:
+    """Write rows as ``part-0000.parquet``, ``part-0001.parquet``, ... in ``folder`` (created when
+    there is a row), each a :func:`write_parquet` file of at most ``rows_per_file`` rows, reading
+    ``rows`` as they come. Returns the row count of each file written (no rows: no file)."""
+    if rows_per_file < 1:
+        raise ValueError(f"rows per file must be at least 1, not {rows_per_file}")
+    it = iter(rows)
+    counts: list[int] = []
+    for part in itertools.count():
+        first = next(it, None)
+        if first is None:
+            break
+        folder.mkdir(parents=True, exist_ok=True)
+        chunk = itertools.chain((first,), itertools.islice(it, rows_per_file - 1))
+        counts.append(write_parquet(folder / f"part-{part:04d}.parquet", chunk))
+    return counts
