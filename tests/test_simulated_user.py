@@ -17,7 +17,7 @@ from sharehouse.llm.base import Completion, GenParams, Message
 from sharehouse.personas import Persona, SimulatedUser, generate_personas
 from sharehouse.personas.cleaning import clean_reply, fallback_reply, is_repeat, is_usable, trim_to_length
 from sharehouse.personas.models import LengthRange
-from sharehouse.personas.stance import private_note, stance_for, target_length
+from sharehouse.personas.stance import asked_length, asks_back, private_note, stance_for, target_length
 from sharehouse.personas.traits import recover_traits, run_stances
 from sharehouse.textclean import drop_dangling, drop_reason_lead
 
@@ -90,7 +90,7 @@ def test_stance_text_uses_the_pole_and_gives_a_persona_detail_only_on_topic() ->
         assert s is not None and s.pole == poles[s.letter] and s.pole in s.position
         assert s.reason == ""  # nothing about the persona is on this topic: no pasted non sequitur
         note = private_note(persona, s, 17)
-        assert s.position in note and "17" in note
+        assert s.position in note and str(asked_length(lang, 17)) in note
         assert {"en": "reason", "ja": "理由", "zh": "理由"}[lang] in note  # no reason given: ask for one
         # A side that is about the persona's work brings it up as the reason.
         job = persona.occupation
@@ -481,3 +481,21 @@ async def test_the_simulated_user_trims_a_long_reply_but_not_into_the_bare_optio
     bare = SimulatedUser(persona, ScriptedModel([long_reply(option)]), seed=2)
     kept = await bare.reply(_ctx())
     assert kept.text.endswith("Portugal.") and bare.trimmed == 0
+
+
+def test_a_reply_asks_back_at_the_personas_rate_and_the_request_is_never_sent() -> None:
+    for lang in ("en", "ja", "zh"):
+        persona = _persona(lang)
+        for rate in (0.0, 0.25):
+            persona = persona.model_copy(
+                update={"style": persona.style.model_copy(update={"question_rate": rate})}
+            )
+            asked = sum(asks_back(persona, f"state{i}", i % 7) for i in range(400)) / 400
+            assert abs(asked - rate) < 0.06, (lang, rate, asked)
+        plain = private_note(persona, None, 30)
+        asking = private_note(persona, None, 30, ask_back=True)
+        assert asking != plain and asking[-1] == plain[-1]  # the request sits inside the note
+        request = asking[len(plain) - 1 : -1].strip("。 ")
+        # Parroted in the reply, the request is cut like the rest of the note.
+        said = {"en": "I'd go for it.", "ja": "自分なら行くかな。", "zh": "我会去的。"}[lang]
+        assert clean_reply(f"{said} {request}", persona).rstrip("。.") == said.rstrip("。.")

@@ -21,7 +21,14 @@ from sharehouse.personas.cleaning import (
 )
 from sharehouse.personas.models import Persona
 from sharehouse.personas.prompt import build_messages, max_tokens_for, reminder, stop_sequences
-from sharehouse.personas.stance import Stance, more_note, private_note, stance_for, target_length
+from sharehouse.personas.stance import (
+    Stance,
+    asks_back,
+    more_note,
+    private_note,
+    stance_for,
+    target_length,
+)
 from sharehouse.textclean import clauses, drop_dangling, drop_opener, drop_repeated_clauses, opener, share_in
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
@@ -176,7 +183,8 @@ class SimulatedUser:
         stance = stance_for(self.persona, key, ctx.dimension, ctx.poles, mentioned=before)
         self.last_stance = stance
         length = target_length(self.persona, key, len(ctx.history))
-        note = private_note(self.persona, stance, length)
+        ask_back = asks_back(self.persona, key, len(ctx.history))
+        note = private_note(self.persona, stance, length, ask_back=ask_back)
         messages = build_messages(
             self.persona,
             ctx,

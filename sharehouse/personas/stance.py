@@ -91,6 +91,17 @@ _POSITION_BARE: dict[str, str] = {
     "ja": "{I}なら{degree}{pole}。",
     "zh": "{I}{degree}{pole}。",
 }
+#: The length asked for in the note, as a share of the length aimed at. The 1.5B model writes
+#: Chinese replies about 1.5 times as long as the characters asked (median written/asked 1.49 and
+#: 1.63 for p-zh-001 and p-zh-002, run q-d2-goon-all); English and Japanese land near the aim.
+_ASK_SCALE: dict[str, float] = {"en": 1.0, "ja": 1.0, "zh": 0.65}
+
+
+def asked_length(lang: str, length: int) -> int:
+    """The length the note asks for: ``length`` (aimed at) times the language's :data:`_ASK_SCALE`."""
+    return max(1, round(length * _ASK_SCALE[lang]))
+
+
 _NOTE: dict[str, str] = {
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
     "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、{n}文字くらいで。）",
@@ -119,6 +130,14 @@ _NOTE_MORE: dict[str, str] = {
     "zh": "（只有你看得到的提示。接着你刚才的话说下去：为什么这么想，或者你生活里的什么事让你这么想，"
     "再说大约{n}个字。不要再重复答案。）",
 }
+_ASK_BACK: dict[str, str] = {
+    # Told only "now and then you ask something back" in the persona prompt, the 1.5B model never
+    # did (0 of 113 replies in q-d2-goon-all; the real people: 15 % en, 16 % ja, 6 % zh). Whether
+    # this reply asks back is decided here, like its content, at the persona's own rate.
+    "en": " Then ask them something back.",
+    "ja": "最後に相手に何か一つ聞き返して。",
+    "zh": "最后顺便反问对方一句。",
+}
 #: Phrases of the private note; a reply segment holding one echoes the note and is dropped.
 NOTE_MARKERS: tuple[str, ...] = (
     "private note",
@@ -138,6 +157,12 @@ NOTE_MARKERS: tuple[str, ...] = (
     "答えを言うだけで",
     "私のメモ",
     "说说理由",
+    "生活里的例子",  # "我会用生活里的例子来说明……"
+    "生活里有很多例子",
+    # ... and the request to ask something back
+    "ask them something back",
+    "何か一つ聞き返",
+    "反问对方",
     # ... and the note that asks to go on (``more_note``)
     "go on from what you just said",
     "what in your life makes you say so",
@@ -282,16 +307,30 @@ def target_length(persona: Persona, state_id: str, turn: int) -> int:
     return max(1, round(value))
 
 
-def private_note(persona: Persona, stance: Stance | None, length: int) -> str:
-    """The note added to the housemate's line: what to say (the stance) and roughly how long."""
+def asks_back(persona: Persona, state_id: str, turn: int) -> bool:
+    """Whether this reply ends by asking the housemate something back: seeded per persona, question
+    and turn, at the persona's ``question_rate`` (calibrated to the real people's per-person shares)."""
+    return _rng(persona.id, state_id, turn, "ask").random() < persona.style.question_rate
+
+
+def private_note(persona: Persona, stance: Stance | None, length: int, *, ask_back: bool = False) -> str:
+    """The note added to the housemate's line: what to say (the stance), roughly how long, and
+    (``ask_back``) to end by asking something back."""
     lang = persona.language
     if stance is None:
-        return _NOTE_PLAIN[lang].format(n=length)
-    template = _NOTE[lang] if stance.reason else _NOTE_WHY[lang]
-    return template.format(position=stance.position, n=length)
+        note = _NOTE_PLAIN[lang].format(n=asked_length(lang, length))
+    else:
+        template = _NOTE[lang] if stance.reason else _NOTE_WHY[lang]
+        note = template.format(position=stance.position, n=asked_length(lang, length))
+    if not ask_back:
+        return note
+    body, close = note[:-1], note[-1]  # every note ends with its closing bracket
+    if lang == "en":
+        return f"{body}{_ASK_BACK[lang]}{close}"
+    return f"{body.rstrip('。')}。{_ASK_BACK[lang]}{close}"
 
 
 def more_note(persona: Persona, length: int) -> str:
     """The note that asks a reply which only named the option to go on for about ``length`` more
     (the persona's unit): why, or what in the persona's life makes them say so."""
-    return _NOTE_MORE[persona.language].format(n=max(1, length))
+    return _NOTE_MORE[persona.language].format(n=asked_length(persona.language, max(1, length)))
