@@ -22,8 +22,19 @@ import typer
 from evaluator import cli_evaluate, cli_import, cli_score
 from evaluator import cli_report as eval_cli_report
 from sharehouse import cli_io, cli_personas, cli_play, cli_report, cli_serve, cli_study
-from sharehouse.cli_common import ApiBaseOpt, DbOpt, api_base_option, fail, open_store, print_error
+from sharehouse.cli_common import (
+    ApiBaseOpt,
+    DbOpt,
+    ExecutorOpt,
+    RayAddressOpt,
+    api_base_option,
+    executor_option,
+    fail,
+    open_store,
+    print_error,
+)
 from sharehouse.consoles import err_console, out_console
+from sharehouse.executors import DEFAULT_EXECUTOR
 from sharehouse.logs import LogLevel, configure_logging
 from sharehouse.settings import env_name
 from sharehouse.store import StoreError
@@ -161,7 +172,11 @@ def simulate(
         str | None, typer.Option(help="Model for the simulated users (default: --model).")
     ] = None,
     api_base: ApiBaseOpt = None,
-    concurrency: Annotated[int, typer.Option(help="Sessions played at once.")] = 4,
+    concurrency: Annotated[
+        int, typer.Option(help="Sessions played at once (--executor ray: the local cluster's CPUs too).")
+    ] = 4,
+    executor: ExecutorOpt = DEFAULT_EXECUTOR,
+    ray_address: RayAddressOpt = None,
     batched: Annotated[
         bool | None,
         typer.Option(
@@ -214,6 +229,7 @@ def simulate(
 
     if housemates not in HOUSEMATE_MODES:
         fail(f"--housemates {housemates!r}: expected one of {', '.join(HOUSEMATE_MODES)}", 2)
+    executor_option(executor, ray_address)
 
     opts = SimulateOptions(
         n_personas=personas,
@@ -236,6 +252,8 @@ def simulate(
         housemates=housemates,  # type: ignore[arg-type]  # checked by SimulateOptions
         print_transcripts=transcript,
         progress=progress,
+        executor=executor,  # type: ignore[arg-type]  # checked by executor_option
+        ray_address=ray_address,
     )
     with open_store(db) as store:
         code = asyncio.run(run_simulate_cli(store, opts, console, err))

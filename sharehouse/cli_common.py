@@ -39,6 +39,29 @@ ApiBaseOpt = Annotated[
     ),
 ]
 
+#: ``--executor``: where simulate's sessions, or evaluate's trained-method users, run (sharehouse.executors).
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        metavar="inline|ray",
+        help="inline: in this process. ray: each persona session (simulate) or each user's trained-method "
+        "fit and predictions (evaluate) is a Ray task with its own model; this process stores what they "
+        "stream back. Needs pip install 'sharehouse[scale]'. See docs/scaling.md.",
+    ),
+]
+
+#: ``--ray-address``: the Ray cluster of ``--executor ray`` (default: a local cluster for the run).
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="With --executor ray: the cluster to use (host:port of its head, or auto for the one "
+        "`ray start` runs here). Default: a local cluster of --concurrency CPUs, stopped at the end.",
+    ),
+]
+
 #: ``--languages``: a comma-separated list of languages (aliases accepted); None means every language.
 LanguagesOpt = Annotated[
     str | None,
@@ -55,6 +78,20 @@ def fail(message: str, code: int = 1, *, label: str = "error") -> NoReturn:
     """Print ``label: message`` on standard error and end the command with exit ``code``."""
     print_error(message, label=label)
     raise typer.Exit(code)
+
+
+def executor_option(executor: str, ray_address: str | None) -> None:
+    """Check ``--executor`` and ``--ray-address`` (:data:`ExecutorOpt`): a wrong pair, or Ray not
+    installed, is a :class:`typer.BadParameter` naming it."""
+    from sharehouse.executors import check_executor
+    from sharehouse.executors.ray_tasks import require_ray
+
+    try:
+        check_executor(executor, ray_address)
+        if executor == "ray":
+            require_ray()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def split_list(value: str | None) -> list[str] | None:

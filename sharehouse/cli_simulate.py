@@ -62,7 +62,8 @@ def summary_table(stats: RunStats) -> Table:
         table.add_column(col)
     for sid, s in stats.per_session.items():
         colour = {"complete": "green", "failed": "red"}.get(s.status, "yellow")
-        note = "; ".join(x for x in (s.note, (s.reason or "")[:80]) if x)
+        lost = f"resumed after {s.workers_lost} lost worker(s)" if s.workers_lost else ""
+        note = "; ".join(x for x in (s.note, lost, (s.reason or "")[:80]) if x)
         table.add_row(
             sid,
             s.persona,
@@ -120,6 +121,9 @@ async def run_simulate_cli(
     stats = display.stats
     mode = f"batched, {plan.npc.n_seq} sequences" if plan.npc.batched else "one call at a time"
     model_line = f"{opts.model} ({mode})" if plan.npc.backend == "local" else opts.model
+    if opts.executor == "ray":
+        where = opts.ray_address or f"a local cluster of {opts.concurrency} CPUs"
+        model_line = f"{opts.model} on Ray workers ({where})"
     console.print(f"run [bold]{run_id}[/bold] · model {model_line} · database {store.path}", highlight=False)
     try:
         events_for: EventsFactory | None = None

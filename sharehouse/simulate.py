@@ -24,18 +24,20 @@ import logging
 import time
 import traceback
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from sharehouse.engine.checks import CheckResult
 from sharehouse.engine.npc import HousemateMode
 from sharehouse.engine.relevance import RelevanceGate, default_gate
-from sharehouse.engine.session import EngineEvents, EngineParams, SessionRunner, start_session
+from sharehouse.engine.session import EngineEvents, EngineParams, SessionRunner, SessionStore, start_session
+from sharehouse.executors import DEFAULT_EXECUTOR, Executor, check_executor
 from sharehouse.llm import GenParams, LLMError, ModelConfig, parse_spec
 from sharehouse.llm.base import ChatModel
 from sharehouse.llm.registry import build_model, clamp_sequences
@@ -48,6 +50,7 @@ from sharehouse.simulate_events import (
     SessionFinished,
     SessionSkipped,
     SessionStarted,
+    SessionWorkerLost,
     SimulateEvent,
     SimulateObserver,
     TurnCommitted,
@@ -89,6 +92,15 @@ class SimulateOptions(BaseModel):
     relevance_gate: bool = True
     # How a housemate line is written (engine.npc): a reaction, then the scenario's question; or all of it.
     housemates: HousemateMode = "react"
+    # Where the sessions play (sharehouse.executors): in this process, or each as a Ray task on a
+    # cluster at ``ray_address`` (None: a local cluster of ``concurrency`` CPUs, for this run).
+    executor: Executor = DEFAULT_EXECUTOR
+    ray_address: str | None = None
+
+    @model_validator(mode="after")
+    def _executor(self) -> SimulateOptions:
+        check_executor(self.executor, self.ray_address)
+        return self
 
 
 @dataclass
@@ -102,6 +114,7 @@ class SessionStat:
     seconds: float = 0.0
     reason: str | None = None  # why it failed
     note: str = ""  # resumed, complete before this run, not retried, ...
+    workers_lost: int = 0  # --executor ray: its workers that died (it resumed on another each time)
 
 
 @dataclass
@@ -122,6 +135,7 @@ class RunStats:
     per_session: dict[str, SessionStat] = field(default_factory=dict)
     concurrency: int | None = None  # sessions played at once (None: no limit known)
     unsettled: int = 0  # sessions started and not yet finished or failed: playing, or waiting for a slot
+    workers_lost: int = 0  # --executor ray: workers that died while playing a session (it resumed)
 
     @property
     def tokens(self) -> int:
@@ -167,6 +181,9 @@ class RunStats:
                 self.prompt_tokens += event.prompt_tokens
                 self.completion_tokens += event.completion_tokens
                 self.per_session[event.session_id].turns += 1
+            case SessionWorkerLost():
+                self.workers_lost += 1
+                self.per_session[event.session_id].workers_lost += 1
             case SessionFinished() | SessionFailed():
                 row = self.per_session[event.session_id]
                 row.turns, row.seconds = event.turns, event.seconds
@@ -296,10 +313,17 @@ def _plan_one(spec: str, opts: SimulateOptions) -> ModelConfig:
     if cfg.batched and opts.batched is False:
         raise ValueError(f"--no-batched contradicts the model spec {spec!r}, which asks for batched decoding")
     batched = cfg.batched or (opts.batched if opts.batched is not None else DEFAULT_BATCHED)
+    # A Ray worker plays one session at a time with a model of its own; inline, they share one.
+    sessions_per_model = 1 if opts.executor == "ray" else opts.concurrency
+    if batched and opts.executor == "ray":
+        raise ValueError(
+            "batched decoding plays the concurrent sessions of one process together; with --executor ray "
+            "each worker plays one session (drop --batched / '+batch')"
+        )
     ram = opts.ram_cache_bytes
     if ram is None:
         # NPC, simulated-user and check prompts alternate even within one session: keep their KV states.
-        ram = (2 << 30) if opts.concurrency > 1 else (1 << 30)
+        ram = (2 << 30) if sessions_per_model > 1 else (1 << 30)
     n_seq = clamp_sequences(opts.concurrency) if batched else None
     return cfg.model_copy(update={"batched": batched, "n_seq": n_seq, "state_cache_bytes": ram})
 
@@ -349,7 +373,7 @@ def describe_model(model: ChatModel, planned: ModelConfig) -> dict[str, Any]:
     return {**planned.model_dump(), **actual}
 
 
-async def _preload(model: ChatModel) -> None:
+async def preload_model(model: ChatModel) -> None:
     load = getattr(model, "load", None)
     if callable(load):
         await asyncio.to_thread(load)
@@ -369,6 +393,69 @@ def run_status(store: Store, run_id: str) -> str:
     return RUN_COMPLETE
 
 
+class SessionPlayer(Protocol):
+    """Plays a stored session on to the end of the requested days: in this process
+    (:class:`InlinePlayer`) or as a Ray task (:class:`sharehouse.executors.ray_sessions.RaySessions`)."""
+
+    @property
+    def models(self) -> dict[str, Any]:
+        """The models as each new session records them in its ``llm_config`` (``npc``, ``user``)."""
+        ...
+
+    async def play(self, store: Store, sid: str, persona: Any, events: EngineEvents) -> None: ...
+
+
+@dataclass
+class InlinePlayer:
+    """Plays the sessions in this process, on models they share."""
+
+    scenario: Scenario
+    opts: SimulateOptions
+    npc_model: ChatModel
+    user_model: ChatModel
+    gate: RelevanceGate | None
+    models: dict[str, Any]
+
+    async def play(self, store: Store, sid: str, persona: Any, events: EngineEvents) -> None:
+        from sharehouse.personas.simulated import SimulatedUser
+
+        await play_session(
+            store, self.scenario, sid, persona, self.opts, self.npc_model, self.user_model, events,
+            SimulatedUser, self.gate,
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def open_player(
+    opts: SimulateOptions,
+    plan: ModelPlan,
+    scenario: Scenario,
+    emit: Callable[[SimulateEvent], None],
+    *,
+    npc_model: ChatModel | None = None,
+    user_model: ChatModel | None = None,
+) -> AsyncIterator[SessionPlayer]:
+    """The run's player, ready to play: inline with its models loaded (or the ones handed in), or
+    on Ray with the cluster up until the run ends."""
+    if opts.executor == "ray":
+        from sharehouse.executors.ray_sessions import RaySessions
+
+        if npc_model is not None or user_model is not None:
+            raise ValueError("--executor ray builds the models on its workers; none can be handed in")
+        async with RaySessions.started(opts, plan, scenario, emit) as player:
+            yield player
+        return
+    npc_model = npc_model or build_planned_model(plan.npc)
+    if user_model is None:
+        user_model = npc_model if plan.shared else build_planned_model(plan.user)
+    await preload_model(npc_model)
+    if user_model is not npc_model:
+        await preload_model(user_model)
+    models = {"npc": describe_model(npc_model, plan.npc), "user": describe_model(user_model, plan.user)}
+    gate = default_gate() if opts.relevance_gate else None
+    yield InlinePlayer(scenario, opts, npc_model, user_model, gate, models)
+
+
 async def run_simulate(
     store: Store,
     opts: SimulateOptions,
@@ -383,26 +470,12 @@ async def run_simulate(
     """Play (or resume) every selected persona's session in run ``opts.run_id``. ``observer`` gets
     the run's events (:mod:`sharehouse.simulate_events`) as they happen, and ``stats`` (the result's)
     is counted from the same events; ``events_for`` gives each played session an engine-level
-    observer (the CLI's live transcript)."""
-    from sharehouse.personas.simulated import SimulatedUser
-
+    observer (the CLI's live transcript). The sessions play where ``opts.executor`` says; the
+    models handed in are for the inline executor."""
     scenario = scenario or load_scenario(opts.scenario or default_scenario_path())
     personas = select_personas(opts)
     run_id = opts.run_id or new_run_id()
     plan = plan_models(opts)
-    npc_model = npc_model or build_planned_model(plan.npc)
-    if user_model is None:
-        user_model = npc_model if plan.shared else build_planned_model(plan.user)
-    await _preload(npc_model)
-    if user_model is not npc_model:
-        await _preload(user_model)
-    llm_config = {"npc": describe_model(npc_model, plan.npc), "user": describe_model(user_model, plan.user),
-                  "temperature": opts.temperature, "seed": opts.seed, "housemates": opts.housemates}  # fmt: skip
-    store.upsert_run(run_id, "simulate", {**opts.model_dump(mode="json"), "run_id": run_id})
-    log.info(
-        "run %s: %d personas, %d days, concurrency %d, npc model %s, user model %s", run_id, len(personas),
-        opts.days, opts.concurrency, npc_model.name, user_model.name,
-    )  # fmt: skip
     run_stats = stats if stats is not None else RunStats()
 
     def emit(event: SimulateEvent) -> None:
@@ -410,86 +483,84 @@ async def run_simulate(
         if observer is not None:
             observer(event)
 
-    concurrency = max(1, opts.concurrency)
-    emit(RunStarted(run_id=run_id, sessions=len(personas), concurrency=concurrency))
-    gate = default_gate() if opts.relevance_gate else None
-    sem = asyncio.Semaphore(concurrency)
-    session_ids: list[str] = []
+    async with open_player(opts, plan, scenario, emit, npc_model=npc_model, user_model=user_model) as player:
+        llm_config = {**player.models, "temperature": opts.temperature, "seed": opts.seed,
+                      "housemates": opts.housemates}  # fmt: skip
+        store.upsert_run(run_id, "simulate", {**opts.model_dump(mode="json"), "run_id": run_id})
+        log.info(
+            "run %s: %d personas, %d days, concurrency %d, executor %s, npc model %s, user model %s", run_id,
+            len(personas), opts.days, opts.concurrency, opts.executor, plan.npc.spec, plan.user.spec,
+        )  # fmt: skip
+        concurrency = max(1, opts.concurrency)
+        emit(RunStarted(run_id=run_id, sessions=len(personas), concurrency=concurrency))
+        sem = asyncio.Semaphore(concurrency)
+        session_ids: list[str] = []
 
-    def skip(sid: str, persona: Any, status: str, note: str, reason: str | None = None) -> None:
-        turns = store.turn_counts([sid]).get(sid, 0)
-        emit(SessionSkipped(sid, persona.id, persona.language, status, turns, note, reason))
+        def skip(sid: str, persona: Any, status: str, note: str, reason: str | None = None) -> None:
+            turns = store.turn_counts([sid]).get(sid, 0)
+            emit(SessionSkipped(sid, persona.id, persona.language, status, turns, note, reason))
 
-    async def play(persona: Any) -> None:
-        sid = session_id_for(run_id, persona.id)
-        session_ids.append(sid)
-        rec = store.get_session(sid)
-        if rec is not None and rec.status == "complete":
-            return skip(sid, persona, "complete", "complete before this run")
-        if rec is not None and not opts.resume:
-            return skip(sid, persona, rec.status, "not resumed (--no-resume)", rec.failure_reason)
-        if rec is not None and rec.status == "failed" and not opts.retry_failed:
-            return skip(sid, persona, "failed", "not retried (--no-retry-failed)", rec.failure_reason)
-        emit(SessionStarted(sid, persona.id, persona.language, resumed=rec is not None))
-        log.info("session %s (%s, %s) %s", sid, persona.id, persona.language, "resumed" if rec else "started")
-        error: str | None = None
-        events = _SessionEvents(sid, emit)
-        seconds = 0.0
+        async def play(persona: Any) -> None:
+            sid = session_id_for(run_id, persona.id)
+            session_ids.append(sid)
+            rec = store.get_session(sid)
+            if rec is not None and rec.status == "complete":
+                return skip(sid, persona, "complete", "complete before this run")
+            if rec is not None and not opts.resume:
+                return skip(sid, persona, rec.status, "not resumed (--no-resume)", rec.failure_reason)
+            if rec is not None and rec.status == "failed" and not opts.retry_failed:
+                return skip(sid, persona, "failed", "not retried (--no-retry-failed)", rec.failure_reason)
+            emit(SessionStarted(sid, persona.id, persona.language, resumed=rec is not None))
+            log.info(
+                "session %s (%s, %s) %s", sid, persona.id, persona.language, "resumed" if rec else "started"
+            )
+            error: str | None = None
+            events = _SessionEvents(sid, emit)
+            seconds = 0.0
+            try:
+                if rec is not None and rec.status == "failed":
+                    store.set_status(sid, "active", None)
+                if rec is None:
+                    start_session(
+                        store, scenario, kind="simulated", source="simulate", user_id=persona.id,
+                        language=persona.language, run_id=run_id, persona_id=persona.id,
+                        llm_config=llm_config, session_id=sid,
+                    )  # fmt: skip
+                async with sem:
+                    began = time.perf_counter()
+                    try:
+                        if events_for is not None:  # asked for once the session has its slot
+                            events.inner = events_for(sid, persona)
+                        await player.play(store, sid, persona, events)
+                    finally:
+                        seconds = time.perf_counter() - began
+            except StoreError:
+                raise
+            except Exception as exc:  # anything one session raises fails that session, not the batch
+                error = describe_error(exc)
+                if store.get_session(sid) is not None:
+                    store.set_status(sid, "failed", error)
+            final = store.get_session(sid)
+            status = final.status if final else "failed"
+            if status == "failed":
+                reason = (final.failure_reason if final else None) or error or ""
+                log.warning("session %s (%s) failed: %s", sid, persona.id, reason)
+                emit(SessionFailed(sid, reason, turns=events.turns, seconds=seconds))
+            else:
+                emit(SessionFinished(sid, status, turns=events.turns, seconds=seconds))
+
+        tasks = [asyncio.create_task(play(p)) for p in personas]
+        status = RUN_INCOMPLETE
         try:
-            if rec is not None and rec.status == "failed":
-                store.set_status(sid, "active", None)
-            if rec is None:
-                start_session(
-                    store, scenario, kind="simulated", source="simulate", user_id=persona.id,
-                    language=persona.language, run_id=run_id, persona_id=persona.id,
-                    llm_config=llm_config, session_id=sid,
-                )  # fmt: skip
-            async with sem:
-                began = time.perf_counter()
-                try:
-                    if events_for is not None:  # asked for once the session has its slot
-                        events.inner = events_for(sid, persona)
-                    await _play_session(
-                        store,
-                        scenario,
-                        sid,
-                        persona,
-                        opts,
-                        npc_model,
-                        user_model,
-                        events,
-                        SimulatedUser,
-                        gate,
-                    )
-                finally:
-                    seconds = time.perf_counter() - began
-        except StoreError:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        except Exception as exc:  # anything one session raises fails that session, not the batch
-            error = describe_error(exc)
-            if store.get_session(sid) is not None:
-                store.set_status(sid, "failed", error)
-        final = store.get_session(sid)
-        status = final.status if final else "failed"
-        if status == "failed":
-            reason = (final.failure_reason if final else None) or error or ""
-            log.warning("session %s (%s) failed: %s", sid, persona.id, reason)
-            emit(SessionFailed(sid, reason, turns=events.turns, seconds=seconds))
-        else:
-            emit(SessionFinished(sid, status, turns=events.turns, seconds=seconds))
-
-    tasks = [asyncio.create_task(play(p)) for p in personas]
-    status = RUN_INCOMPLETE
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    finally:
-        status = run_status(store, run_id)
-        store.set_run_status(run_id, status)
+        finally:
+            status = run_status(store, run_id)
+            store.set_run_status(run_id, status)
     emit(RunFinished(run_id=run_id, status=status, failed=run_stats.failed, turns=run_stats.turns))
     return SimulateResult(run_id=run_id, stats=run_stats, session_ids=session_ids, status=status)
 
@@ -504,8 +575,8 @@ def describe_error(exc: BaseException, limit: int = 500) -> str:
     return text[:limit]
 
 
-async def _play_session(
-    store: Store,
+async def play_session(
+    store: SessionStore,
     scenario: Scenario,
     sid: str,
     persona: Any,

@@ -4,7 +4,9 @@
 order: :class:`RunStarted`; per session either :class:`SessionSkipped` or :class:`SessionStarted`,
 one :class:`TurnCommitted` per turn stored, then :class:`SessionFinished` or
 :class:`SessionFailed`; :class:`RunFinished` when every session is settled (not when the run is
-cancelled or the store fails). The run's :class:`~sharehouse.simulate.RunStats` are counted from
+cancelled or the store fails). With ``--executor ray`` a played session also reports
+:class:`SessionOnWorker` when a worker takes it up, and :class:`SessionWorkerLost` when that worker
+dies before the session is played (it is then taken up again). The run's :class:`~sharehouse.simulate.RunStats` are counted from
 these events, and the ``simulate`` command's progress display is an observer of them. Each event
 has a ``kind`` (its name in logs) and :meth:`data` (its fields as a dict), like
 :mod:`evaluator.events`.
@@ -80,6 +82,29 @@ class TurnCommitted(SimulateEvent):
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class SessionOnWorker(SimulateEvent):
+    """``--executor ray``: a worker took the session up, ``attempt`` 1 at first and one more after
+    each lost worker; ``worker`` is the worker's node address and process id (``pid``)."""
+
+    kind: ClassVar[str] = "session_on_worker"
+    session_id: str
+    worker: str
+    pid: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class SessionWorkerLost(SimulateEvent):
+    """``--executor ray``: the worker playing the session died (``reason``, Ray's error). The
+    session keeps its ``stored_turns`` and resumes from them on another worker."""
+
+    kind: ClassVar[str] = "session_worker_lost"
+    session_id: str
+    reason: str
+    stored_turns: int
 
 
 @dataclass(frozen=True)

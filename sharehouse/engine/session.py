@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sharehouse.engine.checks import CheckResult, check_reply
 from sharehouse.engine.machine import SessionMachine
@@ -24,6 +24,37 @@ from sharehouse.llm.base import ChatModel, Completion, GenParams
 from sharehouse.scenario import Scenario, State
 from sharehouse.store import LLMCallRecord, Position, SessionRecord, Store, TurnRecord, new_id
 from sharehouse.textclean import sanitize_input
+
+
+class SessionStore(Protocol):
+    """What the turn loop reads and writes: a :class:`~sharehouse.store.Store`, or the stand-in a
+    Ray worker plays against, which sends each write on to the process that owns the store
+    (:class:`sharehouse.executors.relay.RelayedStore`)."""
+
+    @property
+    def path(self) -> Path: ...
+    def get_session(self, session_id: str) -> SessionRecord | None: ...
+    def load_turns(self, session_id: str) -> list[TurnRecord]: ...
+    def set_pending(
+        self,
+        session_id: str,
+        npc: str,
+        message: str,
+        *,
+        model: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        latency_s: float | None = None,
+        fallback: bool | None = None,
+        npc_rejected: int | None = None,
+        npc_reject_reasons: str | None = None,
+    ) -> None: ...
+    def append_turn(
+        self, turn: TurnRecord, position: Position | None = None, *, complete: bool = False
+    ) -> None: ...
+    def log_llm_call(self, rec: LLMCallRecord) -> None: ...
+    def set_status(self, session_id: str, status: str, reason: str | None = None) -> None: ...
+    def bump_attempts(self, session_id: str) -> int: ...
 
 
 class EngineEvents:
@@ -125,7 +156,7 @@ class SessionRunner:
 
     def __init__(
         self,
-        store: Store,
+        store: SessionStore,
         scenario: Scenario,
         session_id: str,
         *,
