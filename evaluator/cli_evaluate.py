@@ -36,13 +36,17 @@ from evaluator.scoring import MetricOptions
 from sharehouse.cli_common import (
     ApiBaseOpt,
     DbOpt,
+    ExecutorOpt,
     LanguagesOpt,
+    RayAddressOpt,
     api_base_option,
+    executor_option,
     fail,
     open_store,
     split_list,
 )
 from sharehouse.consoles import err_console, out_console
+from sharehouse.executors import DEFAULT_EXECUTOR
 from sharehouse.lang import rank
 
 
@@ -134,8 +138,14 @@ def evaluate_callback(
     ] = None,
     concurrency: Annotated[
         int,
-        typer.Option(min=1, help="Users predicted at once for API models (local models run one at a time)."),
+        typer.Option(
+            min=1,
+            help="Users predicted at once for API models, or on Ray workers for trained methods with "
+            "--executor ray (local models otherwise run one at a time).",
+        ),
     ] = 4,
+    executor: ExecutorOpt = DEFAULT_EXECUTOR,
+    ray_address: RayAddressOpt = None,
     run_id: Annotated[
         str | None, typer.Option("--run", help="Evaluation run id; the same id resumes that run.")
     ] = None,
@@ -188,6 +198,7 @@ def evaluate_callback(
     if not method_list or not model_list:
         raise typer.BadParameter("give at least one method and one model")
     seed_list = _parse_seeds(seeds) if seeds is not None else [seed]
+    executor_option(executor, ray_address)
     try:
         params = EvalParams(
             protocol=protocol,  # type: ignore[arg-type]
@@ -237,6 +248,8 @@ def evaluate_callback(
         if tui:
             if len(seed_list) > 1:
                 raise typer.BadParameter("--tui runs one seed; give --seed instead of several --seeds")
+            if executor != DEFAULT_EXECUTOR:
+                raise typer.BadParameter("--tui runs the evaluation in this process; drop --executor")
             _run_in_tui(
                 store, tasks, methods=method_list, models=model_list, seed=seed_list[0], params=params,
                 concurrency=concurrency, run_id=run_id, source=source, languages=split_list(languages),
@@ -251,6 +264,8 @@ def evaluate_callback(
                 params=params,
                 concurrency=concurrency,
                 run_id=run_id,
+                executor=executor,  # type: ignore[arg-type]  # checked by executor_option
+                ray_address=ray_address,
                 selection={
                     "source": source,
                     "languages": split_list(languages),

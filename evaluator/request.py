@@ -23,6 +23,7 @@ from evaluator.methods.base import UserTask
 from evaluator.protocols import DEFAULT_MODELS, DEFAULT_PROTOCOL, PROTOCOLS, ProtocolName, method_extra
 from evaluator.scoring import MetricOptions
 from evaluator.task import SkippedUser, build_tasks, normalize_languages, task_from_turns
+from sharehouse.executors import DEFAULT_EXECUTOR, Executor, check_executor
 from sharehouse.store import Store
 
 DEFAULT_METHODS: tuple[str, ...] = PROTOCOLS[DEFAULT_PROTOCOL].default_methods
@@ -91,6 +92,15 @@ class EvalOptions(_RunSettings):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     selection: dict[str, Any] = Field(default_factory=dict)
+    # Where the trained methods' users are fitted and predicted (sharehouse.executors): in this
+    # process, or each as a Ray task on the cluster at ``ray_address`` (None: a local cluster).
+    executor: Executor = DEFAULT_EXECUTOR
+    ray_address: str | None = None
+
+    @model_validator(mode="after")
+    def _executor(self) -> EvalOptions:
+        check_executor(self.executor, self.ray_address)
+        return self
 
 
 class RunRequest(_RunSettings):

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,13 +44,23 @@ from evaluator.events import (
     Skipped,
     UserFailed,
 )
+from evaluator.fitting import (
+    FitDone,
+    FitFailed,
+    ItemFailed,
+    ItemPredicted,
+    Outcome,
+    fit_and_predict,
+    method_context,
+)
 from evaluator.method_names import LEGACY_KEY, check_legacy_resume, is_legacy
 from evaluator.methods import get_method
-from evaluator.methods.base import Method, MethodContext, Prediction, Predictor, TestItem, UserTask
+from evaluator.methods.base import Method, MethodContext, Prediction, TestItem, UserTask
 from evaluator.methods.clean import detect_flags
 from evaluator.methods.promptkit import prompt_sha256
 from evaluator.metrics.wordvectors import WORD_VECTORS
 from evaluator.protocols import DEFAULT_PROTOCOL, check_method, check_resume
+from evaluator.ray_fits import RayFits
 from evaluator.request import EvalOptions, EvalParams  # callers also import EvalParams from here
 from evaluator.scoring import MetricOptions, ScorePair, score_pairs
 from sharehouse.llm import load_model, parse_spec
@@ -154,8 +164,9 @@ def _emit(hook: EvalObserver | None, event: EvalEvent) -> None:
 
 @dataclass
 class _UserRun:
-    """One user under one method × model × seed, step by step: what is left to do (resume), fit,
-    predict each remaining turn, record it. :meth:`run` reads top-down."""
+    """One user under one method × model × seed, step by step: what is left to do (resume), then
+    the fit and each remaining turn's prediction recorded as they come (:mod:`evaluator.fitting`),
+    from this process or from a Ray worker (``remote``). :meth:`run` reads top-down."""
 
     store: Store
     run_id: str
@@ -163,6 +174,7 @@ class _UserRun:
     user: UserTask
     params: EvalParams
     hook: EvalObserver | None
+    remote: RayFits | None = None
     status: UserStatusRecord = field(init=False)
 
     def __post_init__(self) -> None:
@@ -175,12 +187,17 @@ class _UserRun:
         todo = self.left_to_do(done)
         if not todo:
             return
-        wrapper = self.caching_model()
-        predictor = await self.fit(wrapper, len(todo))
-        if predictor is None:
-            return
-        for item in todo:
-            await self.predict_and_record(predictor, wrapper, item)
+        async with aclosing(self.outcomes(todo)) as outcomes:
+            async for outcome in outcomes:
+                match outcome:
+                    case FitFailed():
+                        return self.fit_failed(outcome, len(todo))
+                    case FitDone():
+                        self.fitted(outcome)
+                    case ItemPredicted():
+                        self.record(outcome)
+                    case ItemFailed():
+                        self.prediction_failed(outcome)
         put_user_status(self.store, self.status)
 
     # -- resume ------------------------------------------------------------------------------
@@ -201,7 +218,17 @@ class _UserRun:
             put_user_status(self.store, self.status)
         return todo
 
-    # -- fit ---------------------------------------------------------------------------------
+    # -- fit and predict, here or on a worker ------------------------------------------------
+    def outcomes(self, todo: list[TestItem]) -> AsyncGenerator[Outcome, None]:
+        """The fit's and predictions' outcomes: from a Ray worker when the run has one for this
+        method, else from this process."""
+        if self.remote is not None:
+            return self.remote.outcomes(
+                self.combo.method_name, self.combo.spec, self.combo.seed, self.user, todo
+            )
+        wrapper = self.caching_model()
+        return fit_and_predict(self.combo.method, self.user, self.context(wrapper), wrapper, todo)
+
     def caching_model(self) -> CachingModel:
         c, p = self.combo, self.params
         return CachingModel(
@@ -209,51 +236,39 @@ class _UserRun:
             priced_as=parse_spec(c.spec).model if c.api else None, api_base=p.api_base if c.api else None,
         )  # fmt: skip
 
-    async def fit(self, wrapper: CachingModel, turns: int) -> Predictor | None:
-        """The fitted predictor, or None when fitting failed (recorded, with the ``turns`` it
-        leaves unpredicted; the run goes on)."""
-        c, p = self.combo, self.params
-        ctx = MethodContext(
-            model=wrapper, model_spec=c.spec, seed=c.seed, temperature=p.temperature, max_tokens=p.max_tokens,
-            top_p=p.top_p, extra=p.method_extra(), store=self.store, protocol=p.protocol,
-        )  # fmt: skip
-        started = time.perf_counter()
-        try:
-            predictor = await c.method.fit(self.user, ctx)
-        except Exception as exc:  # one user's failure must not stop the run
-            c.errors += 1
-            self.status.status, self.status.error = "failed", f"fit: {type(exc).__name__}: {exc}"
-            put_user_status(self.store, self.status)
-            failed = UserFailed(
-                c.method_name, c.spec, c.seed, self.user.user_id, self.status.error, turns=turns
-            )
-            _emit(self.hook, failed)
-            return None
-        fit = totals(wrapper.calls) if wrapper.calls else completion_totals(list(predictor.fit_completions))
-        self.status.fit_latency_s = time.perf_counter() - started
-        self.status.fit_prompt_tokens, self.status.fit_completion_tokens = (
-            fit.prompt_tokens,
-            fit.completion_tokens,
-        )
-        self.status.fit_cost_usd = fit.cost_usd
-        self.status.fit_info = dict(predictor.fit_info) or None
-        return predictor
+    def context(self, wrapper: CachingModel) -> MethodContext:
+        return method_context(self.params, self.combo.spec, self.combo.seed, wrapper, self.store)
 
-    # -- predict and record ------------------------------------------------------------------
-    async def predict_and_record(self, predictor: Predictor, wrapper: CachingModel, item: TestItem) -> None:
+    # -- record ------------------------------------------------------------------------------
+    def fit_failed(self, outcome: FitFailed, turns: int) -> None:
+        """Fitting failed: recorded, with the ``turns`` it leaves unpredicted; the run goes on."""
         c = self.combo
-        first = len(wrapper.calls)
-        t0 = time.perf_counter()
-        try:
-            pred: Prediction = await predictor.predict(item)
-        except Exception as exc:
-            c.errors += 1
-            if self.status.error is None:
-                self.status.status = "failed"
-                self.status.error = f"predict day {item.day} #{item.idx}: {type(exc).__name__}: {exc}"
-            _emit(self.hook, PredictionFailed(c.method_name, c.spec, c.seed, self.user.user_id, str(exc)))
-            return
-        rec = self.prediction_record(item, pred, wrapper.calls[first:], time.perf_counter() - t0)
+        c.errors += 1
+        self.status.status, self.status.error = "failed", outcome.error
+        put_user_status(self.store, self.status)
+        _emit(
+            self.hook,
+            UserFailed(c.method_name, c.spec, c.seed, self.user.user_id, outcome.error, turns=turns),
+        )
+
+    def fitted(self, outcome: FitDone) -> None:
+        self.status.fit_latency_s = outcome.seconds
+        self.status.fit_prompt_tokens = outcome.used.prompt_tokens
+        self.status.fit_completion_tokens = outcome.used.completion_tokens
+        self.status.fit_cost_usd = outcome.used.cost_usd
+        self.status.fit_info = outcome.info or None
+
+    def prediction_failed(self, outcome: ItemFailed) -> None:
+        c, item = self.combo, outcome.item
+        c.errors += 1
+        if self.status.error is None:
+            self.status.status = "failed"
+            self.status.error = f"predict day {item.day} #{item.idx}: {outcome.error_type}: {outcome.message}"
+        _emit(self.hook, PredictionFailed(c.method_name, c.spec, c.seed, self.user.user_id, outcome.message))
+
+    def record(self, outcome: ItemPredicted) -> None:
+        c, item = self.combo, outcome.item
+        rec = self.prediction_record(item, outcome.prediction, outcome.calls, outcome.latency_s)
         insert_prediction(self.store, rec)
         _emit(
             self.hook,
@@ -435,6 +450,7 @@ class _EvalRun:
     done: set[PredictionKey] = field(init=False)
     judge: ChatModel | None = field(init=False)
     errors: int = 0
+    remote: RayFits | None = None  # --executor ray: where the trained methods' users run
 
     def __post_init__(self) -> None:
         self.done = prediction_keys(self.store, self.run_id)
@@ -516,12 +532,16 @@ class _EvalRun:
 
     async def predict_users(self, combo: _Combo) -> None:
         """Every user under one method × model × seed (:class:`_UserRun`): up to ``concurrency``
-        at once on an API model, one at a time, in order, on a local one."""
-        sem = asyncio.Semaphore(self.options.concurrency if combo.api else 1)
+        at once on an API model or on Ray workers (a trained method with ``--executor ray``), one
+        at a time, in order, on a local one."""
+        remote = self.remote if combo.method.trains else None
+        sem = asyncio.Semaphore(self.options.concurrency if combo.api or remote else 1)
 
         async def one(user: UserTask) -> None:
             async with sem:
-                user_run = _UserRun(self.store, self.run_id, combo, user, self.options.params, self.hook)
+                user_run = _UserRun(
+                    self.store, self.run_id, combo, user, self.options.params, self.hook, remote=remote
+                )
                 await user_run.run(self.done)
 
         await asyncio.gather(*(one(u) for u in self.tasks))
@@ -567,9 +587,24 @@ async def run_evaluation_async(
     """
     methods = _resolve(options)
     run = _EvalRun.open(store, tasks, options, on_event)
-    await run.each_method_on_each_model(methods)
+    async with _remote_fits(options, methods) as remote:
+        run.remote = remote
+        await run.each_method_on_each_model(methods)
     await run.finish()
     return run.run_id
+
+
+@asynccontextmanager
+async def _remote_fits(
+    options: EvalOptions, methods: Sequence[tuple[str, Method]]
+) -> AsyncIterator[RayFits | None]:
+    """Ray for the trained methods' users with ``--executor ray`` (started only when one of the
+    methods trains), else None: everything runs in this process."""
+    if options.executor != "ray" or not any(method.trains for _, method in methods):
+        yield None
+        return
+    async with RayFits.started(options) as remote:
+        yield remote
 
 
 def run_evaluation(
