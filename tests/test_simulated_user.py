@@ -499,3 +499,18 @@ def test_a_reply_asks_back_at_the_personas_rate_and_the_request_is_never_sent() 
         # Parroted in the reply, the request is cut like the rest of the note.
         said = {"en": "I'd go for it.", "ja": "自分なら行くかな。", "zh": "我会去的。"}[lang]
         assert clean_reply(f"{said} {request}", persona).rstrip("。.") == said.rstrip("。.")
+
+
+def test_a_firm_personas_positions_do_not_all_open_alike() -> None:
+    # One wording per degree made the model open every reply the same way ("I'd definitely ...").
+    for lang in ("en", "ja", "zh"):
+        persona = _persona(lang)
+        persona = persona.model_copy(
+            update={"mbti_strength": persona.mbti_strength.model_copy(update={"jp": 0.95})}
+        )
+        openings = set()
+        for i in range(12):
+            s = stance_for(persona, f"q{i}", "J/P", {"J": "POLE-J", "P": "POLE-P"})
+            assert s is not None
+            openings.add(s.position.split("POLE-")[0])
+        assert len(openings) >= 3, (lang, openings)

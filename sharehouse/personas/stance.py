@@ -56,11 +56,26 @@ _GENERIC_POLES: dict[str, dict[str, str]] = {
         "P": "不定死，走一步看一步",
     },
 }
-_DEGREE: dict[str, dict[str, str]] = {
-    # How the persona would open its position, by how firmly it holds it (first person).
-    "en": {"slightly": "I guess I'd", "clearly": "I'd", "strongly": "I'd definitely"},
-    "ja": {"slightly": "どちらかといえば、", "clearly": "", "strongly": "絶対、"},
-    "zh": {"slightly": "可能还是", "clearly": "", "strongly": "肯定是"},
+_DEGREE: dict[str, dict[str, tuple[str, ...]]] = {
+    # How the persona would open its position, by how firmly it holds it (first person). The model
+    # copies the opening it is given, so one wording per degree made every reply of a firm persona
+    # open alike ("I'd definitely ..." in 5 of p-en-001's first 10 replies); the wording is drawn
+    # per question. ("" lets the side stand alone.)
+    "en": {
+        "slightly": ("I guess I'd", "Maybe I'd", "I'd probably", "Hard to say, but I'd"),
+        "clearly": ("I'd", "I would", "Honestly, I'd", "I think I'd"),
+        "strongly": ("I'd definitely", "For sure I'd", "No question, I'd", "I'd absolutely"),
+    },
+    "ja": {
+        "slightly": ("どちらかといえば、", "たぶん", "強いて言えば、", "迷うけど、"),
+        "clearly": ("", "やっぱり", "普通に", ""),
+        "strongly": ("絶対、", "迷わず", "もちろん", "間違いなく"),
+    },
+    "zh": {
+        "slightly": ("可能还是", "大概会", "也许会", "说不好，可能"),
+        "clearly": ("", "还是", "应该会", ""),
+        "strongly": ("肯定是", "当然是", "绝对会", "毫无疑问会"),
+    },
 }
 _REASON: dict[str, dict[str, str]] = {
     "en": {
@@ -82,13 +97,13 @@ _REASON: dict[str, dict[str, str]] = {
 _POSITION: dict[str, str] = {
     # First person, so that even a small model that copies it ends up with a plain answer.
     "en": "{degree} {pole}; {reason}.",
-    "ja": "{I}なら{degree}{pole}。{reason}。",
+    "ja": "{lead}{degree}{pole}。{reason}。",
     "zh": "{I}{degree}{pole}。{reason}。",
 }
 _POSITION_BARE: dict[str, str] = {
     # Every persona detail has come up in the session already: the position alone.
     "en": "{degree} {pole}.",
-    "ja": "{I}なら{degree}{pole}。",
+    "ja": "{lead}{degree}{pole}。",
     "zh": "{I}{degree}{pole}。",
 }
 #: The length asked for in the note, as a share of the length aimed at. The 1.5B model writes
@@ -285,8 +300,15 @@ def stance_for(
         degree = "strongly" if strength >= 0.8 else ("clearly" if strength >= 0.65 else "slightly")
     pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
     reason = _reason(persona, letter, own if letter != own else other, rng, pole, mentioned)
+    wording = _rng(persona.id, state_id, "degree")
+    first_person = persona.style.first_person or "I"
     position = (_POSITION[lang] if reason else _POSITION_BARE[lang]).format(
-        pole=pole, degree=_DEGREE[lang][degree], reason=reason, I=persona.style.first_person or "I"
+        pole=pole,
+        degree=wording.choice(_DEGREE[lang][degree]),
+        reason=reason,
+        I=first_person,
+        # Japanese: "私なら…" before every answer reads like a form; half the time the side stands alone.
+        lead=wording.choice((f"{first_person}なら", "")),
     )
     return Stance(
         dimension=dimension,
