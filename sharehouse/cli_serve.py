@@ -46,7 +46,8 @@ def serve_command(
         typer.Option(
             "--model",
             help="The model every game shares: local, local:small or a .gguf path, run by llama-cpp-python's "
-            "server on 127.0.0.1; with --api-base, the server's model (openai/NAME; default: the one it lists).",
+            "server on 127.0.0.1; with --api-base, the servers' model (openai/NAME, or a model_name of a Router "
+            "config file; default: the one model the servers list).",
         ),
     ] = "local",
     api_base: ApiBaseOpt = None,

@@ -116,11 +116,12 @@ def _is_config_path(item: str) -> bool:
     return "://" not in item and (item.lower().endswith(ROUTER_CONFIG_SUFFIXES) or Path(item).is_file())
 
 
-def _check_url(item: str) -> str:
+def _check_url(item: str, *, or_config: bool = True) -> str:
     if "://" not in item:
+        alternative = f" nor a litellm Router config file ({', '.join(ROUTER_CONFIG_SUFFIXES)})"
         raise ApiBaseError(
-            f"{item!r} is not a URL with http:// or https:// (did you mean http://{item}?) nor a "
-            f"litellm Router config file ({', '.join(ROUTER_CONFIG_SUFFIXES)})"
+            f"{item!r} is not a URL with http:// or https:// (did you mean http://{item}?)"
+            + (alternative if or_config else "")
         )
     parts = urlsplit(item)
     if parts.scheme.lower() not in URL_SCHEMES or not parts.netloc or any(c.isspace() for c in item):
@@ -263,7 +264,10 @@ def router_deployments(path: Path, model: str, *, config: RouterConfig | None = 
         where = f"the litellm_params of {model!r} (entry {i + 1})"
         api_base = _resolve_env(params.api_base, path=path, where=where)
         if api_base is not None:
-            api_base = _check_url(str(api_base).strip())
+            try:
+                api_base = _check_url(str(api_base).strip(), or_config=False)
+            except ApiBaseError as exc:
+                raise ApiBaseError(f"{str(path)!r}: the api_base in {where}: {exc}") from None
         extra = {
             key: _resolve_env(value, path=path, where=f"{where}, {key}")
             for key, value in (params.model_extra or {}).items()
