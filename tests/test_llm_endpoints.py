@@ -242,6 +242,20 @@ async def test_a_dead_endpoint_costs_no_attempt_and_rests_in_cooldown() -> None:
         assert pool.stats()[0].requests == 2 and pool.stats()[0].cooldown_s == 10.0 and posts(b) == 5
 
 
+async def test_calls_in_flight_when_an_endpoint_dies_make_one_outage_and_one_probe_follows() -> None:
+    clock = Clock()
+    dead = dead_url()
+    with FaultServer() as b:
+        pool = pool_of(dead, b.api_base, clock=clock)
+        await asyncio.gather(*(pool.complete(HI, PARAMS) for _ in range(4)))  # two of them to the dead one
+        first = pool.stats()[0]
+        assert (first.requests, first.failures, first.cooldown_s) == (2, 2, 5.0)  # one outage: 5 s, not 10
+        assert posts(b) == 4
+        clock.now += 5.0  # back: of four calls at once, one probes it, the others go to b
+        await asyncio.gather(*(pool.complete(HI, PARAMS) for _ in range(4)))
+        assert pool.stats()[0].requests == 3 and pool.stats()[0].cooldown_s == 10.0 and posts(b) == 8
+
+
 async def test_an_endpoint_that_recovers_is_used_again() -> None:
     clock = Clock()
     with FaultServer(FaultConfig(script=["500", "500"])) as a, FaultServer() as b:

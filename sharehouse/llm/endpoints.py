@@ -17,8 +17,10 @@ Several endpoints become an :class:`EndpointPool`. Each call goes to the endpoin
 calls in flight; ties go to the one used least recently, so one call at a time still alternates.
 An endpoint that fails a call (no connection, timeout, HTTP 5xx or 429) is out of rotation for a
 cooldown (5 s, doubled with each further failure in a row, at most 60 s; a 429's ``Retry-After``
-when it names one); the same call goes on at once on the next endpoint. When its cooldown ends the
-endpoint is back in rotation, and its next call is the probe: a success resets its cooldown. When
+when it names one); the same call goes on at once on the next endpoint. Calls already in flight
+that fail during the cooldown belong to the same outage and do not lengthen it. When its cooldown
+ends the endpoint is back in rotation, one call at a time (its probe) until a call succeeds: a
+success resets its cooldown, a failure doubles it. When
 every endpoint is out of rotation the call fails as transient with the wait until the first one is
 back, so :class:`~sharehouse.llm.retry.RetryingModel` sleeps that long and tries again: a session
 fails only when all the endpoints stay down through its retries, as it did with one endpoint.
@@ -35,7 +37,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -313,6 +315,12 @@ class _Endpoint:
     down_until: float = 0.0
     last_used: int = 0
 
+    @property
+    def rank(self) -> tuple[bool, int, int]:
+        """Lowest first: an endpoint back from a cooldown takes one call (its probe) before more,
+        then the fewest calls in flight, then the least recently used."""
+        return (self.failures_in_a_row > 0 and self.in_flight > 0, self.in_flight, self.last_used)
+
 
 class EndpointPool:
     """A ChatModel over several endpoints of one model (see the module docstring): calls balanced by
@@ -326,7 +334,7 @@ class EndpointPool:
         labels: Sequence[str] | None = None,
         name: str | None = None,
         cooldown: CooldownPolicy | None = None,
-        clock: Any = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not models:
             raise ValueError("an endpoint pool needs at least one endpoint")
@@ -363,7 +371,7 @@ class EndpointPool:
             ready = [i for i, ep in enumerate(self._endpoints) if i not in tried and ep.down_until <= now]
             if not ready:
                 return None
-            best = min(ready, key=lambda i: (self._endpoints[i].in_flight, self._endpoints[i].last_used))
+            best = min(ready, key=lambda i: self._endpoints[i].rank)
             ep = self._endpoints[best]
             self._uses += 1
             ep.last_used = self._uses
@@ -388,9 +396,12 @@ class EndpointPool:
             ep.failures += 1
             if isinstance(exc, InvalidReplyError):
                 return  # the model's reply, not the endpoint: no cooldown
+            now = self._clock()
+            if ep.down_until > now:
+                return  # a call sent before the endpoint went out of rotation: the same outage
             ep.failures_in_a_row += 1
             seconds = self.cooldown.seconds(ep.failures_in_a_row, exc.retry_after)
-            ep.down_until = self._clock() + seconds
+            ep.down_until = now + seconds
         log.warning("%s: endpoint %s out of rotation for %.0f s: %s", self.name, ep.label, seconds, exc)
 
     def _wait_for_any(self) -> float:
@@ -408,14 +419,11 @@ class EndpointPool:
             try:
                 result = await self._endpoints[index].model.complete(messages, params)
             except TransientLLMError as exc:
-                self._release(index)
                 self._failed(index, exc)
                 errors.append(str(exc))
                 continue
-            except BaseException:
+            finally:
                 self._release(index)
-                raise
-            self._release(index)
             self._succeeded(index)
             if len(tried) > 1:
                 with self._lock:
