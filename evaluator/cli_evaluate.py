@@ -199,6 +199,8 @@ def evaluate_callback(
         raise typer.BadParameter("give at least one method and one model")
     seed_list = _parse_seeds(seeds) if seeds is not None else [seed]
     executor_option(executor, ray_address)
+    if tui and executor != DEFAULT_EXECUTOR:
+        raise typer.BadParameter("--tui runs the evaluation in this process; drop --executor")
     try:
         params = EvalParams(
             protocol=protocol,  # type: ignore[arg-type]
@@ -248,8 +250,6 @@ def evaluate_callback(
         if tui:
             if len(seed_list) > 1:
                 raise typer.BadParameter("--tui runs one seed; give --seed instead of several --seeds")
-            if executor != DEFAULT_EXECUTOR:
-                raise typer.BadParameter("--tui runs the evaluation in this process; drop --executor")
             _run_in_tui(
                 store, tasks, methods=method_list, models=model_list, seed=seed_list[0], params=params,
                 concurrency=concurrency, run_id=run_id, source=source, languages=split_list(languages),
