@@ -101,6 +101,24 @@ def opens_like(line: str, reply: str, lang: str) -> bool:
     return len(a) >= OPENING_CHARS and a[:OPENING_CHARS] == b[:OPENING_CHARS]
 
 
+#: A reply's start: its first words (English) or letters (CJK). Two replies with the same start
+#: open alike ("I'd definitely ...", "私なら..."); the real people's replies did so in 15 % (en,
+#: mostly "I think"), 6 % (ja) and 8 % (zh, mostly "我觉得") against an earlier reply of the session.
+START_WORDS = 2
+START_CHARS = 3
+
+
+def start(text: str, lang: str) -> str | None:
+    """The normalised first :data:`START_WORDS` words (English) or :data:`START_CHARS` letters (CJK)
+    of ``text``; None when it is shorter than that."""
+    norm = normalise(re.sub(r"['’]", "", text))  # "I'd" is one word
+    if lang == "en":
+        words = norm.split()
+        return " ".join(words[:START_WORDS]) if len(words) >= START_WORDS else None
+    letters = norm.replace(" ", "")
+    return letters[:START_CHARS] if len(letters) >= START_CHARS else None
+
+
 _CLAUSE_END = re.compile(r"([.!?。！？…\n,，、;；]+)")
 _CLAUSE_MIN = {"en": 12, "ja": 6, "zh": 5}
 

@@ -20,6 +20,7 @@ from sharehouse.realism.quality import (
     quality_report,
     repeated_clause_flags,
     repeated_opener_flags,
+    repeated_start_flags,
     scripted_line,
     self_repeat_rate,
 )
@@ -41,6 +42,8 @@ REAL_NPC_SHARED = {"en": 0.187, "ja": 0.047, "zh": 0.060}
 # Replies opening with the interjection an earlier reply of the session opened with (hand-checked:
 # English people vary "Yeah," / "Well," / "Yes,"; the 1.5B user opened 17 % of its replies alike).
 REAL_REPEATED_OPENERS = {"en": 0.048, "ja": 0.014, "zh": 0.014}
+# Replies starting with the first two words (CJK: three letters) of an earlier reply of the session.
+REAL_REPEATED_STARTS = {"en": 0.1499, "ja": 0.0608, "zh": 0.0846}
 # Replies repeating a clause of an earlier reply of the session (the 1.5B user: .15 en, .20 ja, all
 # of them the stance's reason, "I care about practicality", pasted into answer after answer).
 REAL_REPEATED_CLAUSES = {"en": 0.0035, "ja": 0.0061, "zh": 0.0104}
@@ -204,6 +207,17 @@ def test_repeated_openers_are_counted_within_a_session() -> None:
     ]
 
 
+def test_replies_starting_like_an_earlier_one_are_counted_within_a_session() -> None:
+    replies = ["I'd definitely keep it.", "Plan B.", "I'd DEFINITELY say so!", "I'd rather not", "Ok"]
+    assert repeated_start_flags(replies, "en") == [False, False, True, False, False]
+    assert repeated_start_flags(["私なら棚かな", "うーん難しい", "私なら、ラベルで"], "ja") == [
+        False,
+        False,
+        True,
+    ]
+    assert repeated_start_flags(["我觉得可以", "我觉得不行"], "zh") == [False, True]
+
+
 def test_repeated_clauses_are_counted_within_a_session() -> None:
     replies = [
         "I'd keep it quiet; I care about practicality.",
@@ -351,6 +365,7 @@ def test_real_people_match_the_spec_table(yntp_dir: Path, store: Store) -> None:
         assert got.npc_echo == 0.0, lang
         assert got.npc_shared == pytest.approx(REAL_NPC_SHARED[lang], abs=2e-3), lang
         assert got.repeated_openers == pytest.approx(REAL_REPEATED_OPENERS[lang], abs=2e-3), lang
+        assert got.repeated_starts == pytest.approx(REAL_REPEATED_STARTS[lang], abs=6e-4), lang
         assert got.repeated_clauses == pytest.approx(REAL_REPEATED_CLAUSES[lang], abs=6e-4), lang
 
 

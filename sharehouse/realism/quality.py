@@ -10,6 +10,8 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   an earlier reply of the session held ("because I like board games" after every answer);
 - repeated openers: share of replies opening with the same interjection as an earlier reply of
   the session ("Sure, ..." turn after turn; :func:`~sharehouse.textclean.opener`);
+- replies starting like an earlier one: the same first two words (CJK: three letters) as an
+  earlier reply of the session ("I'd definitely ..." turn after turn; :func:`~sharehouse.textclean.start`);
 - copies of persona samples: replies that copy one of the persona's example texts (style example
   answers, or sample replies in older files), exactly, nearly or a whole sentence of it
   (:func:`~sharehouse.personas.cleaning.is_repeat`);
@@ -48,7 +50,7 @@ from sharehouse.personas.cleaning import is_repeat
 from sharehouse.realism.quality_data import Dialogue
 from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
-from sharehouse.textclean import clauses, opener, opens_like
+from sharehouse.textclean import clauses, opener, opens_like, start
 
 if TYPE_CHECKING:
     from sharehouse.store import Store
@@ -93,6 +95,7 @@ class QualityMeasures(BaseModel):
     distinct: float | None
     repeated_clauses: float | None = None  # replies repeating a clause of an earlier reply of the session
     repeated_openers: float | None = None  # replies opening like an earlier reply of the session
+    repeated_starts: float | None = None  # replies whose first words an earlier reply started with
     sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
     sample_copy_rate: float | None
     npc_echo: float | None
@@ -192,6 +195,17 @@ def repeated_opener_flags(replies: Sequence[str], language: str) -> list[bool]:
 
     def head(reply: str) -> set[str]:
         found = opener(reply, language)
+        return {found} if found is not None else set()
+
+    return _said_before_flags(replies, head)
+
+
+def repeated_start_flags(replies: Sequence[str], language: str) -> list[bool]:
+    """Per reply: it starts with the same first words (:func:`textclean.start`) as an earlier
+    reply of the session."""
+
+    def head(reply: str) -> set[str]:
+        found = start(reply, language)
         return {found} if found is not None else set()
 
     return _said_before_flags(replies, head)
@@ -298,6 +312,7 @@ def measure_dialogues(
         distinct=_mean([distinct_rate(r) for r in with_replies]),
         repeated_clauses=_share([f for r in per_session for f in repeated_clause_flags(r, language)]),
         repeated_openers=_share([f for r in per_session for f in repeated_opener_flags(r, language)]),
+        repeated_starts=_share([f for r in per_session for f in repeated_start_flags(r, language)]),
         sample_copies=copies,
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
