@@ -514,3 +514,19 @@ def test_a_firm_personas_positions_do_not_all_open_alike() -> None:
             assert s is not None
             openings.add(s.position.split("POLE-")[0])
         assert len(openings) >= 3, (lang, openings)
+
+
+def test_slips_come_at_the_personas_rate_and_stay_one_edit_from_the_word() -> None:
+    import random
+
+    from sharehouse.personas.cleaning import add_typos
+
+    words = ["because", "kitchen", "together", "probably", "weekend", "shelves"] * 500
+    out = add_typos(" ".join(words), 0.03, random.Random(1)).split(" ")
+    assert len(out) == len(words)
+    slipped = [(a, b) for a, b in zip(words, out, strict=True) if a != b]
+    assert 0.02 < len(slipped) / len(words) < 0.04
+    kinds = {len(b) - len(a) for a, b in slipped}
+    assert kinds == {-1, 0, 1}  # dropped, swapped and doubled letters all occur
+    assert all(a[0] == b[0] for a, b in slipped)
+    assert add_typos("I'd go.", 0.0, random.Random(1)) == "I'd go."

@@ -362,14 +362,22 @@ def is_repeat(text: str, previous: Sequence[str], threshold: float = 0.9) -> boo
 
 
 def add_typos(text: str, rate: float, rng: random.Random) -> str:
-    """Swap two neighbouring letters in roughly ``rate`` of the longer words (English only)."""
+    """A slip in roughly ``rate`` of the words of four letters or more (English only): two
+    neighbouring letters swapped, one dropped or one doubled, the kinds the real people's slips
+    show ("aobut", "shoud", "sppace"). The first letter is never touched."""
     if rate <= 0:
         return text
     out = []
     for word in text.split(" "):
         if len(word) >= 4 and word.isalpha() and rng.random() < rate:
             i = rng.randrange(1, len(word) - 2)
-            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            kind = rng.randrange(3)
+            if kind == 0:
+                word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            elif kind == 1:
+                word = word[:i] + word[i + 1 :]
+            else:
+                word = word[: i + 1] + word[i] + word[i + 1 :]
         out.append(word)
     return " ".join(out)
 

@@ -184,9 +184,7 @@ def _make_style(lang: str, mbti: str, age: int, gender: str, rng: random.Random)
     lower_p = cal["lower_people"] * (2.0 if formality == "casual" else 1.0)
     casing = "lower" if lang == "en" and rng.random() < lower_p else "normal"
     line_breaks = "never" if elaboration == "terse" else _weighted(cal["line_breaks"], rng)
-    typo_rate = rng.choice(
-        (0.0, 0.0, 0.01, 0.02, 0.04, 0.06) if lang == "en" else (0.0, 0.0, 0.0, 0.01, 0.02)
-    )
+    typo_rate = rng.choice(cal["typo_rates"])
     question_rate = rng.choice(cal["question_rates"])
     (min_lo, min_hi), (max_lo, max_hi) = cal["length_bands"][elaboration]
     reply_length = LengthRange(
