@@ -26,8 +26,8 @@ back, so :class:`~sharehouse.llm.retry.RetryingModel` sleeps that long and tries
 fails only when all the endpoints stay down through its retries, as it did with one endpoint.
 
 litellm's own Router (``routing_strategy="least-busy"``) was not used: it counts a call as in flight
-only once the call has started, so a burst of calls all pick the same endpoint (ten calls at once on
-two servers: 10 and 0, measured with litellm 1.106.2; see docs/scaling.md).
+only once the call has started, so a burst of calls all pick the same endpoint (twenty calls at once
+on two servers: 20 and 0 with litellm 1.106.2; bench/bench_endpoints.py, docs/scaling.md).
 """
 
 from __future__ import annotations
