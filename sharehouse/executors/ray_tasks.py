@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 #: message per running task. It costs about 2 ms per message on a loaded 2-core machine
 #: (0.6 ms unbounded), against seconds of model time per turn.
 STREAM_AHEAD = 1
+#: How long the first contact with a cluster's head (``--ray-address HOST:PORT``) may take. Ray's
+#: own connection retries for minutes before it gives up on an address nothing listens at.
+CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ def _lost_worker_errors(ray: ModuleType) -> tuple[type[BaseException], ...]:
 @asynccontextmanager
 async def ray_cluster(address: str | None, cpus: int) -> AsyncIterator[None]:
     """Ray for one run: the cluster at ``address`` (``auto``: the one ``ray start`` runs on this
-    machine), or, without one, a local cluster of ``cpus`` logical CPUs started now. Ray is shut
+    machine), or, without one, a new local cluster of ``cpus`` logical CPUs. Ray is shut
     down when the run ends, however it ends (a local cluster is stopped; a remote one keeps
     running). A process that runs Ray already (a notebook, a test) keeps it as it is."""
     ray = require_ray()
@@ -87,9 +91,10 @@ async def ray_cluster(address: str | None, cpus: int) -> AsyncIterator[None]:
     }
     try:
         if address:
+            _reach(address)
             ray.init(address=address, **quiet)
-        else:
-            ray.init(num_cpus=cpus, **quiet)
+        else:  # "local": a new cluster, whatever RAY_ADDRESS or an earlier `ray start` left behind
+            ray.init(address="local", num_cpus=cpus, **quiet)
     except (ConnectionError, RuntimeError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise ValueError(f"cannot start or reach {where}: {exc}") from exc
@@ -98,6 +103,18 @@ async def ray_cluster(address: str | None, cpus: int) -> AsyncIterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def _reach(address: str) -> None:
+    """Raise ``ConnectionError`` when nothing answers at a ``HOST:PORT`` address within
+    :data:`CONNECT_TIMEOUT_S` (``auto`` and ``ray://`` addresses are left to Ray)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc})") from exc
 
 
 Work = Callable[[Callable[[object], None]], Awaitable[None]]
