@@ -47,8 +47,9 @@ FORMATS: tuple[str, ...] = ("yntp", "jsonl", "parquet")
 PARTITION_KEYS: tuple[str, ...] = ("language", "run_id")
 #: a partitioned export's folder for a NULL value (the Hive convention, read as NULL by DuckDB)
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-#: turns per file of a partitioned export (about 3 kB of text a turn: some 250 MB of text a file)
-PARTITION_FILE_ROWS = 100_000
+#: turns per file of a partitioned export: some 60 MB at the ~250 bytes a turn bench/bench_export.py
+#: measured (zstd); a partition of a 100 000-persona run (about 600 000 turns) is a few files
+PARTITION_FILE_ROWS = 250_000
 #: sessions a partitioned export reads from the store at a time
 SESSION_BATCH = 200
 
