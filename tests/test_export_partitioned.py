@@ -218,3 +218,22 @@ def test_cli(store: Store, tmp_path: Path) -> None:
         app, ["export", str(tmp_path / "file"), "-f", "parquet", "--partitioned", "--db", db]
     )
     assert result.exit_code == 1 and "is a file" in result.output
+
+
+def test_shards_read_as_one_table(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores of one run split by persona (here: by language), each exported into its own folder,
+    read as one table: what docs/scaling.md tells a sharded run to do."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    out = tmp_path / "out"
+    for k, language in enumerate(("en", "ja")):
+        export_sessions(
+            store, out / f"shard-{k}", "parquet", filters=ExportFilters(language=language), partitioned=True
+        )
+    export_sessions(store, tmp_path / "all.parquet", "parquet")
+    assert _duckdb_rows(f"{out}/**/*.parquet", hive=True) == _duckdb_rows(
+        str(tmp_path / "all.parquet"), hive=False
+    )
+    _, rows = _datasets_rows(tmp_path, data_dir=str(out))
+    assert rows == _datasets_rows(tmp_path, data_files=str(tmp_path / "all.parquet"))[1]
