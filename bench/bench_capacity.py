@@ -80,15 +80,21 @@ class LanguageProfile:
         return out
 
 
-def read_store(db: Path, *, run_id: str | None = None) -> dict[str, LanguageProfile]:
-    """The profile of every simulated session in ``db`` (or in run ``run_id``) that has a turn, by
-    language."""
+def read_store(
+    db: Path, *, run_id: str | None = None, status: str | None = None
+) -> dict[str, LanguageProfile]:
+    """The profile of every simulated session in ``db`` (only of run ``run_id``, only with ``status``
+    when given) that has a turn, by language."""
     import duckdb
 
     conn = duckdb.connect(str(db), read_only=True)
     try:
-        where = "s.kind = 'simulated'" + (" AND s.run_id = ?" if run_id else "")
-        params: list[Any] = [run_id] if run_id else []
+        where = (
+            "s.kind = 'simulated'"
+            + (" AND s.run_id = ?" if run_id else "")
+            + (" AND s.status = ?" if status else "")
+        )
+        params: list[Any] = [v for v in (run_id, status) if v]
         sessions = conn.execute(  # a session with no turn yet costs nothing to count
             f"SELECT s.id, s.language FROM sessions s WHERE {where} AND EXISTS "
             "(SELECT 1 FROM turns t WHERE t.session_id = s.id)",
@@ -258,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="read the simulated sessions of this store (a copy; repeatable)",
     )
     parser.add_argument("--run", help="only this run id of each --db")
+    parser.add_argument("--status", help="only sessions of this status (complete: all five days played)")
     parser.add_argument("--play", action="store_true", help="play personas with a counting model")
     parser.add_argument("--persona", action="append", default=[], help="persona id to play (repeatable)")
     parser.add_argument("--days", type=int, default=5)
@@ -272,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     session_rows: list[list[Any]] = []
     day_rows: list[list[Any]] = []
     for db in args.db:
-        stored = read_store(db, run_id=args.run)
+        stored = read_store(db, run_id=args.run, status=args.status)
         session_rows += per_session(stored, f"stored: {db.name}")
         day_rows += [[db.name, *r] for lang in sorted(stored) for r in per_day(stored[lang])]
     if args.play:
