@@ -5,7 +5,7 @@ their turns and predictions stored by this process.
 The scenario is cut to two questions on day 1 without follow-ups, so every session plays exactly
 two turns and sessions are comparable turn by turn; the inline reference plays one of the two
 personas (the shape of a session does not depend on the persona). That keeps the file to a few
-minutes on a two-core machine (5-7 under `nice` beside jobs holding the load average at 5-7).
+minutes on a two-core machine (4-6 under `nice` beside jobs holding the load average at 5-6).
 
 The killed worker is killed when this process has stored a counted number of its session's turns
 (never after a sleep): a worker runs at most one message ahead of what the driver has stored
