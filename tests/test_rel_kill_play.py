@@ -185,8 +185,13 @@ def test_sigkill_of_the_game_then_continue(tmp_path: Path, scenario: Scenario) -
     script.write_text(DRIVER)
     db = tmp_path / "game.duckdb"
     rng = random.Random(2024)
-    # A third of the replies are judged unanswered, so kills also land inside follow-ups.
-    cfg = FaultConfig(rates={"500": 0.05}, latency_s=0.05, unanswered=0.3, seed=9, lifetime_s=400)
+    # A third of the replies are judged unanswered, so kills also land inside follow-ups. The
+    # scripted 500 makes sure the game meets a server error whatever the kills cut short: how many
+    # requests the random 5% get to draw from depends on when each kill lands (a run that met none
+    # failed CI once).
+    cfg = FaultConfig(
+        rates={"500": 0.05}, script=["ok", "500"], latency_s=0.05, unanswered=0.3, seed=9, lifetime_s=400
+    )
     resumed: list[dict[str, Any]] = []
     with FaultServer(cfg) as srv:
         saved: tuple[Any, ...] | None = None
