@@ -42,6 +42,10 @@ NEAR_COPY = 0.75
 OPTION_COPY = 0.8
 #: Share of the aimed length under which an attempt is resampled as too short.
 THIN_LENGTH = 0.4
+#: Sampling when no parameters are handed in; ``sharehouse simulate --temperature`` overrides the
+#: temperature (its default is the same 0.7, so the benches that drive a user directly match it).
+DEFAULT_TEMPERATURE = 0.7
+TOP_P = 0.92
 
 
 class SimulatedUser:
@@ -75,6 +79,7 @@ class SimulatedUser:
         max_history_chars: int | None = 4000,
         retry_temperature_boost: float = 0.25,
         max_attempts: int = 3,
+        temperature: float | None = None,
     ) -> None:
         self.persona = persona
         self.model = model
@@ -84,7 +89,13 @@ class SimulatedUser:
         self.max_history_chars = max_history_chars
         self.retry_temperature_boost = retry_temperature_boost
         self.max_attempts = max(1, max_attempts)
-        self._params = params or GenParams(max_tokens=max_tokens_for(persona), temperature=0.8, top_p=0.92)
+        # The persona's own token budget: a flat one cuts a long-winded persona's replies short
+        # (simulate once passed 120 tokens for all, and its Japanese replies ran 15 % shorter).
+        self._params = params or GenParams(
+            max_tokens=max_tokens_for(persona),
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+            top_p=TOP_P,
+        )
         base = seed if seed is not None else zlib.crc32(persona.id.encode("utf-8"))
         self._rng = random.Random(base)
         self.calls = 0
