@@ -328,3 +328,30 @@ async def test_cli_transcript_shows_each_line_as_it_is_played(tmp_path: Path, sc
         reply_at = text.index(f"↳ reply: {t.response[:40]}", line_at)
         assert reply_at < summary_at
         pos = reply_at
+
+
+async def test_simulated_users_ask_with_their_personas_token_budget(tmp_path: Path, scenario) -> None:
+    """Each simulated user's calls carry its persona's own token budget and the run's temperature:
+    a flat budget cut long-winded personas' replies short (simulate once sent 120 tokens for all)."""
+    from sharehouse.personas.prompt import max_tokens_for, system_prompt
+
+    opts = SimulateOptions(n_personas=3, model="openai/fake", days=1, run_id="budget", progress=False,
+                           temperature=0.55)  # fmt: skip
+    personas = select_personas(opts)
+    with FaultServer(FaultConfig(rates={}, lifetime_s=120)) as srv, Store(tmp_path / "b.duckdb") as store:
+        opts.api_base = srv.api_base
+        model = load_model("openai/fake", api_base=srv.api_base, timeout_s=5.0)
+        await run_simulate(store, opts, scenario=scenario, npc_model=model)
+        bodies = [r.json() for r in srv.requests if r.method == "POST"]
+    seen: dict[str, set[tuple[int, float]]] = {}
+    for body in bodies:
+        system = body["messages"][0]["content"]
+        for p in personas:
+            if system == system_prompt(p):  # the persona's user, not a housemate or the check
+                seen.setdefault(p.id, set()).add((body["max_tokens"], body["temperature"]))
+    assert set(seen) == {p.id for p in personas}
+    budgets = {p.id: max_tokens_for(p) for p in personas}
+    assert len(set(budgets.values())) > 1  # the personas differ, so a flat budget would show
+    for pid, pairs in seen.items():
+        assert {m for m, _ in pairs} == {budgets[pid]}
+        assert min(t for _, t in pairs) == 0.55  # the first attempt; resamples run warmer
