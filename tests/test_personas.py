@@ -282,6 +282,11 @@ def test_history_window_drops_in_steps() -> None:
         ("[Day 2] Fine, thanks.", "Fine, thanks."),
         ("Fine.<|im_end|>", "Fine."),
         ("- Fine by me.", "Fine by me."),
+        # lead-ins of a small model (run q-d5-final): the prompt's words, an opening run into a name
+        ("As a real person, I think Donatello. I'd go by feel.", "I'd go by feel."),
+        ("I think DaVinci. A quiet home, for sure.", "A quiet home, for sure."),
+        ("I think DaVinci is right about the fridge.", "I think DaVinci is right about the fridge."),
+        ("as a real person i'd throw a party", "I'd throw a party"),
     ],
 )
 def test_clean_reply_strips_labels_quotes_and_other_speakers(raw: str, expected: str) -> None:

@@ -123,6 +123,22 @@ def _strip_self_reference(text: str, persona: Persona) -> str:
     return text
 
 
+#: The system prompt's "You are a real person" said back as a lead-in ("As a real person, I think ...").
+_REAL_PERSON_LEAD = re.compile(r"^as a real person\b[,:]?\s*", re.IGNORECASE)
+
+
+def _strip_stray_leads(text: str, npc_names: Sequence[str]) -> str:
+    """Drop lead-ins a small model writes before the answer and people do not: the prompt's "As a
+    real person," and "I think Kenji." (an opening wording run into the asker's name as a whole
+    sentence; 3 of 40 English replies in the q-d5-final run, none of the real people's)."""
+    before = text
+    text = _REAL_PERSON_LEAD.sub("", text)
+    names = "|".join(re.escape(n) for n in sorted({n for n in npc_names if n}, key=len, reverse=True))
+    if names:
+        text = re.sub(rf"^I think (?:{names})[.!]\s+(?=\S)", "", text)
+    return text[:1].upper() + text[1:] if text != before else text
+
+
 def _strip_labels(text: str, labels: set[str]) -> str:
     for _ in range(4):
         text = _DAY_MARK_RE.sub("", text)
@@ -304,6 +320,8 @@ def clean_reply(
     text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
     text = _strip_labels(text.strip(), labels)
     text = _strip_self_reference(text, persona)
+    if persona.language == "en":
+        text = _strip_stray_leads(text, npc_names)
     text = _strip_quotes(text)
     text = drop_reason_lead(drop_dangling(text, persona.language), persona.language)
     text = enforce_style(text, persona)
