@@ -11,6 +11,8 @@
   punctuation removed, whitespace collapsed), as in the dialogue-quality measures.
 - :func:`clauses` / :func:`drop_repeated_clauses`: a reply's clauses, and the reply without the
   ones an earlier reply already said ("I care about family" in every answer).
+- :func:`sentences` / :func:`drop_near_repeated_sentences`: a reply's sentences, and the reply
+  without the ones that say an earlier reply's sentence again in other words.
 - :func:`opener` / :func:`drop_opener`: a reply's opening interjection ("Sure,", "Absolutely!",
   "そうだね、"), which a small model repeats turn after turn where people vary it.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # Zero-width joiner and non-joiner (U+200C, U+200D) stay: emoji sequences and several scripts need them.
@@ -147,6 +149,57 @@ def drop_repeated_clauses(text: str, lang: str, earlier: set[str]) -> str:
             continue
         kept.append(clause + mark)
     rest = "".join(kept).strip().rstrip(",，、;；").strip()
+    return rest if is_substantive(rest) and rest != text.strip() else text
+
+
+#: A sentence says an earlier reply's sentence again in other words ("それが自分自身の成長に繋がりますね"
+#: after "自分自身の成長に繋がります") when at least this share of its words (CJK: character pairs) is in
+#: one earlier sentence of the session. Replies holding one, YNTP-100: .005 en, .009 ja, .002 zh; the
+#: 1.5B model's Japanese replies .10-.23 (runs q-d5-final, q-d5-ja-r1), past the exact-clause guard.
+NEAR_SENTENCE_SHARE = 0.7
+#: ... for sentences of at least this many words (English) or letters (CJK)
+_SENTENCE_MIN = {"en": 5, "ja": 8, "zh": 6}
+#: ... and not this much made of the housemate's line (taking up the question's words is answering)
+_HEARD_SHARE = 0.5
+_SENTENCE_END = re.compile(r"([.!?。！？…\n]+)")
+
+
+def _sentence_key(part: str, lang: str) -> str | None:
+    key = normalise(part)
+    size = len(key.split()) if lang == "en" else len(key.replace(" ", ""))
+    return key if size >= _SENTENCE_MIN.get(lang, 5) else None
+
+
+def sentences(text: str, lang: str) -> list[str]:
+    """The normalised sentences of ``text`` long enough to count as a near repeat."""
+    keys = (_sentence_key(part, lang) for part in _SENTENCE_END.split(text))
+    return [k for k in keys if k]
+
+
+def _near_repeat(key: str, earlier: Iterable[str], heard: str) -> bool:
+    if heard and share_in(key, heard) >= _HEARD_SHARE:
+        return False
+    return any(share_in(key, e) >= NEAR_SENTENCE_SHARE for e in earlier)
+
+
+def repeats_a_sentence(text: str, lang: str, earlier: Sequence[str], heard: str = "") -> bool:
+    """A sentence of ``text`` says one of ``earlier`` (:func:`sentences` of the session's replies)
+    again, nearly word for word, without being taken from ``heard`` (the line it answers)."""
+    return any(_near_repeat(k, earlier, heard) for k in sentences(text, lang))
+
+
+def drop_near_repeated_sentences(text: str, lang: str, earlier: Sequence[str], heard: str = "") -> str:
+    """``text`` without its sentences that :func:`repeats_a_sentence` finds; ``text`` itself when
+    nothing substantive would be left."""
+    parts = _SENTENCE_END.split(text)
+    kept: list[str] = []
+    for i in range(0, len(parts), 2):
+        sentence, mark = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+        key = _sentence_key(sentence, lang)
+        if key is not None and _near_repeat(key, earlier, heard):
+            continue
+        kept.append(sentence + mark)
+    rest = "".join(kept).strip()
     return rest if is_substantive(rest) and rest != text.strip() else text
 
 

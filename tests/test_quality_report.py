@@ -28,7 +28,13 @@ from sharehouse.realism.quality_data import Dialogue, store_dialogues, yntp_dial
 from sharehouse.store import Store
 from sharehouse.store.bulk import insert_turns
 from sharehouse.store.records import SessionRecord, TurnRecord
-from sharehouse.textclean import clauses, drop_opener, drop_repeated_clauses
+from sharehouse.textclean import (
+    clauses,
+    drop_near_repeated_sentences,
+    drop_opener,
+    drop_repeated_clauses,
+    sentences,
+)
 
 # The spec's table (shared/spec/quality.md): the real people, all 100, days 1-5.
 SPEC = {
@@ -44,6 +50,7 @@ REAL_NPC_SHARED = {"en": 0.187, "ja": 0.047, "zh": 0.060}
 REAL_REPEATED_OPENERS = {"en": 0.048, "ja": 0.014, "zh": 0.014}
 # Replies starting with the first two words (CJK: three letters) of an earlier reply of the session.
 REAL_REPEATED_STARTS = {"en": 0.1499, "ja": 0.0608, "zh": 0.0846}
+REAL_REPEATED_SENTENCES = {"en": 0.0053, "ja": 0.0091, "zh": 0.0017}  # 3/567, 6/658, 1/579
 # Replies repeating a clause of an earlier reply of the session (the 1.5B user: .15 en, .20 ja, all
 # of them the stance's reason, "I care about practicality", pasted into answer after answer).
 REAL_REPEATED_CLAUSES = {"en": 0.0035, "ja": 0.0061, "zh": 0.0104}
@@ -247,6 +254,45 @@ def test_a_repeated_clause_is_dropped_with_its_sentence_end_kept() -> None:
     assert drop("I care about practicality", "en", said) == "I care about practicality"  # nothing left
 
 
+def test_a_sentence_said_again_in_other_words() -> None:
+    """The 1.5B model's Japanese ending every answer with a variant of one sentence (run q-d5-final)
+    is found and dropped; a sentence taken from the line it answers, a short one, and an earlier
+    reply's topic in new words are not."""
+    from sharehouse.realism.quality import repeated_sentence_flags
+
+    earlier = sentences("まず借金を返す。自分自身の成長に繋がります", "ja")
+    drop = drop_near_repeated_sentences
+    assert (
+        drop("棚を決めてラベルを貼る。それが自分自身の成長に繋がりますね", "ja", earlier)
+        == "棚を決めてラベルを貼る。"
+    )
+    assert (
+        drop("自分自身の成長に繋がりますね", "ja", earlier) == "自分自身の成長に繋がりますね"
+    )  # nothing left
+    heard = "それって自分自身の成長に繋がりますか？"
+    assert (
+        drop("はい、自分自身の成長に繋がりますね。", "ja", earlier, heard)
+        == "はい、自分自身の成長に繋がりますね。"
+    )
+    assert drop("成長かな。", "ja", earlier) == "成長かな。"  # under 8 letters
+    assert (
+        drop("成長のために新しい料理を習っています。", "ja", earlier)
+        == "成長のために新しい料理を習っています。"
+    )
+    en = sentences("I would save most of it for a house.", "en")
+    assert (
+        drop("Sure. I'd save most of it for a house, really. Then a trip.", "en", en) == "Sure. Then a trip."
+    )
+    turns = [
+        TurnRecord(session_id="s", day=1, idx=i, npc="Leo", message=m, response=r)
+        for i, (m, r) in enumerate(
+            [("Q1?", "まず借金を返す。自分自身の成長に繋がります"), ("Q2?", "棚を決める。それが自分自身の成長に繋がりますね"),
+             ("Q3?", "")]
+        )
+    ]  # fmt: skip
+    assert repeated_sentence_flags(turns, "ja") == [False, True]
+
+
 def test_an_opener_is_dropped_only_where_words_remain() -> None:
     assert drop_opener("そうだね、棚を決めたい", "ja") == "棚を決めたい"
     assert drop_opener("sure, lower case stays", "en") == "lower case stays"
@@ -366,6 +412,7 @@ def test_real_people_match_the_spec_table(yntp_dir: Path, store: Store) -> None:
         assert got.npc_shared == pytest.approx(REAL_NPC_SHARED[lang], abs=2e-3), lang
         assert got.repeated_openers == pytest.approx(REAL_REPEATED_OPENERS[lang], abs=2e-3), lang
         assert got.repeated_starts == pytest.approx(REAL_REPEATED_STARTS[lang], abs=6e-4), lang
+        assert got.repeated_sentences == pytest.approx(REAL_REPEATED_SENTENCES[lang], abs=6e-4), lang
         assert got.repeated_clauses == pytest.approx(REAL_REPEATED_CLAUSES[lang], abs=6e-4), lang
 
 

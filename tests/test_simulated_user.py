@@ -167,6 +167,25 @@ async def test_a_clause_said_earlier_is_dropped_and_the_reason_is_not_given_twic
     assert reply.text == "I'd keep it quiet, and tell my mum." and user.clauses_dropped == 1
 
 
+async def test_a_sentence_said_again_in_other_words_is_dropped_or_resampled() -> None:
+    """A reply ending with a variant of an earlier reply's sentence loses that sentence; a reply that
+    is nothing but such a variant is resampled."""
+    persona = _persona("ja", reply_length=LengthRange(min=10, max=40, unit="chars"), emoji_rate=0.0)
+    ctx = TurnContext(
+        language="ja", day=2, npc_name="ミナ", message="冷蔵庫、棚を決める？それとも自由に使う？",
+        history=[PastTurn(1, "レオ", "宝くじ、どうする？", "まず借金を返します。自分自身の成長に繋がります",
+                          state_id="d1_plan")],
+        state_id="d2_system", dimension="J/P",
+        poles={"J": "棚を決めてラベルを貼る", "P": "決まりを作らずに柔軟に共有する"},
+    )  # fmt: skip
+    variant = "それが自分自身の成長に繋がりますね。"
+    model = ScriptedModel([variant, f"名前を書いた箱を一人一つずつ置きたいです。{variant}"])
+    user = SimulatedUser(persona, model, seed=2)
+    reply = await user.reply(ctx)
+    assert reply.text == "名前を書いた箱を一人一つずつ置きたいです。"
+    assert (user.repeats, user.sentences_dropped, reply.resampled) == (1, 1, 1)
+
+
 async def test_an_attempt_that_only_restates_the_option_or_is_far_too_short_is_resampled() -> None:
     persona = _persona("ja", reply_length=LengthRange(min=30, max=60, unit="chars"), emoji_rate=0.0)
     ctx = TurnContext(

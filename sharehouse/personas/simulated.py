@@ -29,7 +29,17 @@ from sharehouse.personas.stance import (
     stance_for,
     target_length,
 )
-from sharehouse.textclean import clauses, drop_dangling, drop_opener, drop_repeated_clauses, opener, share_in
+from sharehouse.textclean import (
+    clauses,
+    drop_dangling,
+    drop_near_repeated_sentences,
+    drop_opener,
+    drop_repeated_clauses,
+    opener,
+    repeats_a_sentence,
+    sentences,
+    share_in,
+)
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
 # since a model that has seen that data may start a line with one of them.
@@ -105,6 +115,7 @@ class SimulatedUser:
         self.thin = 0  # attempts resampled as thin: the option's words only, or far too short
         self.trimmed = 0  # replies far over the aimed length, ended after their first sentences
         self.extended = 0  # thin replies that went on, asked once more for what lies behind them
+        self.sentences_dropped = 0  # sentences that said an earlier reply's sentence again in other words
         self.clauses_dropped = 0  # replies that lost a clause an earlier reply of the session said
         self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
@@ -172,6 +183,9 @@ class SimulatedUser:
             not is_usable(text, lang)
             or measure(text, lang) < THIN_LENGTH * left  # "Sure!" adds nothing
             or is_repeat(text, [*previous, thin.text], NEAR_COPY)
+            or repeats_a_sentence(
+                text, lang, [k for t in ctx.history for k in sentences(t.response, lang)], ctx.message
+            )
             or (stance is not None and share_in(text, stance.pole) >= OPTION_COPY)
         ):
             return None
@@ -209,6 +223,7 @@ class SimulatedUser:
         previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
+        said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
         repeats: list[tuple[float, UserReply]] = []
         thin: list[tuple[int, UserReply]] = []
         resampled = 0
@@ -225,6 +240,10 @@ class SimulatedUser:
             if unsaid != text:  # "I care about family" again: people do not repeat a clause
                 text = drop_dangling(unsaid, self.persona.language)
                 self.clauses_dropped += 1
+            unsaid = drop_near_repeated_sentences(text, self.persona.language, said_sentences, ctx.message)
+            if unsaid != text:  # "それが自分自身の成長に繋がりますね" after "自分自身の成長に繋がります"
+                text = drop_dangling(unsaid, self.persona.language)
+                self.sentences_dropped += 1
             if opener(text, self.persona.language) in openers:
                 text = drop_opener(text, self.persona.language)  # "Sure, ..." once a session is enough
                 self.openers_dropped += 1
@@ -235,7 +254,9 @@ class SimulatedUser:
             if self.persona.language == "en" and self.persona.style.typo_rate > 0:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
             reply = UserReply(text=text, completion=completion, stance=stance_json)
-            if is_repeat(text, previous, NEAR_COPY):
+            if is_repeat(text, previous, NEAR_COPY) or repeats_a_sentence(
+                text, self.persona.language, said_sentences, ctx.message
+            ):
                 resampled += 1
                 self.repeats += 1
                 repeats.append((similarity(text, previous), reply))

@@ -50,7 +50,7 @@ from sharehouse.personas.cleaning import is_repeat
 from sharehouse.realism.quality_data import Dialogue
 from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
-from sharehouse.textclean import clauses, opener, opens_like, start
+from sharehouse.textclean import clauses, opener, opens_like, repeats_a_sentence, sentences, start
 
 if TYPE_CHECKING:
     from sharehouse.store import Store
@@ -96,6 +96,7 @@ class QualityMeasures(BaseModel):
     repeated_clauses: float | None = None  # replies repeating a clause of an earlier reply of the session
     repeated_openers: float | None = None  # replies opening like an earlier reply of the session
     repeated_starts: float | None = None  # replies whose first words an earlier reply started with
+    repeated_sentences: float | None = None  # replies saying an earlier reply's sentence in other words
     sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
     sample_copy_rate: float | None
     npc_echo: float | None
@@ -211,6 +212,21 @@ def repeated_start_flags(replies: Sequence[str], language: str) -> list[bool]:
     return _said_before_flags(replies, head)
 
 
+def repeated_sentence_flags(turns: Sequence[TurnRecord], language: str) -> list[bool]:
+    """Per reply: one of its sentences says a sentence of an earlier reply of the session again,
+    nearly word for word (:func:`textclean.repeats_a_sentence`), not taking it from the line it
+    answers."""
+    earlier: list[str] = []
+    flags: list[bool] = []
+    for turn in turns:
+        reply = turn.response.strip()
+        if not reply:
+            continue
+        flags.append(repeats_a_sentence(reply, language, earlier, turn.message))
+        earlier += sentences(reply, language)
+    return flags
+
+
 def distinct_rate(replies: Sequence[str]) -> float:
     return len({normalise(r) for r in replies}) / len(replies) if replies else 1.0
 
@@ -313,6 +329,7 @@ def measure_dialogues(
         repeated_clauses=_share([f for r in per_session for f in repeated_clause_flags(r, language)]),
         repeated_openers=_share([f for r in per_session for f in repeated_opener_flags(r, language)]),
         repeated_starts=_share([f for r in per_session for f in repeated_start_flags(r, language)]),
+        repeated_sentences=_share([f for d in dialogues for f in repeated_sentence_flags(d.turns, language)]),
         sample_copies=copies,
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
