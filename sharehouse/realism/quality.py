@@ -12,6 +12,9 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   the session ("Sure, ..." turn after turn; :func:`~sharehouse.textclean.opener`);
 - replies starting like an earlier one: the same first two words (CJK: three letters) as an
   earlier reply of the session ("I'd definitely ..." turn after turn; :func:`~sharehouse.textclean.start`);
+- sentences said again in other words: share of replies holding a sentence with at least 70 % of
+  its words (CJK: character pairs) in one sentence of an earlier reply of the session, not taken
+  from the line it answers (:func:`~sharehouse.textclean.repeats_a_sentence`);
 - copies of persona samples: replies that copy one of the persona's example texts (style example
   answers, or sample replies in older files), exactly, nearly or a whole sentence of it
   (:func:`~sharehouse.personas.cleaning.is_repeat`);
