@@ -47,6 +47,7 @@ class Exchange:
 @dataclass
 class Reaction:
     exchange: Exchange
+    question: str  # the scenario's question the reaction leads into
     line: str
     fallback: bool
     rejected: list[str]
@@ -112,7 +113,14 @@ async def react(model_spec: str, exchanges: dict[str, list[Exchange]]) -> dict[s
             figures.model_s += time.perf_counter() - began
             calls = len(line.rejected) + (0 if line.fallback else 1)
             figures.reactions.append(
-                Reaction(ex, line.text, line.fallback, list(line.rejected), min(calls, MAX_ATTEMPTS))
+                Reaction(
+                    ex,
+                    state.opener.get(lang),
+                    line.text,
+                    line.fallback,
+                    list(line.rejected),
+                    min(calls, MAX_ATTEMPTS),
+                )  # fmt: skip
             )
     return out
 

@@ -289,3 +289,23 @@ def test_bench_evaluate_smoke(tmp_path: Path) -> None:
         [t.user_id for t in bench_evaluate.sample_tasks(pool, 3, seed, ["en"])["en"]] for seed in (5, 5, 6)
     ]
     assert draw[0] == draw[1] != draw[2] and len(set(draw[0])) == 3
+
+
+@pytest.mark.model
+def test_bench_reactions_smoke() -> None:
+    """Two real Japanese exchanges, reacted to by the small local model: each line is a reaction and
+    then the scenario's next question, or that question alone, and the summary counts both."""
+    import asyncio
+
+    from bench import bench_reactions
+    from bench.bench_quality import DEFAULT_YNTP
+
+    exchanges = bench_reactions.real_exchanges(DEFAULT_YNTP, "ja", 2, seed=0)
+    assert len(exchanges) == 2 and all(e.answer.strip() for e in exchanges)
+    figures = asyncio.run(bench_reactions.react("local:small", {"ja": exchanges}))["ja"]
+    for r in figures.reactions:
+        assert r.line.endswith(r.question) and (r.fallback or len(r.line) > len(r.question))
+        assert r.calls == len(r.rejected) + (not r.fallback)
+    summary = bench_reactions.summarise(figures)
+    assert summary["lines"] == 2 and 1.0 <= summary["calls per line"] <= 3.0
+    assert summary["fallbacks"] == sum(r.fallback for r in figures.reactions) / 2
