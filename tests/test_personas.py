@@ -287,6 +287,11 @@ def test_history_window_drops_in_steps() -> None:
         ("I think DaVinci. A quiet home, for sure.", "A quiet home, for sure."),
         ("I think DaVinci is right about the fridge.", "I think DaVinci is right about the fridge."),
         ("as a real person i'd throw a party", "I'd throw a party"),
+        # an assistant's moral tacked on (25 % of the 1.5B model's replies, 0.4 % of the real people's)
+        ("I'd pay off debts. It's important to save money for the future.", "I'd pay off debts."),
+        ("Plan B. I think it's also important to feel at home. Do you have any other questions?", "Plan B."),
+        ("It's important to me, honestly.", "It's important to me, honestly."),  # nothing else: kept
+        ("Comfort is more important to me than price.", "Comfort is more important to me than price."),
     ],
 )
 def test_clean_reply_strips_labels_quotes_and_other_speakers(raw: str, expected: str) -> None:
