@@ -292,6 +292,8 @@ def test_history_window_drops_in_steps() -> None:
         ("Plan B. I think it's also important to feel at home. Do you have any other questions?", "Plan B."),
         ("It's important to me, honestly.", "It's important to me, honestly."),  # nothing else: kept
         ("Comfort is more important to me than price.", "Comfort is more important to me than price."),
+        ("I'd buy a home. Is there something else you need help with?", "I'd buy a home."),
+        ('I\'d say: "Hey [name], I ate the cake."', 'I\'d say: "Hey, I ate the cake."'),
     ],
 )
 def test_clean_reply_strips_labels_quotes_and_other_speakers(raw: str, expected: str) -> None:

@@ -146,10 +146,22 @@ def _strip_stray_leads(text: str, npc_names: Sequence[str]) -> str:
 _PLATITUDE = re.compile(
     r"^(?:(?:and|but|so|i think|overall),?\s+)?(?:it'?s|it is|this is|that'?s)\s+(?:also\s+|always\s+|really\s+|very\s+)*"
     r"(?:important|essential|crucial|a good way|a great way)\b"
-    r"|^(?:do you have any (?:other|more|further) questions|let me know if|i hope (?:this|that) helps|feel free to)\b",
+    r"|^(?:do you have any (?:other|more|further) questions|let me know if|i hope (?:this|that) helps|feel free to"
+    r"|is there (?:anything|something) else (?:you|i))\b",
     re.IGNORECASE,
 )
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+#: A template's slot left in quoted speech ("Hey [name], I ..."); the real people wrote no brackets.
+_PLACEHOLDER = re.compile(
+    r"\s*[\[［](?:name|their name|your name|person|housemate|名前|名字|姓名)[\]］]", re.IGNORECASE
+)
+
+
+def drop_placeholders(text: str) -> str:
+    """``text`` without template slots such as "[name]"."""
+    return _PLACEHOLDER.sub("", text)
 
 
 def drop_platitudes(text: str) -> str:
@@ -343,7 +355,7 @@ def clean_reply(
     text = _strip_echoes(text, echoes, npc_message)
     text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
     text = _strip_labels(text.strip(), labels)
-    text = _strip_self_reference(text, persona)
+    text = drop_placeholders(_strip_self_reference(text, persona))
     if persona.language == "en":
         text = drop_platitudes(_strip_stray_leads(text, npc_names))
     text = _strip_quotes(text)
