@@ -13,7 +13,7 @@ import pytest
 from textual.events import Paste
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, OptionList
-from tui_helpers import wait_for
+from tui_helpers import choose_option, wait_for
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import ChatModel
@@ -65,11 +65,7 @@ async def open_saved_game(pilot: Pilot, app: SharehouseApp, session_id: str) -> 
     """Continue a saved game through the start screen's 'continue' dialog."""
     await pilot.click("#continue")
     await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
-    options = app.screen.query_one("#saved-games", OptionList)
-    index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == session_id)
-    options.highlighted = index
-    options.focus()
-    await pilot.press("enter")
+    await choose_option(pilot, "saved-games", session_id)
     await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen.awaiting)
     assert isinstance(app.screen, GameScreen)
     return app.screen

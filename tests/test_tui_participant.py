@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, RadioButton, Select, Static, TextArea
-from tui_helpers import SnapshotsDir, wait_for
+from tui_helpers import SnapshotsDir, choose_option, wait_for
 from typer.testing import CliRunner
 
 from sharehouse.cli import _build
@@ -91,12 +91,7 @@ async def enrol(pilot: Pilot, app: SharehouseApp, nickname: str, mbti: str | Non
     await pilot.click("#agree")
     if mbti is not None:
         await wait_for(pilot, lambda: isinstance(app.screen, MbtiScreen))
-        choices = app.screen.query_one("#mbti-choices", OptionList)
-        choices.highlighted = next(
-            i for i in range(choices.option_count) if choices.get_option_at_index(i).id == mbti
-        )
-        choices.focus()
-        await pilot.press("enter")
+        await choose_option(pilot, "mbti-choices", mbti)
     await wait_for(pilot, lambda: isinstance(app.screen, NicknameScreen))
     app.screen.query_one("#nickname", Input).value = nickname
     await pilot.click("#next")

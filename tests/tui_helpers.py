@@ -24,6 +24,23 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
         await pilot.pause(0.05)
 
 
+async def choose_option(pilot: Pilot, list_id: str, option_id: str) -> None:
+    """Pick the option ``option_id`` of the OptionList ``#list_id`` on the current screen, with Enter.
+
+    Waits for the screen's own ``on_mount`` first: a screen is current before it has mounted, and a
+    screen that highlights its first option on mount would otherwise undo the choice (a flake seen
+    in CI: the MBTI dialog registered its first type instead of the one chosen)."""
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.is_mounted)
+    options = screen.query_one(f"#{list_id}", OptionList)
+    index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == option_id)
+    options.focus()
+    options.highlighted = index
+    await pilot.pause()
+    assert options.highlighted == index, f"#{list_id}: highlighted {options.highlighted}, wanted {index}"
+    await pilot.press("enter")
+
+
 class SnapshotsDir:
     """Stores a test module's SVG snapshots in tests/snapshots/<module>/ instead of __snapshots__
     (wraps pytest-textual-snapshot's ``snapshot`` fixture)."""
@@ -45,12 +62,7 @@ async def continue_demo(pilot: Pilot, session_id: str) -> GameScreen:
     app = pilot.app
     await pilot.click("#continue")
     await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
-    options = app.screen.query_one("#saved-games", OptionList)
-    options.highlighted = next(
-        i for i in range(options.option_count) if options.get_option_at_index(i).id == session_id
-    )
-    options.focus()
-    await pilot.press("enter")
+    await choose_option(pilot, "saved-games", session_id)
     await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen.awaiting)
     assert isinstance(app.screen, GameScreen)
     return app.screen
