@@ -375,6 +375,11 @@ def text_units(text: str) -> list[str]:
     return _UNIT.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def cjk_char(char: str) -> bool:
+    """A Han, kana or other CJK character (a unit of its own in :func:`grams`)."""
+    return bool(_CJK_UNIT.fullmatch(char))
+
+
 def grams(text: str) -> list[str]:
     """The text's words, and for CJK its pairs of neighbouring characters (one character says
     little: a kana is in every Japanese sentence)."""

@@ -51,6 +51,7 @@ REAL_REPEATED_OPENERS = {"en": 0.048, "ja": 0.014, "zh": 0.014}
 # Replies starting with the first two words (CJK: three letters) of an earlier reply of the session.
 REAL_REPEATED_STARTS = {"en": 0.1499, "ja": 0.0608, "zh": 0.0846}
 REAL_REPEATED_SENTENCES = {"en": 0.0053, "ja": 0.0091, "zh": 0.0017}  # 3/567, 6/658, 1/579
+REAL_NPC_RESTATES = {"en": 0.0075, "ja": 0.0081, "zh": 0.0024}  # 3/402, 4/493, 1/409
 # Replies repeating a clause of an earlier reply of the session (the 1.5B user: .15 en, .20 ja, all
 # of them the stance's reason, "I care about practicality", pasted into answer after answer).
 REAL_REPEATED_CLAUSES = {"en": 0.0035, "ja": 0.0061, "zh": 0.0104}
@@ -293,6 +294,23 @@ def test_a_sentence_said_again_in_other_words() -> None:
     assert repeated_sentence_flags(turns, "ja") == [False, True]
 
 
+def test_a_housemate_line_that_says_the_reply_back() -> None:
+    """Counted on the first sentence only (the scenario's question after it shares the topic), and
+    only against the reply just before it on the same day."""
+    from sharehouse.realism.quality import npc_restate_flags
+
+    def turn(day: int, idx: int, message: str, response: str) -> TurnRecord:
+        return TurnRecord(session_id="s", day=day, idx=idx, npc="米娜", message=message, response=response)
+
+    turns = [
+        turn(1, 0, "冰箱怎么用？", "我绝对会冰箱大家随便共用，不搞严格的规矩。"),
+        turn(1, 1, "冰箱大家随便共用，不搞规矩，我绝对会。那你周末干嘛？", "去爬山。"),
+        turn(1, 2, "真羡慕，我这周天天盯着屏幕。冰箱大家随便共用吗？", "对。"),
+        turn(2, 0, "对，大家随便共用冰箱。早上好！", "早。"),
+    ]
+    assert npc_restate_flags(turns) == [True, False]  # the day-2 line follows no reply of its day
+
+
 def test_an_opener_is_dropped_only_where_words_remain() -> None:
     assert drop_opener("そうだね、棚を決めたい", "ja") == "棚を決めたい"
     assert drop_opener("sure, lower case stays", "en") == "lower case stays"
@@ -413,6 +431,7 @@ def test_real_people_match_the_spec_table(yntp_dir: Path, store: Store) -> None:
         assert got.repeated_openers == pytest.approx(REAL_REPEATED_OPENERS[lang], abs=2e-3), lang
         assert got.repeated_starts == pytest.approx(REAL_REPEATED_STARTS[lang], abs=6e-4), lang
         assert got.repeated_sentences == pytest.approx(REAL_REPEATED_SENTENCES[lang], abs=6e-4), lang
+        assert got.npc_restates_reply == pytest.approx(REAL_NPC_RESTATES[lang], abs=6e-4), lang
         assert got.repeated_clauses == pytest.approx(REAL_REPEATED_CLAUSES[lang], abs=6e-4), lang
 
 

@@ -98,6 +98,11 @@ def test_restating_is_measured_in_words_and_cjk_character_pairs() -> None:
     answer = "私なら絶対、みんなを呼んで派手に祝って、いろんな人に話す。"
     assert reaction.restates("みんなを呼んで派手に祝って、いろんな人に話す！", answer)
     assert not reaction.restates("派手なパーティー、レオらしくていいね。", answer)  # kana alone are no copy
+    # half its character pairs is enough in CJK (run q-d5-r2; the real housemates: 0.5 % of lines)
+    zh_answer = "我会尊重每个人的空间需求，共用冰箱不搞规矩。"
+    assert reaction.restates("尊重每个人空间需求，共用冰箱不搞规矩，我绝对会。", zh_answer)
+    assert reaction.share_in("共用冰箱挺好的，我家以前也是这样。", zh_answer) < reaction.RESTATE_SHARE_CJK
+    assert not reaction.restates("共用冰箱挺好的，我家以前也是这样。", zh_answer)
 
 
 @pytest.mark.parametrize(

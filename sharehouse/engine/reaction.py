@@ -11,8 +11,8 @@ commented on the answer from outside ("That answer is kind and thoughtful").
 A reaction is checked by :func:`sharehouse.engine.npc_guard.rejection` like a whole line (no
 markup, label, narration, wrong language, echo of the player, repeat of the session), and further:
 it may ask nothing (the question comes after it), may not mostly restate the player's answer (70 %
-of its words, or CJK character pairs, taken from it: ``echo``), may not copy a worked example, and
-may not be a sentence a housemate already said inside a longer line.
+of its words, or half its CJK character pairs, taken from it: ``echo``), may not copy a worked
+example, and may not be a sentence a housemate already said inside a longer line.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import re
 from sharehouse.engine.npc_guard import LineRules, Reason, asks_question, rejection
 from sharehouse.llm.base import Message
 from sharehouse.scenario import NPC
-from sharehouse.textclean import grams, normalise, opens_like, share_in
+from sharehouse.textclean import cjk_char, grams, normalise, opens_like, share_in
 
 #: the session language's name in the housemates' prompts (both ways, :mod:`sharehouse.engine.npc`)
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese (日本語)", "zh": "Simplified Chinese (简体中文)"}
@@ -33,9 +33,9 @@ DEMOS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("Cook at home tonight, or should we all go out?", "home for sure, I'm broke until friday lol",
          "Ha, same boat here, payday can't come soon enough."),
         ("Are you a morning person or a night owl?", "Night owl. I'm grumpy before ten.",
-         "Grumpy before ten, noted! I'll keep my distance until you've had coffee."),
+         "Ha, I'm the opposite, I'm up at six whether I like it or not."),
         ("What would you do with a free Saturday?", "Probably hike somewhere quiet and turn my phone off.",
-         "A phone-free hike sounds like heaven to me right now."),
+         "Lucky you, I've been stuck staring at screens all week and I'm jealous already."),
     ),
     "ja": (
         ("今夜は家で作る？それともみんなで外に食べに行く？", "家かな、金曜まで金欠だし笑",
@@ -49,9 +49,9 @@ DEMOS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("今晚在家做饭，还是大家一起出去吃？", "在家吧，周五前没钱了哈哈",
          "哈哈，我也一样，发工资前真是太难了。"),
         ("你是早起型还是夜猫子？", "夜猫子，十点前脾气都很差",
-         "十点前别惹你，记住了！"),
+         "我正好相反，六点就自己醒了，想睡都睡不着。"),
         ("要是有个空闲的周六你会干嘛？", "可能去安静的地方爬山，把手机关掉",
-         "关掉手机去爬山，听起来太治愈了。"),
+         "真羡慕，我这周天天盯着屏幕，眼睛都快花了。"),
     ),
 }  # fmt: skip
 
@@ -72,8 +72,13 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？…])\s*")
 MAX_REACTION_WIDTH = 160
 #: a sentence at least this long (normalised characters) said earlier by a housemate is a repeat
 REPEATED_SENTENCE_CHARS = 8
-#: a reaction this much made of the player's last answer (words; CJK character pairs) restates it
+#: a reaction this much made of the player's last answer's words restates it ("Throw a big party
+#: and tell everyone!"); "A party, nice!" (2 of 3 words) is a reaction
 RESTATE_SHARE = 0.7
+#: ... this much of its CJK character pairs. Lower than for words: the real people's housemates'
+#: first sentences reach 0.5 in 0.5 % (zh) and 0.7 % (ja) of lines, the 1.5B model's Chinese
+#: reactions in 54 % (run q-d5-r2: "尊重每个人空间需求，共用冰箱不搞规矩，我绝对会。")
+RESTATE_SHARE_CJK = 0.5
 #: ... when it has at least this many words (pairs)
 RESTATE_MIN_GRAMS = 3
 
@@ -133,6 +138,11 @@ def trim(text: str) -> str:
     return " ".join(kept).strip()
 
 
+def first_sentence(line: str) -> str:
+    """The first sentence of a housemate line (its reaction, in the ``react`` way)."""
+    return next((s for s in _SENTENCE.split(" ".join(line.split())) if s.strip()), "")
+
+
 def _said_before(text: str, npc_lines: list[str]) -> bool:
     """A sentence of ``text`` that a housemate already said (inside any earlier line)."""
     earlier = [normalise(line) for line in npc_lines]
@@ -145,7 +155,11 @@ def _said_before(text: str, npc_lines: list[str]) -> bool:
 
 def restates(text: str, answer: str) -> bool:
     """The reaction mostly says the player's answer back ("Throw a big party and tell everyone!")."""
-    return len(grams(text)) >= RESTATE_MIN_GRAMS and share_in(text, answer) >= RESTATE_SHARE
+    units = grams(text)
+    cjk = sum(len(g) == 2 and bool(cjk_char(g[0])) for g in units) * 2 > len(units)
+    return len(units) >= RESTATE_MIN_GRAMS and share_in(text, answer) >= (
+        RESTATE_SHARE_CJK if cjk else RESTATE_SHARE
+    )
 
 
 def reaction_rejection(text: str, rules: LineRules) -> Reason | None:

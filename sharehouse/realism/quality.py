@@ -22,6 +22,8 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   housemate line of the session;
 - NPC opens like the reply: share of housemate lines opening with the first words of the player's
   previous reply (:func:`~sharehouse.textclean.opens_like`), the answer said back in the player's voice;
+- NPC restates the reply: share of housemate lines (after a reply of the same day) whose first
+  sentence takes half its words (CJK: character pairs) from that reply;
 - NPC lines shared across sessions: share of housemate lines holding a sentence (at least
   :data:`SHARED_SENTENCE_CHARS` letters once normalised) that a housemate also says in another
   session of the language: housemates who read out the scenario's script give every player the same
@@ -104,6 +106,7 @@ class QualityMeasures(BaseModel):
     sample_copy_rate: float | None
     npc_echo: float | None
     npc_opens_like_reply: float | None = None  # lines opening with the previous reply's first words
+    npc_restates_reply: float | None = None  # lines whose first sentence mostly says the reply back
     npc_shared: float | None  # housemate lines sharing a sentence with another session's
     npc_fallback: float | None  # of the lines the model was asked for
     npc_scripted: float | None = None  # lines no model text was asked for (``react``: a day's opener)
@@ -257,6 +260,19 @@ def npc_opening_flags(turns: Sequence[TurnRecord], lang: str) -> list[bool]:
     ]
 
 
+def npc_restate_flags(turns: Sequence[TurnRecord]) -> list[bool]:
+    """Per housemate line after a reply of the same day: its first sentence mostly says that reply
+    back (:func:`sharehouse.engine.reaction.restates`: half its words, CJK character pairs, from it),
+    the player's answer in the housemate's mouth ("尊重每个人空间需求，共用冰箱不搞规矩，我绝对会。")."""
+    from sharehouse.engine.reaction import first_sentence, restates
+
+    return [
+        restates(first_sentence(turn.message), before.response)
+        for before, turn in zip(turns, turns[1:], strict=False)
+        if before.response.strip() and before.day == turn.day
+    ]
+
+
 def _sentences(line: str) -> set[str]:
     parts = (normalise(part) for part in _SENTENCE_END.split(line))
     return {p for p in parts if len(p) >= SHARED_SENTENCE_CHARS}
@@ -337,6 +353,7 @@ def measure_dialogues(
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),
         npc_opens_like_reply=_share([f for d in dialogues for f in npc_opening_flags(d.turns, language)]),
+        npc_restates_reply=_share([f for d in dialogues for f in npc_restate_flags(d.turns)]),
         npc_shared=_share(npc_shared_flags(dialogues)) if len(dialogues) > 1 else None,
         npc_fallback=_share([t.npc_fallback for t in turns if not scripted_line(t)]),
         npc_scripted=_share([scripted_line(t) if t.npc_fallback is not None else None for t in turns]),

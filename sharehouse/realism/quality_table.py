@@ -38,6 +38,7 @@ _ROWS: tuple[tuple[str, str, _Fmt], ...] = (
     ("sample_copies", "copies of persona examples", _count),
     ("npc_echo", "NPC echo/repeat", _ratio),
     ("npc_opens_like_reply", "NPC line opens like the last reply", _ratio),
+    ("npc_restates_reply", "NPC line says the last reply back", _ratio),
     ("npc_shared", "NPC lines shared across sessions", _ratio),
     ("npc_fallback", "NPC fallbacks", _ratio),
     ("npc_scripted", "NPC lines scripted (day openers)", _ratio),
