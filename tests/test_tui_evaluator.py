@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, Static
 from tui_helpers import SnapshotsDir, continue_demo
+from tui_helpers import wait_for as shared_wait_for
 from typer.testing import CliRunner
 
 from evaluator.leaderboard import run_leaderboard
@@ -55,12 +56,8 @@ def _methods(table: DataTable) -> list[str]:
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 120.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
+    """The shared helper's wait, with room for the evaluator's model work."""
+    await shared_wait_for(pilot, condition, timeout)
 
 
 @pytest.fixture

@@ -16,9 +16,12 @@ SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Until ``condition()`` holds and the current screen has run its ``on_mount``: a pushed screen
+    is ``app.screen`` before it has mounted, and whatever the test does to it meanwhile its own
+    ``on_mount`` may undo (see :func:`choose_option`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    while not (condition() and pilot.app.screen.is_mounted):
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for the app")
         await pilot.pause(0.05)
