@@ -76,7 +76,9 @@ DRIVER = textwrap.dedent(
                     await pilot.click("#new-game")
                 else:
                     await pilot.click("#continue")
-                    await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
+                    await wait_for(
+                        pilot, lambda: isinstance(app.screen, ContinueScreen) and app.screen.settled
+                    )
                     options = app.screen.query_one("#saved-games", OptionList)
                     assert options.option_count == 1, options.option_count
                     options.highlighted = 0

@@ -18,7 +18,7 @@ MESSAGES = [{"role": "user", "content": "Say something."}]
 
 @pytest.fixture
 def server():
-    with FaultServer(FaultConfig(timeout_sleep_s=2.0, retry_after_s=0.05, lifetime_s=60)) as srv:
+    with FaultServer(FaultConfig(timeout_sleep_s=10.0, retry_after_s=0.05, lifetime_s=60)) as srv:
         yield srv
 
 
@@ -33,7 +33,8 @@ def _params(stream: bool, schema: bool = False) -> GenParams:
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_each_fault_is_transient_then_retried(server: FaultServer, fault: str, stream: bool) -> None:
-    model = load_model("openai/fake", api_base=server.api_base, timeout_s=0.5, retry=FAST)
+    # 1.5 s: a loaded machine can hold a healthy loopback reply past half a second
+    model = load_model("openai/fake", api_base=server.api_base, timeout_s=1.5, retry=FAST)
     server.set_script([fault])
     with pytest.raises(TransientLLMError):
         await model.inner.complete(MESSAGES, _params(stream))  # the backend alone: one attempt, no retry
@@ -72,7 +73,7 @@ async def test_retry_after_is_read_and_honoured(server: FaultServer, stream: boo
 
 async def test_exhausted_retries_name_every_attempt(server: FaultServer) -> None:
     model = load_model(
-        "openai/fake", api_base=server.api_base, timeout_s=0.5, retry=RetryPolicy(3, 0.01, 0.02)
+        "openai/fake", api_base=server.api_base, timeout_s=1.5, retry=RetryPolicy(3, 0.01, 0.02)
     )
     server.set_script(["500", "drop", "malformed"])
     with pytest.raises(LLMError) as info:
@@ -91,13 +92,15 @@ async def test_timeout_is_bounded_by_the_client_timeout(server: FaultServer) -> 
     started = time.perf_counter()
     with pytest.raises(LLMError):
         await model.complete(MESSAGES, _params(True))
-    assert time.perf_counter() - started < 1.9  # the server would have held the request for 2 s
+    assert time.perf_counter() - started < 8  # the server would have held the request for 10 s
 
 
 def test_the_server_is_bounded() -> None:
+    import socket
+    import urllib.parse
     import urllib.request
 
-    srv = FaultServer(FaultConfig(lifetime_s=0.5, max_requests=2)).start()
+    srv = FaultServer(FaultConfig(lifetime_s=3.0, max_requests=2)).start()
     base = srv.api_base
     body = b'{"model": "fake", "messages": [{"role": "user", "content": "hi"}]}'
     for _ in range(2):
@@ -111,7 +114,15 @@ def test_the_server_is_bounded() -> None:
     )
     with pytest.raises(OSError):
         urllib.request.urlopen(req, timeout=2)  # past max_requests: the connection is dropped
-    time.sleep(0.8)
+    host, port = urllib.parse.urlsplit(base).hostname, urllib.parse.urlsplit(base).port
+    deadline = time.monotonic() + 15
+    while True:  # past its lifetime (3 s): nobody listens any more (a bare connect, no request)
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the server still listens 15 s after its lifetime"
+        time.sleep(0.2)
     with pytest.raises(OSError):
-        urllib.request.urlopen(req, timeout=2)  # past its lifetime: nobody listens any more
+        urllib.request.urlopen(req, timeout=2)
     assert srv.total == 3

@@ -45,7 +45,8 @@ GAME = textwrap.dedent(
 
     async def listing(app, pilot):
         await pilot.click("#continue")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
+        # settled: the dialog is built again for this opening (it is current before that)
+        await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen) and app.screen.settled)
         games = app.screen.query("#saved-games")
         count = games.first(OptionList).option_count if games else 0
         say("listing", games=count, sessions=len(app.store.list_sessions()))

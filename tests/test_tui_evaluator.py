@@ -574,9 +574,9 @@ async def test_f6_opens_the_run_list_from_the_game(tmp_path: Path, scenario: Any
             await pilot.pause()
             below = app.screen  # what the player saw before F6
             await pilot.press("f6")
-            await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and len(app.screen.runs) == 2)
             runs = app.screen
-            assert isinstance(runs, RunsScreen) and len(runs.runs) == 2
+            assert isinstance(runs, RunsScreen)
             runs.query_one("#runs-table", DataTable).move_cursor(
                 row=[r["id"] for r in runs.runs].index("eval-test")
             )

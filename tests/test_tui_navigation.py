@@ -121,7 +121,6 @@ async def test_a_named_dialog_shows_the_current_state_each_time_it_opens(
         await wait_for(pilot, lambda: app.lang == "ja")
         await pilot.click("#settings")
         await wait_for(pilot, lambda: app.screen is settings)  # the same screen, built again
-        await pilot.pause()
         spec = settings.query_one("#model-spec", Input)
         assert spec.value == app.model_spec and settings.focused is spec
         assert t("settings.title", "ja") in str(settings.query_one(".dialog-title", Static).render())

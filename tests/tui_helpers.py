@@ -8,20 +8,28 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import OptionList
 
 from sharehouse.tui.screens import ContinueScreen, GameScreen
+from sharehouse.tui.screens.named import NamedDialog
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 
 
+def screen_settled(screen: Screen[Any]) -> bool:
+    """The screen has mounted, and a named dialog has been set up for its current opening."""
+    return screen.settled if isinstance(screen, NamedDialog) else screen.is_mounted
+
+
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Until ``condition()`` holds and the current screen has run its ``on_mount``: a pushed screen
-    is ``app.screen`` before it has mounted, and whatever the test does to it meanwhile its own
-    ``on_mount`` may undo (see :func:`choose_option`)."""
+    """Until ``condition()`` holds and the current screen is set up: a pushed screen is
+    ``app.screen`` before it has mounted, and a named dialog opened again before it has been built
+    again (:attr:`NamedDialog.settled`); whatever the test does to it meanwhile the screen's own
+    set-up may undo (see :func:`choose_option`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not (condition() and pilot.app.screen.is_mounted):
+    while not (condition() and screen_settled(pilot.app.screen)):
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for the app")
         await pilot.pause(0.05)
@@ -34,7 +42,7 @@ async def choose_option(pilot: Pilot, list_id: str, option_id: str) -> None:
     screen that highlights its first option on mount would otherwise undo the choice (a flake seen
     in CI: the MBTI dialog registered its first type instead of the one chosen)."""
     screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.is_mounted)
+    await wait_for(pilot, lambda: screen_settled(screen))
     options = screen.query_one(f"#{list_id}", OptionList)
     index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == option_id)
     options.focus()

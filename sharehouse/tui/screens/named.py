@@ -18,6 +18,13 @@ class NamedDialog(ModalScreen[ResultT]):
     evaluator's mode) it comes back as it was."""
 
     _dismissed = False
+    _building = False
+
+    @property
+    def settled(self) -> bool:
+        """Mounted and set up for this opening: False from a reopening until its :meth:`ready` has
+        run (the screen is current, its widgets are being built again). Tests wait for it."""
+        return self.is_mounted and not self._dismissed and not self._building
 
     def dismiss(self, result: ResultT | None = None) -> AwaitComplete:
         self._dismissed = True
@@ -27,10 +34,17 @@ class NamedDialog(ModalScreen[ResultT]):
     async def _reopened(self) -> None:
         if not self._dismissed:
             return
+        self._building = True
         self._dismissed = False
         self.set_focus(None)  # so that the screen's auto focus picks a widget of the new build
         await self.recompose()
-        self.call_after_refresh(self.ready)
+        self.call_after_refresh(self._ready_again)
+
+    def _ready_again(self) -> None:
+        try:
+            self.ready()
+        finally:
+            self._building = False
 
     def ready(self) -> None:
         """The dialog's widgets are built (first mount, or opened again): set it up."""
