@@ -23,7 +23,7 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
 - NPC opens like the reply: share of housemate lines opening with the first words of the player's
   previous reply (:func:`~sharehouse.textclean.opens_like`), the answer said back in the player's voice;
 - NPC restates the reply: share of housemate lines (after a reply of the same day) whose first
-  sentence takes half its words (CJK: character pairs) from that reply;
+  sentence takes 70 % of its words (CJK: half its character pairs) from that reply;
 - NPC lines shared across sessions: share of housemate lines holding a sentence (at least
   :data:`SHARED_SENTENCE_CHARS` letters once normalised) that a housemate also says in another
   session of the language: housemates who read out the scenario's script give every player the same
@@ -262,7 +262,7 @@ def npc_opening_flags(turns: Sequence[TurnRecord], lang: str) -> list[bool]:
 
 def npc_restate_flags(turns: Sequence[TurnRecord]) -> list[bool]:
     """Per housemate line after a reply of the same day: its first sentence mostly says that reply
-    back (:func:`sharehouse.engine.reaction.restates`: half its words, CJK character pairs, from it),
+    back (:func:`sharehouse.engine.reaction.restates`: 70 % of its words, or half its CJK character pairs),
     the player's answer in the housemate's mouth ("尊重每个人空间需求，共用冰箱不搞规矩，我绝对会。")."""
     from sharehouse.engine.reaction import first_sentence, restates
 
