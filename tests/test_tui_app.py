@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from textual.events import Paste
-from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, OptionList
-from tui_helpers import choose_option, wait_for
+from tui_helpers import continue_demo, wait_for
 
 from sharehouse.engine.session import start_session
 from sharehouse.llm import ChatModel
@@ -59,16 +58,6 @@ def store(tmp_path: Path) -> Store:
 
 def chat_texts(app: SharehouseApp) -> list[str]:
     return [m.body for m in app.screen.query(ChatMessage)]
-
-
-async def open_saved_game(pilot: Pilot, app: SharehouseApp, session_id: str) -> GameScreen:
-    """Continue a saved game through the start screen's 'continue' dialog."""
-    await pilot.click("#continue")
-    await wait_for(pilot, lambda: isinstance(app.screen, ContinueScreen))
-    await choose_option(pilot, "saved-games", session_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen.awaiting)
-    assert isinstance(app.screen, GameScreen)
-    return app.screen
 
 
 async def test_new_game_needs_a_nickname_and_consent(store: Store, scenario: Scenario) -> None:
@@ -122,7 +111,7 @@ async def test_resume_shows_the_same_pending_line_and_position(store: Store, sce
     async def visit() -> None:
         app = SharehouseApp(store, scenario, model_factory=no_model)
         async with app.run_test(size=SIZE) as pilot:
-            game = await open_saved_game(pilot, app, rec.id)
+            game = await continue_demo(pilot, rec.id)
             texts = chat_texts(app)
             assert texts[-1] == pending
             assert texts[:2] == [
@@ -160,7 +149,7 @@ async def test_hostile_reply_is_shown_literally_and_stored_sanitized(
     hostile = "[bold red]not bold[/bold red] \x1b[31mred\x1b[0m \x1b]0;title\x07 " + "長" * 20_000
     app = SharehouseApp(store, scenario, model_factory=no_model)
     async with app.run_test(size=SIZE) as pilot:
-        game = await open_saved_game(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         box = game.query_one(ReplyInput)
         box.focus()
         app.post_message(Paste(hostile))  # one event, as a terminal's bracketed paste arrives
@@ -190,7 +179,7 @@ async def test_empty_reply_is_not_sent_and_multiline_paste_is_kept(store: Store,
     rec = prefill_demo_session(store, scenario, "ja", answered=1, session_id="s-ja")
     app = SharehouseApp(store, scenario, model_factory=no_model)
     async with app.run_test(size=SIZE) as pilot:
-        game = await open_saved_game(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         assert app.lang == "ja"
         box = game.query_one(ReplyInput)
         box.focus()
@@ -270,7 +259,7 @@ async def test_day_end_shows_the_summary(store: Store, scenario: Scenario) -> No
     rec = prefill_demo_session(store, scenario, "zh", answered=2, session_id="s-zh")
     app = SharehouseApp(store, scenario, model_factory=no_model)
     async with app.run_test(size=SIZE) as pilot:
-        game = await open_saved_game(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         game.query_one(ReplyInput).insert("在海边开一家小面包店。")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DaySummaryScreen))
@@ -297,7 +286,7 @@ async def test_retry_after_a_model_failure_goes_on_from_the_store(store: Store, 
 
     app = SharehouseApp(store, scenario, model_factory=failing)
     async with app.run_test(size=SIZE) as pilot:
-        game = await open_saved_game(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         assert calls == []  # showing a saved game needs no model
         game.query_one(ReplyInput).insert("I plan everything, with a spreadsheet.")
         await pilot.press("enter")
@@ -319,7 +308,7 @@ async def test_last_reply_of_day_five_leads_to_the_closing_screen(store: Store, 
     store.set_pending(rec.id, scenario.npc(last.npc).name.en, last.opener.en)
     app = SharehouseApp(store, scenario, model_factory=no_model)
     async with app.run_test(size=SIZE) as pilot:
-        game = await open_saved_game(pilot, app, rec.id)
+        game = await continue_demo(pilot, rec.id)
         game.query_one(ReplyInput).insert("Thank you all. I will miss this house!")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ClosingScreen))
