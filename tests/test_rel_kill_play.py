@@ -1,8 +1,10 @@
 """SIGKILL of the game. The real Textual app runs in a child process, headless under
 ``App.run_test()``, on a DuckDB file opened the way ``sharehouse play`` opens it. The housemates
 and the judge are the litellm backend against the fault-injecting server on 127.0.0.1. A Pilot
-types scripted replies. The child is killed at seeded random moments, several times, and
-restarted each time: it continues the saved game from the start screen. Each restart must show
+types scripted replies. The child is killed at seeded moments, several times, and restarted each
+time: it continues the saved game from the start screen. A kill lands a seeded delay into a turn,
+or as soon as that turn is committed if it is over sooner: a killed child types nothing after that
+commit, so no delay can let it play on (or quit) before the kill. Each restart must show
 the same question and the same pending line as before the kill. At the end, ``sharehouse doctor
 --check-db`` must find no orphan or duplicate rows and every session's turns in order."""
 
@@ -39,6 +41,7 @@ DRIVER = textwrap.dedent(
     from sharehouse.tui.widgets import ChatMessage, ReplyInput
 
     DB, API_BASE, STOP_AT = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    CAP = int(sys.argv[4])  # turns this run commits before it idles until killed (-1: no cap)
     REPLIES = [
         "I would throw a party, but a small one with close friends.",
         "Honestly I plan everything in a notebook first.",
@@ -91,6 +94,7 @@ DRIVER = textwrap.dedent(
                 fsm = game.runner.fsm
                 say("resumed", session=sid, state=fsm.state, followups=fsm.followups_used, line=shown[-1],
                     turns=len(store.load_turns(sid)))
+                committed = 0
                 while True:
                     await wait_for(pilot, lambda: isinstance(app.screen, (DaySummaryScreen, ClosingScreen))
                                    or (isinstance(app.screen, GameScreen) and app.screen.awaiting))
@@ -113,6 +117,10 @@ DRIVER = textwrap.dedent(
                     await pilot.press("enter")
                     await wait_for(pilot, lambda: len(store.load_turns(sid)) > n)
                     say("committed", n=n + 1, state=state)
+                    committed += 1
+                    if committed == CAP:
+                        say("idle")
+                        await asyncio.Event().wait()  # until the kill
                 await pilot.press("ctrl+q")
                 await pilot.press("y")
                 await wait_for(pilot, lambda: not app.is_running)
@@ -124,18 +132,19 @@ DRIVER = textwrap.dedent(
 
 KILLS = 3
 # Turns in the game when the last run quits normally. Each killed run commits at most three turns
-# (0-2 waited for, and the one being typed when the kill lands after its commit), so the game always
-# has a turn after every resume, and each resumed line can be checked against the turn it became.
+# (0-2 waited for, and the one being typed when the kill lands after its commit: the child is told
+# to idle after it), so the game always has a turn after every resume, and each resumed line can be
+# checked against the turn it became.
 STOP_AT = 3 * KILLS + 2
 
 
 class Child:
     """The driver in a subprocess, with its JSON lines read on a thread."""
 
-    def __init__(self, script: Path, db: Path, api_base: str) -> None:
+    def __init__(self, script: Path, db: Path, api_base: str, cap: int) -> None:
         env = cli_env(PYTHONPATH=str(REPO))
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), str(db), api_base, str(STOP_AT)],
+            [sys.executable, str(script), str(db), api_base, str(STOP_AT), str(cap)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
         )  # fmt: skip
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -152,12 +161,19 @@ class Child:
         self.events.put({"kind": "eof"})
 
     def next(self, *kinds: str, timeout: float = 120.0) -> dict[str, Any]:
+        ev = self.within(timeout, *kinds)
+        if ev is None:
+            self.kill()
+            raise AssertionError(f"no {kinds} from the game within {timeout:.0f} s")
+        return ev
+
+    def within(self, timeout: float, *kinds: str) -> dict[str, Any] | None:
+        """The next event of one of ``kinds`` if it comes within ``timeout`` seconds, else None."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                self.kill()
-                raise AssertionError(f"no {kinds} from the game within {timeout:.0f} s")
+                return None
             try:
                 ev = self.events.get(timeout=left)
             except queue.Empty:
@@ -198,7 +214,9 @@ def test_sigkill_of_the_game_then_continue(tmp_path: Path, scenario: Scenario) -
     with FaultServer(cfg) as srv:
         saved: tuple[Any, ...] | None = None
         for k in range(KILLS + 1):
-            child = Child(script, db, srv.api_base)
+            # Kill after 0-2 more committed turns, in the turn after them (the last run: no kill).
+            waited = rng.randint(0, 2) if k < KILLS else -1
+            child = Child(script, db, srv.api_base, cap=waited + 1 if k < KILLS else -1)
             try:
                 start = child.next("resumed")
                 resumed.append(start)
@@ -217,11 +235,11 @@ def test_sigkill_of_the_game_then_continue(tmp_path: Path, scenario: Scenario) -
                     child.proc.wait(timeout=60)
                     assert child.proc.returncode == 0
                     break
-                # Kill after 0-2 more committed turns, at a random moment of the turn after them.
-                for _ in range(rng.randint(0, 2)):
+                for _ in range(waited):
                     child.next("committed")
                 child.next("typing")
-                time.sleep(rng.uniform(0.0, 0.4))
+                # A seeded moment of that turn, or just after its commit if it is over sooner.
+                child.within(rng.uniform(0.0, 0.4), "committed")
             finally:
                 child.kill()
             assert child.proc.returncode == -signal.SIGKILL, "the game ended before the kill"
