@@ -549,3 +549,36 @@ def test_slips_come_at_the_personas_rate_and_stay_one_edit_from_the_word() -> No
     assert kinds == {-1, 0, 1}  # dropped, swapped and doubled letters all occur
     assert all(a[0] == b[0] for a, b in slipped)
     assert add_typos("I'd go.", 0.0, random.Random(1)) == "I'd go."
+
+
+@pytest.mark.parametrize("lang", ["en", "ja", "zh"])
+def test_a_stance_does_not_open_like_an_earlier_reply_while_another_wording_is_left(lang: str) -> None:
+    """The model opens as the stance's position does: a position is worded so that it starts unlike
+    every earlier reply of the session while such a wording is left (the same persona and state
+    without that history may well open alike)."""
+    from sharehouse.textclean import start
+
+    persona = _persona(lang)
+    said: list[str] = []
+    for i, dimension in enumerate(["E/I", "S/N", "T/F", "J/P", "E/I"]):
+        stance = stance_for(persona, f"s{i}", dimension, mentioned=said)
+        assert stance is not None
+        assert start(stance.position, lang) not in {start(text, lang) for text in said}
+        said.append(stance.position)
+    # the same question and history give the same wording (seeded)
+    again = stance_for(persona, "s4", "E/I", mentioned=said[:4])
+    assert again is not None and again.position == said[4]
+
+
+def test_a_reply_never_names_a_personality_type() -> None:
+    """The prompt tells the model the persona's type; a sentence naming one is dropped, and a reply
+    that only names it is left empty (unusable, so it is resampled)."""
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    said = clean_reply(f"I'm an {persona.mbti}, so I love a crowd. Big party for sure!", persona)
+    assert said == "Big party for sure!"
+    assert clean_reply("As an MBTI extravert I'd party.", persona) == ""
+    assert not is_usable(clean_reply(f"{persona.mbti} here.", persona), "en")
+    zh = _persona("zh")
+    assert (
+        clean_reply(f"我是{zh.mbti}，喜欢安静。我会悄悄地过。", zh).rstrip("。") == "我会悄悄地过"
+    )  # its style may drop the 。

@@ -123,6 +123,21 @@ def _strip_self_reference(text: str, persona: Persona) -> str:
     return text
 
 
+#: A personality type named outright ("I'm an ENTP, so ..."; "MBTI"): the persona prompt states the
+#: persona's type for the model, and a person in the chat never names it (none of the 1,804
+#: YNTP-100 replies does; 1 of 21 English replies of run q-d5-r4 did).
+_TYPE_TALK = re.compile(r"(?<![A-Za-z])(?:[EI][SN][TF][JP](?:-[AT])?|MBTI)(?![A-Za-z])")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？…\n])")
+
+
+def drop_type_talk(text: str) -> str:
+    """``text`` without its sentences that name a personality type ('' when every one does)."""
+    if not _TYPE_TALK.search(text):
+        return text
+    kept = [part for part in _SENTENCE_SPLIT.split(text) if not _TYPE_TALK.search(part)]
+    return "".join(kept).strip()
+
+
 #: The system prompt's "You are a real person" said back as a lead-in ("As a real person, I think ...").
 _REAL_PERSON_LEAD = re.compile(r"^as a real person\b[,:]?\s*", re.IGNORECASE)
 
@@ -355,7 +370,7 @@ def clean_reply(
     text = _strip_echoes(text, echoes, npc_message)
     text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
     text = _strip_labels(text.strip(), labels)
-    text = drop_placeholders(_strip_self_reference(text, persona))
+    text = drop_type_talk(drop_placeholders(_strip_self_reference(text, persona)))
     if persona.language == "en":
         text = drop_platitudes(_strip_stray_leads(text, npc_names))
     text = _strip_quotes(text)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sharehouse.personas import pools
 from sharehouse.personas.models import Persona
-from sharehouse.textclean import grams, normalise
+from sharehouse.textclean import grams, normalise, start
 
 DIMENSIONS: dict[str, str] = {"E/I": "ei", "S/N": "sn", "T/F": "tf", "J/P": "jp"}
 
@@ -60,11 +60,38 @@ _DEGREE: dict[str, dict[str, tuple[str, ...]]] = {
     # How the persona would open its position, by how firmly it holds it (first person). The model
     # copies the opening it is given, so one wording per degree made every reply of a firm persona
     # open alike ("I'd definitely ..." in 5 of p-en-001's first 10 replies); the wording is drawn
-    # per question. ("" lets the side stand alone.)
+    # per question, among those that do not open like an earlier reply of the session
+    # (:func:`_opening`). English wordings differ in their first two words for that reason: with
+    # four, a firm persona's replies still opened alike (.34 of them in run q-d5-r3, the real
+    # people .15). ("" lets the side stand alone.)
     "en": {
-        "slightly": ("I guess I'd", "Maybe I'd", "I'd probably", "Hard to say, but I'd"),
-        "clearly": ("I'd", "I would", "Honestly, I'd", "I think I'd"),
-        "strongly": ("I'd definitely", "For sure I'd", "No question, I'd", "I'd absolutely"),
+        "slightly": (
+            "I guess I'd",
+            "Maybe I'd",
+            "I'd probably",
+            "Hard to say, but I'd",
+            "Probably I'd",
+            "Not sure, but I'd",
+            "If it were me, I'd",
+        ),
+        "clearly": (
+            "I'd",
+            "I would",
+            "Honestly, I'd",
+            "I think I'd",
+            "Personally I'd",
+            "For me, I'd",
+            "Me? I'd",
+        ),
+        "strongly": (
+            "I'd definitely",
+            "For sure I'd",
+            "No question, I'd",
+            "I'd absolutely",
+            "Easy one, I'd",
+            "Without a doubt I'd",
+            "Oh, I'd totally",
+        ),
     },
     "ja": {
         "slightly": ("どちらかといえば、", "たぶん", "強いて言えば、", "迷うけど、"),
@@ -119,7 +146,10 @@ def asked_length(lang: str, length: int) -> int:
 
 _NOTE: dict[str, str] = {
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
-    "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、{n}文字くらいで。）",
+    # Japanese: told only "in your own words", the 1.5B model answered in abstractions ("私たちは友達の
+    # 心を理解する。") where the real people propose something concrete ("各自の区画をシールで決めておけば
+    # いい"); the note asks what the persona would actually do.
+    "ja": "（あなただけのメモ。あなたの考え: {position}実際に自分ならどうするかを具体的に、自分の言葉で、{n}文字くらいで。）",
     "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，大约{n}个字。）",
 }
 _NOTE_WHY: dict[str, str] = {
@@ -272,6 +302,29 @@ def _reason(
     return _REASON[lang][kind].format(x=text, I=persona.style.first_person or "I")
 
 
+def _opening(
+    template: str,
+    lang: str,
+    degrees: Sequence[str],
+    leads: Sequence[str],
+    rng: random.Random,
+    mentioned: Sequence[str],
+    **fields: str,
+) -> str:
+    """``template`` filled with one of ``degrees`` (and, where it has one, of ``leads``), drawn with
+    ``rng`` among the wordings whose start (:func:`~sharehouse.textclean.start`) is not that of one
+    of the ``mentioned`` replies: the model opens as the position does, and a person does not open
+    every answer with the same words. All wordings are drawn from when each opens like one."""
+    used = {start(text, lang) for text in mentioned} - {None}
+    filled = [
+        template.format(degree=degree, lead=lead, **fields)
+        for degree in degrees
+        for lead in (leads if "{lead}" in template else leads[:1])
+    ]
+    fresh = [text for text in filled if start(text, lang) not in used]
+    return rng.choice(fresh or filled)
+
+
 def stance_for(
     persona: Persona,
     state_id: str,
@@ -300,15 +353,18 @@ def stance_for(
         degree = "strongly" if strength >= 0.8 else ("clearly" if strength >= 0.65 else "slightly")
     pole = (poles or {}).get(letter) or _GENERIC_POLES[lang][letter]
     reason = _reason(persona, letter, own if letter != own else other, rng, pole, mentioned)
-    wording = _rng(persona.id, state_id, "degree")
     first_person = persona.style.first_person or "I"
-    position = (_POSITION[lang] if reason else _POSITION_BARE[lang]).format(
+    position = _opening(
+        (_POSITION[lang] if reason else _POSITION_BARE[lang]),
+        lang,
+        _DEGREE[lang][degree],
+        # Japanese: "私なら…" before every answer reads like a form; half the time the side stands alone.
+        (f"{first_person}なら", ""),
+        _rng(persona.id, state_id, "degree"),
+        mentioned,
         pole=pole,
-        degree=wording.choice(_DEGREE[lang][degree]),
         reason=reason,
         I=first_person,
-        # Japanese: "私なら…" before every answer reads like a form; half the time the side stands alone.
-        lead=wording.choice((f"{first_person}なら", "")),
     )
     return Stance(
         dimension=dimension,
