@@ -33,6 +33,8 @@ from sharehouse.textclean import (
     drop_near_repeated_sentences,
     drop_opener,
     drop_repeated_clauses,
+    drop_reused_phrases,
+    phrases,
     sentences,
 )
 
@@ -51,7 +53,8 @@ REAL_REPEATED_OPENERS = {"en": 0.048, "ja": 0.014, "zh": 0.014}
 # Replies starting with the first two words (CJK: three letters) of an earlier reply of the session.
 REAL_REPEATED_STARTS = {"en": 0.1499, "ja": 0.0608, "zh": 0.0846}
 REAL_REPEATED_SENTENCES = {"en": 0.0053, "ja": 0.0091, "zh": 0.0017}  # 3/567, 6/658, 1/579
-REAL_NPC_RESTATES = {"en": 0.0075, "ja": 0.0081, "zh": 0.0024}  # 3/402, 4/493, 1/409
+REAL_REUSED_PHRASES = {"en": 0.0176, "ja": 0.0350, "zh": 0.0086}  # 10/567, 23/658, 5/579
+REAL_NPC_RESTATES = {"en": 0.0, "ja": 0.0081, "zh": 0.0024}  # 0/402, 4/493, 1/409
 # Replies repeating a clause of an earlier reply of the session (the 1.5B user: .15 en, .20 ja, all
 # of them the stance's reason, "I care about practicality", pasted into answer after answer).
 REAL_REPEATED_CLAUSES = {"en": 0.0035, "ja": 0.0061, "zh": 0.0104}
@@ -294,6 +297,47 @@ def test_a_sentence_said_again_in_other_words() -> None:
     assert repeated_sentence_flags(turns, "ja") == [False, True]
 
 
+def test_a_phrase_reused_from_an_earlier_reply() -> None:
+    """The 1.5B model's Chinese giving one reason in answer after answer (run q-d5-r3) is found and
+    its clause dropped, with what is left of its sentence; a phrase the line being answered holds, a
+    stock ending of kana and a reply that would be left empty are kept."""
+    from sharehouse.realism.quality import reused_phrase_flags
+
+    zh = phrases("我会先做好计划和预算，因为我觉得这样可以避免不必要的麻烦和压力。", "zh")
+    assert (
+        drop_reused_phrases(
+            "我会大家随便共用，不搞规矩。因为我觉得这样可以避免不必要的浪费，真的。", "zh", zh
+        )
+        == "我会大家随便共用，不搞规矩。"
+    )
+    heard = "你是不是觉得这样可以避免不必要的麻烦？"
+    kept = "对，这样可以避免不必要的麻烦，我喜欢。"
+    assert drop_reused_phrases(kept, "zh", zh, heard) == kept
+    assert (
+        drop_reused_phrases("因为我觉得这样可以避免不必要的浪费。", "zh", zh)
+        == "因为我觉得这样可以避免不必要的浪费。"
+    )
+    ja = phrases("それでいいんじゃないかな、と思います。", "ja")
+    assert ja == set()  # kana only: no phrase
+    en = phrases("I would keep it secret to preserve my privacy and avoid any trouble.", "en")
+    assert (
+        drop_reused_phrases(
+            "I'd pick Plan B. It helps preserve my privacy and avoid any fuss, honestly.", "en", en
+        )
+        == "I'd pick Plan B."
+    )
+    turns = [
+        TurnRecord(session_id="s", day=1, idx=i, npc="Leo", message=m, response=r)
+        for i, (m, r) in enumerate(
+            [("Q1?", "我会先做好计划，因为我觉得这样可以避免不必要的麻烦。"),
+             ("Q2?", "随便共用，因为我觉得这样可以避免不必要的浪费。"),
+             ("这样可以避免不必要的浪费吗？", "还是可以避免不必要的浪费吧。"),
+             ("Q4?", "")]
+        )
+    ]  # fmt: skip
+    assert reused_phrase_flags(turns, "zh") == [False, True, False]
+
+
 def test_a_housemate_line_that_says_the_reply_back() -> None:
     """Counted on the first sentence only (the scenario's question after it shares the topic), and
     only against the reply just before it on the same day."""
@@ -431,6 +475,7 @@ def test_real_people_match_the_spec_table(yntp_dir: Path, store: Store) -> None:
         assert got.repeated_openers == pytest.approx(REAL_REPEATED_OPENERS[lang], abs=2e-3), lang
         assert got.repeated_starts == pytest.approx(REAL_REPEATED_STARTS[lang], abs=6e-4), lang
         assert got.repeated_sentences == pytest.approx(REAL_REPEATED_SENTENCES[lang], abs=6e-4), lang
+        assert got.reused_phrases == pytest.approx(REAL_REUSED_PHRASES[lang], abs=6e-4), lang
         assert got.npc_restates_reply == pytest.approx(REAL_NPC_RESTATES[lang], abs=6e-4), lang
         assert got.repeated_clauses == pytest.approx(REAL_REPEATED_CLAUSES[lang], abs=6e-4), lang
 

@@ -35,7 +35,9 @@ from sharehouse.textclean import (
     drop_near_repeated_sentences,
     drop_opener,
     drop_repeated_clauses,
+    drop_reused_phrases,
     opener,
+    phrases,
     repeats_a_sentence,
     sentences,
     share_in,
@@ -71,7 +73,8 @@ class SimulatedUser:
     similar repeat if it is not a copy, else a plain reply built from the stance stands in
     (``fallback=True``, counted in :attr:`fallbacks`). A copy is never kept. What an earlier reply
     of the session already said is dropped: a clause ("I care about family" in every answer;
-    counted in :attr:`clauses_dropped`) and an opening interjection ("Sure, ...", "Absolutely!
+    counted in :attr:`clauses_dropped`), a clause that reuses a longer phrase of one ("因为我觉得这样可以避免
+    不必要的…"; counted in :attr:`phrases_dropped`) and an opening interjection ("Sure, ...", "Absolutely!
     ..."; counted in :attr:`openers_dropped`). A small model repeats itself that way, people do
     not. A reply far over the aimed length ends after its first sentences (counted in
     :attr:`trimmed`). Errors raised by the model (``LLMError``) propagate to the runner.
@@ -116,6 +119,7 @@ class SimulatedUser:
         self.trimmed = 0  # replies far over the aimed length, ended after their first sentences
         self.extended = 0  # thin replies that went on, asked once more for what lies behind them
         self.sentences_dropped = 0  # sentences that said an earlier reply's sentence again in other words
+        self.phrases_dropped = 0  # replies that lost a clause reusing a phrase of an earlier reply
         self.clauses_dropped = 0  # replies that lost a clause an earlier reply of the session said
         self.openers_dropped = 0  # replies whose opening interjection an earlier reply already used
         # Raw model texts of the latest turn's attempts (for diagnostics, logs and tests).
@@ -224,7 +228,8 @@ class SimulatedUser:
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
-        repeats: list[tuple[float, UserReply]] = []
+        said_phrases = {k for t in ctx.history for k in phrases(t.response, self.persona.language)}
+        repeats: list[tuple[float, UserReply, str]] = []  # (similarity, reply, its text before the guards)
         thin: list[tuple[int, UserReply]] = []
         resampled = 0
         for attempt in range(self.max_attempts):
@@ -236,6 +241,7 @@ class SimulatedUser:
             text = self._finish(completion.text, ctx)
             if not is_usable(text, self.persona.language):
                 continue
+            whole = text  # a copy stays a copy, whatever of it the guards below would drop
             unsaid = drop_repeated_clauses(text, self.persona.language, said)
             if unsaid != text:  # "I care about family" again: people do not repeat a clause
                 text = drop_dangling(unsaid, self.persona.language)
@@ -244,6 +250,10 @@ class SimulatedUser:
             if unsaid != text:  # "それが自分自身の成長に繋がりますね" after "自分自身の成長に繋がります"
                 text = drop_dangling(unsaid, self.persona.language)
                 self.sentences_dropped += 1
+            unsaid = drop_reused_phrases(text, self.persona.language, said_phrases, ctx.message)
+            if unsaid != text:  # "因为我觉得这样可以避免不必要的…" in answer after answer
+                text = drop_dangling(unsaid, self.persona.language)
+                self.phrases_dropped += 1
             if opener(text, self.persona.language) in openers:
                 text = drop_opener(text, self.persona.language)  # "Sure, ..." once a session is enough
                 self.openers_dropped += 1
@@ -254,12 +264,14 @@ class SimulatedUser:
             if self.persona.language == "en" and self.persona.style.typo_rate > 0:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
             reply = UserReply(text=text, completion=completion, stance=stance_json)
-            if is_repeat(text, previous, NEAR_COPY) or repeats_a_sentence(
-                text, self.persona.language, said_sentences, ctx.message
+            if (
+                is_repeat(whole, previous, NEAR_COPY)
+                or is_repeat(text, previous, NEAR_COPY)
+                or repeats_a_sentence(text, self.persona.language, said_sentences, ctx.message)
             ):
                 resampled += 1
                 self.repeats += 1
-                repeats.append((similarity(text, previous), reply))
+                repeats.append((similarity(text, previous), reply, whole))
                 continue
             if self._thin(text, stance, length):  # the option's words only, or far too short
                 resampled += 1
@@ -274,8 +286,8 @@ class SimulatedUser:
             said |= clauses(best.text, self.persona.language)
             return await self._go_on(messages, best, ctx, stance, length, said, previous) or best
         if repeats:
-            _, best = min(repeats, key=lambda pair: pair[0])
-            if not is_repeat(best.text, previous):
+            _, best, unguarded = min(repeats, key=lambda item: item[0])
+            if not is_repeat(best.text, previous) and not is_repeat(unguarded, previous):
                 best.resampled = resampled
                 return best
         text = fallback_reply(

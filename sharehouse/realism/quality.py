@@ -15,6 +15,9 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
 - sentences said again in other words: share of replies holding a sentence with at least 70 % of
   its words (CJK: character pairs) in one sentence of an earlier reply of the session, not taken
   from the line it answers (:func:`~sharehouse.textclean.repeats_a_sentence`);
+- replies reusing a phrase: share of replies holding a run of 5 words (CJK: 8 letters, 3 of them
+  kanji / hanzi) that an earlier reply of the session held and the line it answers does not
+  (:func:`~sharehouse.textclean.reuses_a_phrase`: "因为我觉得这样可以避免不必要的…" in answer after answer);
 - copies of persona samples: replies that copy one of the persona's example texts (style example
   answers, or sample replies in older files), exactly, nearly or a whole sentence of it
   (:func:`~sharehouse.personas.cleaning.is_repeat`);
@@ -55,7 +58,16 @@ from sharehouse.personas.cleaning import is_repeat
 from sharehouse.realism.quality_data import Dialogue
 from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
-from sharehouse.textclean import clauses, opener, opens_like, repeats_a_sentence, sentences, start
+from sharehouse.textclean import (
+    clauses,
+    opener,
+    opens_like,
+    phrases,
+    repeats_a_sentence,
+    reuses_a_phrase,
+    sentences,
+    start,
+)
 
 if TYPE_CHECKING:
     from sharehouse.store import Store
@@ -102,6 +114,7 @@ class QualityMeasures(BaseModel):
     repeated_openers: float | None = None  # replies opening like an earlier reply of the session
     repeated_starts: float | None = None  # replies whose first words an earlier reply started with
     repeated_sentences: float | None = None  # replies saying an earlier reply's sentence in other words
+    reused_phrases: float | None = None  # replies reusing a phrase (5 words, 8 CJK letters) of an earlier one
     sample_copies: int | None  # replies copying a persona sample (None: no persona samples known)
     sample_copy_rate: float | None
     npc_echo: float | None
@@ -233,6 +246,20 @@ def repeated_sentence_flags(turns: Sequence[TurnRecord], language: str) -> list[
     return flags
 
 
+def reused_phrase_flags(turns: Sequence[TurnRecord], language: str) -> list[bool]:
+    """Per reply: it holds a phrase (:func:`textclean.phrases`) of an earlier reply of the session
+    that the line it answers does not hold."""
+    earlier: set[str] = set()
+    flags: list[bool] = []
+    for turn in turns:
+        reply = turn.response.strip()
+        if not reply:
+            continue
+        flags.append(reuses_a_phrase(reply, language, earlier, turn.message))
+        earlier |= phrases(reply, language)
+    return flags
+
+
 def distinct_rate(replies: Sequence[str]) -> float:
     return len({normalise(r) for r in replies}) / len(replies) if replies else 1.0
 
@@ -349,6 +376,7 @@ def measure_dialogues(
         repeated_openers=_share([f for r in per_session for f in repeated_opener_flags(r, language)]),
         repeated_starts=_share([f for r in per_session for f in repeated_start_flags(r, language)]),
         repeated_sentences=_share([f for d in dialogues for f in repeated_sentence_flags(d.turns, language)]),
+        reused_phrases=_share([f for d in dialogues for f in reused_phrase_flags(d.turns, language)]),
         sample_copies=copies,
         sample_copy_rate=copies / copied_over if copies is not None and copied_over else None,
         npc_echo=_share([f for d in dialogues for f in npc_echo_flags(d.turns)]),

@@ -35,6 +35,7 @@ _ROWS: tuple[tuple[str, str, _Fmt], ...] = (
     ("repeated_openers", 'repeated openers ("Sure, …")', _ratio),
     ("repeated_starts", "replies starting like an earlier one", _ratio),
     ("repeated_sentences", "sentences said again in other words", _ratio),
+    ("reused_phrases", "replies reusing a phrase of an earlier one", _ratio),
     ("sample_copies", "copies of persona examples", _count),
     ("npc_echo", "NPC echo/repeat", _ratio),
     ("npc_opens_like_reply", "NPC line opens like the last reply", _ratio),
