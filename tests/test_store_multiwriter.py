@@ -1,10 +1,12 @@
 """Many writers, one store: game processes share one DuckDB file in shared mode.
 
 Ten participant processes (``multiwriter_participant.py``) play on one real DuckDB file at once,
-each committing its turns through the engine. Some are SIGKILLed at random moments; every turn a
-process reported committed must be in the store, the file must open cleanly and consistently, and
-each killed participant's session must be resumable: a new process continues it from its stored
-position and plays its part to the end.
+each committing its turns through the engine. Some are SIGKILLed at random moments (each when it
+reports its k-th turn, k seeded: while it plays its next turn or, if the test reads the line late,
+while it waits after that turn, where it is told to stop so that it cannot finish first); every
+turn a process reported committed must be in the store, the file must open cleanly and
+consistently, and each killed participant's session must be resumable: a new process continues it
+from its stored position and plays its part to the end.
 A reader in shared mode reads while the writers run. Everything waits on the lines the processes
 print, never on the clock (the timeouts only stop a hung test).
 """
@@ -44,9 +46,9 @@ class Games:
         self.procs: dict[str, subprocess.Popen[str]] = {}
         self.lines: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
 
-    def start(self, name: str, mode: str, who: str, days: int) -> None:
+    def start(self, name: str, mode: str, who: str, days: int, hold_after: int = 0) -> None:
         proc = subprocess.Popen(
-            [sys.executable, str(PARTICIPANT), str(self.db), mode, who, str(days)],
+            [sys.executable, str(PARTICIPANT), str(self.db), mode, who, str(days), str(hold_after)],
             env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -89,13 +91,17 @@ def test_ten_writers_with_kills_lose_no_committed_turn(tmp_path: Path) -> None:
     reader = Store(db, shared=True)  # creates and migrates the file, as serve would, and holds nothing
     rng = random.Random(16)
     victims = {f"p{i}": rng.randint(1, 5) for i in rng.sample(range(PARTICIPANTS), KILLED)}
+    assert max(victims.values()) + 1 <= 3 * DAYS  # a victim's hold comes before the end of its part
     games = Games(db)
     committed: set[Turn] = set()
     session_of: dict[str, str] = {}
     reads_while_writing = 0
     try:
         for i in range(PARTICIPANTS):
-            games.start(f"p{i}", "new", f"user-{i}", DAYS)
+            name = f"p{i}"
+            games.start(
+                name, "new", f"user-{i}", DAYS, hold_after=victims[name] + 1 if name in victims else 0
+            )
         running = set(games.procs)
         counts = dict.fromkeys(games.procs, 0)
         while running:
