@@ -582,3 +582,11 @@ def test_a_reply_never_names_a_personality_type() -> None:
     assert (
         clean_reply(f"我是{zh.mbti}，喜欢安静。我会悄悄地过。", zh).rstrip("。") == "我会悄悄地过"
     )  # its style may drop the 。
+
+
+def test_a_japanese_reply_loses_a_stray_closing_mark_and_a_doubled_first_person() -> None:
+    """Seen in run q-d5-r5: "」 友達との…" and "私は私ならもちろん…"."""
+    ja = _persona("ja")
+    assert clean_reply("」 友達とのコミュニケーションは大切です。", ja).startswith("友達との")
+    assert clean_reply("私は私ならもちろんみんなの前で話す", ja).startswith("私ならもちろん")
+    assert clean_reply("私は静かな方がいい", ja).startswith("私は静か")  # one first person stays

@@ -105,6 +105,13 @@ def _known_labels(persona: Persona, npc_names: Sequence[str]) -> set[str]:
     return labels
 
 
+#: A first person said twice where the note's "私なら" was copied after the model's own "私は"
+#: ("私は私ならもちろん…", run q-d5-r5).
+_DOUBLE_FIRST_PERSON = re.compile(
+    r"^(?:私|僕|俺|わたし|あたし|うち|自分)は、?(?=(?:私|僕|俺|わたし|あたし|うち|自分)なら)"
+)
+
+
 def _strip_self_reference(text: str, persona: Persona) -> str:
     """Drop a role-play lead-in naming the persona itself: "As Jack, I'd…", "ユイとして、…",
     "作为小明，…" (a small model told to reply as the persona says so)."""
@@ -270,6 +277,9 @@ def _strip_quotes(text: str) -> str:
             if left != right and text.startswith(left) and right not in text:
                 text = text[len(left) :]
                 break
+            if left != right and text.startswith(right):  # "」 友達とは…": a closing mark opens nothing
+                text = text[len(right) :]
+                break
             if left == right and text.count(left) == 1 and (text.startswith(left) or text.endswith(left)):
                 text = text.replace(left, "")
                 break
@@ -371,6 +381,8 @@ def clean_reply(
     text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
     text = _strip_labels(text.strip(), labels)
     text = drop_type_talk(drop_placeholders(_strip_self_reference(text, persona)))
+    if persona.language == "ja":
+        text = _DOUBLE_FIRST_PERSON.sub("", text)
     if persona.language == "en":
         text = drop_platitudes(_strip_stray_leads(text, npc_names))
     text = _strip_quotes(text)
