@@ -576,6 +576,65 @@ def read_net_log(path: Any) -> list[tuple[str, str, Any]]:
     return [tuple(json.loads(line)) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# -- ports ----------------------------------------------------------------------------------------
+_REFUSING: list[socket.socket] = []  # held until the test process ends
+
+
+def refused_url() -> str:
+    """The API base of an endpoint that refuses every connection (a server that has died).
+
+    Its port is bound on 127.0.0.1 without listening, and held by this process until it ends: a
+    port picked free and let go could be taken meanwhile by the next server a test starts (a fault
+    server binds port 0 too), and two ports let go could be the same one. Each call: another port."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _REFUSING.append(s)
+    return f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+
+
+def start_serve(args: list[str], log: Any, *, timeout_s: float, attempts: int = 3) -> tuple[Any, int]:
+    """Start ``sharehouse serve --port P ARGS`` (output to the file ``log``) on a port P free when
+    picked; return (the process, P) once its page answers on P.
+
+    ``serve`` takes a port number, so P is let go before serve binds it and another process may
+    take it meanwhile: serve then says it cannot bind and exits, and it is started again on another
+    port. Its 'serving the game on' line is printed before it binds (aiohttp's startup), hence the
+    wait for the page itself."""
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from sharehouse.serving.model_server import free_port
+
+    log = Path(log)
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "sharehouse.cli", "serve", "--port", str(port), *args],
+                stdout=out, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(timeout=30)
+                raise AssertionError(
+                    f"serve did not answer on port {port} in {timeout_s:.0f} s:\n{log.read_text()}"
+                )
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        return proc, port
+            except OSError:
+                time.sleep(0.2)
+        text = log.read_text()
+        if attempt == attempts or "address already in use" not in text.lower():
+            raise AssertionError(f"serve exited with {proc.returncode}:\n{text}")
+    raise AssertionError("unreachable")
+
+
 def kill_at_request(proc: Any, srv: FaultServer, n: int, *, timeout_s: float = 90.0) -> bool:
     """SIGKILL ``proc`` while its ``n``-th model request from now is held by ``srv``.
 

@@ -8,11 +8,12 @@ import threading
 import time
 
 import pytest
+from faultserver import refused_url
 
 from sharehouse.llm import GenParams, LLMError, TransientLLMError, load_model, parse_spec
 from sharehouse.llm.models import PACKAGED_MODELS, ensure_model
 from sharehouse.llm.retry import RetryingModel, RetryPolicy
-from sharehouse.serving.model_server import ModelServer, free_port
+from sharehouse.serving.model_server import ModelServer
 
 
 def test_parse_spec_forms() -> None:
@@ -291,7 +292,7 @@ async def test_session_day_through_litellm(openai_server, store, scenario) -> No
 async def test_unreachable_api_is_a_clear_error() -> None:
     model = load_model(
         "openai/none",
-        api_base=f"http://127.0.0.1:{free_port()}/v1",
+        api_base=refused_url(),
         retry=RetryPolicy(max_attempts=2, base_delay_s=0.01),
     )
     with pytest.raises(LLMError, match="gave up after 2 attempts"):

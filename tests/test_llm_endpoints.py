@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from faultserver import FaultConfig, FaultServer, cli_env, sharehouse_argv
+from faultserver import FaultConfig, FaultServer, cli_env, refused_url, sharehouse_argv
 from typer.testing import CliRunner
 
 from sharehouse.cli import app
@@ -43,7 +43,7 @@ from sharehouse.llm.models import ensure_model
 from sharehouse.llm.remote import RemoteModel
 from sharehouse.llm.retry import RetryPolicy
 from sharehouse.scenario import Scenario
-from sharehouse.serving.model_server import ModelServer, ModelServerError, free_port, remote_endpoint
+from sharehouse.serving.model_server import ModelServer, ModelServerError, remote_endpoint
 from sharehouse.store import Store
 
 A, B, C = "http://127.0.0.1:8001/v1", "http://127.0.0.1:8002/v1", "https://gpu.example:443/v1"
@@ -53,8 +53,8 @@ ONCE = RetryPolicy(max_attempts=1)
 
 
 def dead_url() -> str:
-    """An endpoint that refuses every connection (a server that has died)."""
-    return f"http://127.0.0.1:{free_port()}/v1"
+    """An endpoint that refuses every connection (a server that has died); each call another one."""
+    return refused_url()
 
 
 def posts(srv: FaultServer) -> int:

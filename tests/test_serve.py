@@ -24,10 +24,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from faultserver import FaultConfig, FaultServer
+from faultserver import FaultConfig, FaultServer, refused_url, start_serve
 
 from sharehouse.cli_serve import is_loopback
-from sharehouse.serving.model_server import Endpoint, ModelServerError, free_port, remote_endpoint
+from sharehouse.serving.model_server import Endpoint, ModelServerError, remote_endpoint
 from sharehouse.serving.web import FULL_MESSAGE, MAX_SIZE, MIN_SIZE, clamp_size, game_argv, shell_command
 
 STARTED = "serving the game on"
@@ -41,21 +41,11 @@ def fake() -> Iterator[FaultServer]:
 
 @contextmanager
 def serving(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
-    """``sharehouse serve ARGS`` on a free port; yields once it has said it serves."""
-    port = free_port()
+    """``sharehouse serve ARGS`` on a free port; yields once its page answers (it has said it serves)."""
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sharehouse.cli", "serve", "--port", str(port), "--db",
-             str(tmp_path / "s.duckdb"), *args],
-            stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+    proc, port = start_serve(["--db", str(tmp_path / "s.duckdb"), *args], log, timeout_s=120)
     try:
-        deadline = time.monotonic() + 120
-        while STARTED not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        assert STARTED in log.read_text()
         yield proc, port, log
     finally:
         if proc.poll() is None:
@@ -105,7 +95,7 @@ def test_remote_endpoint_takes_the_model_the_server_lists(fake: FaultServer) -> 
     named = remote_endpoint(fake.api_base, "openai/other")
     assert named.litellm_model == "openai/other"
     with pytest.raises(ModelServerError, match="no OpenAI-compatible server answers"):
-        remote_endpoint(f"http://127.0.0.1:{free_port()}/v1", "local")
+        remote_endpoint(refused_url(), "local")
 
 
 def test_bad_study_file_and_busy_port_fail_before_anything_starts(tmp_path: Path, fake: FaultServer) -> None:

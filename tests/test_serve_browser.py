@@ -26,18 +26,16 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from faultserver import start_serve
 from test_rel_hostile import ESC_OR_CONTROL
 
-from sharehouse.serving.model_server import free_port
 from sharehouse.store import SessionRecord, Store, TurnRecord
 from sharehouse.study.codes import CODE_ALPHABET
 from sharehouse.study.consent import consent_text
@@ -140,25 +138,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("serve")
     db = tmp / "study.duckdb"
     log = tmp / "serve.log"
-    port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sharehouse.cli", "serve", "--port", str(port), "--db", str(db),
-             "--model", "local:small"],
-            stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 300
-    while True:
-        assert proc.poll() is None, f"serve exited with {proc.returncode}:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"serve did not answer in 300 s:\n{log.read_text()}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    yield Served(url, db, proc, log)
+    proc, port = start_serve(["--db", str(db), "--model", "local:small"], log, timeout_s=300)
+    yield Served(f"http://127.0.0.1:{port}/", db, proc, log)
     # SIGTERM stops the web server, every game and the model server.
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0, log.read_text()
