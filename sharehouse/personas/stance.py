@@ -146,10 +146,10 @@ def asked_length(lang: str, length: int) -> int:
 
 _NOTE: dict[str, str] = {
     "en": "(Private note, not part of the chat. What you think: {position} Say it your way, about {n} words.)",
-    # Japanese: told only "in your own words", the 1.5B model answered in abstractions ("私たちは友達の
-    # 心を理解する。") where the real people propose something concrete ("各自の区画をシールで決めておけば
-    # いい"); the note asks what the persona would actually do.
-    "ja": "（あなただけのメモ。あなたの考え: {position}実際に自分ならどうするかを具体的に、自分の言葉で、{n}文字くらいで。）",
+    # Japanese: asking also for what the persona would actually do, concretely (against replies in
+    # abstractions, "私たちは友達の心を理解する。") made the replies shorter (39 characters against 46,
+    # the real people 60; length W/σ .43 -> .50, run q-d5-r5) and no less abstract to read: not kept.
+    "ja": "（あなただけのメモ。あなたの考え: {position}自分の言葉で、{n}文字くらいで。）",
     "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，大约{n}个字。）",
 }
 _NOTE_WHY: dict[str, str] = {
