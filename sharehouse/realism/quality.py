@@ -46,7 +46,7 @@ Every simulated measure with a target of issue 13 gets a pass/fail mark (:data:`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -231,33 +231,43 @@ def repeated_start_flags(replies: Sequence[str], language: str) -> list[bool]:
     return _said_before_flags(replies, head)
 
 
-def repeated_sentence_flags(turns: Sequence[TurnRecord], language: str) -> list[bool]:
-    """Per reply: one of its sentences says a sentence of an earlier reply of the session again,
-    nearly word for word (:func:`textclean.repeats_a_sentence`), not taking it from the line it
-    answers."""
+def _said_again_flags(
+    turns: Sequence[TurnRecord],
+    keys: Callable[[str], Iterable[str]],
+    found: Callable[[str, list[str], str], bool],
+) -> list[bool]:
+    """Per reply: ``found(reply, earlier keys, the line it answers)``, where the earlier keys are the
+    ``keys`` of the session's replies before it."""
     earlier: list[str] = []
     flags: list[bool] = []
     for turn in turns:
         reply = turn.response.strip()
         if not reply:
             continue
-        flags.append(repeats_a_sentence(reply, language, earlier, turn.message))
-        earlier += sentences(reply, language)
+        flags.append(found(reply, earlier, turn.message))
+        earlier += keys(reply)
     return flags
+
+
+def repeated_sentence_flags(turns: Sequence[TurnRecord], language: str) -> list[bool]:
+    """Per reply: one of its sentences says a sentence of an earlier reply of the session again,
+    nearly word for word (:func:`textclean.repeats_a_sentence`), not taking it from the line it
+    answers."""
+    return _said_again_flags(
+        turns,
+        lambda reply: sentences(reply, language),
+        lambda reply, earlier, heard: repeats_a_sentence(reply, language, earlier, heard),
+    )
 
 
 def reused_phrase_flags(turns: Sequence[TurnRecord], language: str) -> list[bool]:
     """Per reply: it holds a phrase (:func:`textclean.phrases`) of an earlier reply of the session
     that the line it answers does not hold."""
-    earlier: set[str] = set()
-    flags: list[bool] = []
-    for turn in turns:
-        reply = turn.response.strip()
-        if not reply:
-            continue
-        flags.append(reuses_a_phrase(reply, language, earlier, turn.message))
-        earlier |= phrases(reply, language)
-    return flags
+    return _said_again_flags(
+        turns,
+        lambda reply: phrases(reply, language),
+        lambda reply, earlier, heard: reuses_a_phrase(reply, language, set(earlier), heard),
+    )
 
 
 def distinct_rate(replies: Sequence[str]) -> float:
