@@ -44,6 +44,9 @@ STARTUP_TIMEOUT_S = 300.0
 N_BATCH = 256
 #: Seconds to wait for the server to exit after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 10.0
+#: Ports tried when the server picks its own: a port found free can be taken by another process
+#: before the server binds it (the server then exits with "address already in use").
+PORT_ATTEMPTS = 3
 
 
 #: Linux ``prctl`` option: the signal a process gets when the thread that started it ends.
@@ -60,6 +63,10 @@ def _end_with_parent() -> None:
 
 class ModelServerError(RuntimeError):
     """The model server could not be started or reached."""
+
+
+class _PortTaken(ModelServerError):
+    """The server exited because its port was taken between choosing it and binding it."""
 
 
 class Endpoint(BaseModel):
@@ -156,6 +163,7 @@ class ModelServer:
         self.log_path = log_path
         self.alias = alias
         self.host = host
+        self._own_port = port is None  # chosen here: another one is tried if it is taken
         self.port = port or free_port(host)
         self.n_ctx = n_ctx or int(ModelConfig.model_fields["n_ctx"].default)
         self.n_threads = n_threads or default_threads()
@@ -191,19 +199,43 @@ class ModelServer:
         ]  # fmt: skip
 
     def start(self) -> Endpoint:
+        """Start the server and return once it answers; with a port of its own choosing, a port
+        taken before the server bound it is replaced by another (up to :data:`PORT_ATTEMPTS`)."""
         if not self.gguf.is_file():
             raise ModelServerError(f"no GGUF model file at {self.gguf}")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
-        self._proc = subprocess.Popen(
-            self.command(), stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_end_with_parent
-        )
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._log = self.log_path.open("wb")
+            self._proc = subprocess.Popen(
+                self.command(), stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_end_with_parent
+            )
+            try:
+                self._wait_ready()
+                return self.endpoint
+            except _PortTaken:
+                self.stop()
+                if not self._own_port or attempt == PORT_ATTEMPTS:
+                    raise
+                self.port = free_port(self.host)
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _answers(self, url: str) -> bool:
+        """The server at ``url`` answers and lists this server's alias (not another program that
+        holds the port)."""
         try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self.endpoint
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status != 200:
+                    return False
+                payload = json.loads(response.read().decode("utf-8"))
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        try:
+            return any(item.get("id") == self.alias for item in payload["data"])
+        except (KeyError, TypeError, AttributeError):
+            return False
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
@@ -212,16 +244,20 @@ class ModelServer:
         while time.monotonic() < deadline:
             code = self._proc.poll()
             if code is not None:
+                if self._log is not None:
+                    self._log.flush()
+                said = self.log_path.read_text(encoding="utf-8", errors="replace").lower()
+                if "address already in use" in said:
+                    raise _PortTaken(
+                        f"port {self.port} on {self.host} was taken before the model server bound it; "
+                        f"see its log {self.log_path}"
+                    )
                 raise ModelServerError(
                     f"the model server exited with code {code} while loading {self.gguf.name}; "
                     f"see its log {self.log_path}"
                 )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
+            if self._answers(url) and self._proc.poll() is None:
+                return
             time.sleep(0.25)
         raise ModelServerError(
             f"the model server did not answer at {url} within {self.startup_timeout_s:.0f} s; "
