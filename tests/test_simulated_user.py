@@ -590,3 +590,16 @@ def test_a_japanese_reply_loses_a_stray_closing_mark_and_a_doubled_first_person(
     assert clean_reply("」 友達とのコミュニケーションは大切です。", ja).startswith("友達との")
     assert clean_reply("私は私ならもちろんみんなの前で話す", ja).startswith("私ならもちろん")
     assert clean_reply("私は静かな方がいい", ja).startswith("私は静か")  # one first person stays
+
+
+def test_a_day_marker_is_markup_not_a_reply() -> None:
+    """ "1日目:" (the 0.5B model's whole reply, three times in one day-1 run) is left empty, so it is
+    resampled; a marker before a reply is dropped, and a sentence about a day is kept."""
+    ja = _persona("ja")
+    assert clean_reply("1日目:", ja) == "" and not is_usable(clean_reply("1日目:", ja), "ja")
+    assert clean_reply("1日目は楽しかった", ja).startswith("1日目は楽しかった")
+    en = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    assert clean_reply("Day 1, Morning: I'd keep it quiet.", en) == "I'd keep it quiet."
+    assert clean_reply("Day one was fun.", en) == "Day one was fun."
+    zh = _persona("zh")
+    assert clean_reply("第1天：我会悄悄地过。", zh).startswith("我会悄悄地过")

@@ -53,8 +53,12 @@ _GENERIC_LABELS = (
     "ユーザー",
 )
 _LABEL_RE = re.compile(r"^\s*(?:\*\*)?([^\n:：*]{1,30}?)(?:\*\*)?\s*[:：]\s*")
+# A day of the transcript as markup: "[Day 2]", "（1日目）", or bare before a colon ("1日目:", "Day 1,
+# Morning:", "第1天："; the 0.5B model answered "1日目:" three times in a day-1 run, 2026-12-04).
+_DAY = r"(?:day\s*\d+|\d+\s*日目|第\s*\d+\s*天)"
 _DAY_MARK_RE = re.compile(
-    r"^\s*[\[(（【]\s*(?:day\s*\d+|\d+\s*日目|第\s*\d+\s*天)\s*[\])）】]\s*", re.IGNORECASE
+    rf"^\s*(?:[\[(（【]\s*{_DAY}\s*[\])）】]|{_DAY}(?:\s*[,，、]\s*[^:：\n]{{1,20}})?\s*[:：])\s*",
+    re.IGNORECASE,
 )
 _INSTRUCTION_HINTS = (
     "reply as",
@@ -431,7 +435,11 @@ def similarity(text: str, previous: Sequence[str]) -> float:
     return best
 
 
-def is_repeat(text: str, previous: Sequence[str], threshold: float = 0.9) -> bool:
+#: Similarity (:func:`similarity`) from which a text is a copy, never kept.
+COPY_SIMILARITY = 0.9
+
+
+def is_repeat(text: str, previous: Sequence[str], threshold: float = COPY_SIMILARITY) -> bool:
     """True when the reply (ignoring case, spaces, punctuation) copies one of ``previous``, wholly or
     a whole sentence of it; ``threshold`` is the similarity from which a near copy counts.
 
@@ -440,6 +448,20 @@ def is_repeat(text: str, previous: Sequence[str], threshold: float = 0.9) -> boo
     if len(_normalise(text)) < 4:
         return False
     return similarity(text, previous) >= threshold
+
+
+def copies_whole(text: str, previous: Sequence[str], threshold: float) -> bool:
+    """``text`` as a whole (ignoring case, spaces and punctuation) is one of ``previous``, or at least
+    ``threshold`` similar to one; unlike :func:`is_repeat`, an earlier sentence inside a longer
+    new text does not count."""
+    norm = _normalise(text)
+    if len(norm) < 4:
+        return False
+    return any(
+        norm == other or difflib.SequenceMatcher(None, norm, other).ratio() >= threshold
+        for other in (_normalise(prev) for prev in previous)
+        if other
+    )
 
 
 def add_typos(text: str, rate: float, rng: random.Random) -> str:

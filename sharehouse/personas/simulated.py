@@ -9,8 +9,10 @@ import zlib
 from sharehouse.engine.users import TurnContext, UserReply
 from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
 from sharehouse.personas.cleaning import (
+    COPY_SIMILARITY,
     add_typos,
     clean_reply,
+    copies_whole,
     fallback_reply,
     is_repeat,
     is_usable,
@@ -229,7 +231,7 @@ class SimulatedUser:
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
         said_phrases = {k for t in ctx.history for k in phrases(t.response, self.persona.language)}
-        repeats: list[tuple[float, UserReply, str]] = []  # (similarity, reply, its text before the guards)
+        repeats: list[tuple[float, UserReply, bool]] = []  # (similarity, reply, a copy before the guards)
         thin: list[tuple[int, UserReply]] = []
         resampled = 0
         for attempt in range(self.max_attempts):
@@ -241,7 +243,11 @@ class SimulatedUser:
             text = self._finish(completion.text, ctx)
             if not is_usable(text, self.persona.language):
                 continue
-            whole = text  # a copy stays a copy, whatever of it the guards below would drop
+            # A copy stays a copy, whatever of it the guards below would drop ("it should be fun." is
+            # what is left of an earlier reply said again); an earlier sentence inside a new reply is
+            # theirs to drop.
+            near_copy = copies_whole(text, previous, NEAR_COPY)
+            copied = copies_whole(text, previous, COPY_SIMILARITY)
             unsaid = drop_repeated_clauses(text, self.persona.language, said)
             if unsaid != text:  # "I care about family" again: people do not repeat a clause
                 text = drop_dangling(unsaid, self.persona.language)
@@ -265,13 +271,13 @@ class SimulatedUser:
                 text = add_typos(text, self.persona.style.typo_rate, self._rng)
             reply = UserReply(text=text, completion=completion, stance=stance_json)
             if (
-                is_repeat(whole, previous, NEAR_COPY)
+                near_copy
                 or is_repeat(text, previous, NEAR_COPY)
                 or repeats_a_sentence(text, self.persona.language, said_sentences, ctx.message)
             ):
                 resampled += 1
                 self.repeats += 1
-                repeats.append((similarity(text, previous), reply, whole))
+                repeats.append((similarity(text, previous), reply, copied))
                 continue
             if self._thin(text, stance, length):  # the option's words only, or far too short
                 resampled += 1
@@ -286,8 +292,8 @@ class SimulatedUser:
             said |= clauses(best.text, self.persona.language)
             return await self._go_on(messages, best, ctx, stance, length, said, previous) or best
         if repeats:
-            _, best, unguarded = min(repeats, key=lambda item: item[0])
-            if not is_repeat(best.text, previous) and not is_repeat(unguarded, previous):
+            _, best, copy = min(repeats, key=lambda item: item[0])
+            if not copy and not is_repeat(best.text, previous):
                 best.resampled = resampled
                 return best
         text = fallback_reply(
