@@ -27,7 +27,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,10 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 #: Seconds for a model step (a housemate line, a reply check) on a loaded two-core machine.
 MODEL_WAIT_S = 600.0
-SCREEN_WAIT_S = 60.0
+#: Seconds for the game to draw what a key or a stored line makes it draw, on that machine.
+SCREEN_WAIT_S = 90.0
+#: Between two looks at the store (each takes the file's turn from the server's game processes).
+STORE_POLL_S = 1.0
 ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)")
 CODE = re.compile(f"[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}")
 # Keeps the page's own websocket reachable, so a test can send what a hostile client would send.
@@ -119,15 +122,20 @@ class Served:
             time.sleep(1.0)
         raise AssertionError(f"session {session_id} has not {n} turns after {timeout:.0f} s; see {self.log}")
 
-    def wait_pending(self, session_id: str, timeout: float = MODEL_WAIT_S) -> None:
-        """Until the housemate's line waits for the reply (the engine stores it first)."""
+    def pending(self, session_id: str) -> str | None:
+        """The housemate's line waiting for the reply, if any."""
+        with self.store() as store:
+            rec = store.get_session(session_id)
+        return rec.pending_message if rec is not None else None
+
+    def wait_pending(self, session_id: str, timeout: float = MODEL_WAIT_S) -> str:
+        """Until the housemate's line waits for the reply (the engine stores it first); the line."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.store() as store:
-                rec = store.get_session(session_id)
-            if rec is not None and rec.pending_message:
-                return
-            time.sleep(1.0)
+            line = self.pending(session_id)
+            if line:
+                return line
+            time.sleep(STORE_POLL_S)
         raise AssertionError(
             f"no housemate line for session {session_id} after {timeout:.0f} s; see {self.log}"
         )
@@ -178,23 +186,40 @@ class BrowserParticipant:
         """What the game drew since ``since``, escape sequences removed."""
         return ESCAPE.sub("", bytes(self.received[since:]).decode("utf-8", "replace"))
 
-    def wait_for(self, pattern: str | re.Pattern[str], since: int = 0, timeout: float = SCREEN_WAIT_S) -> str:
+    def until(
+        self, done: Callable[[], Any], what: str, since: int = 0, timeout: float = SCREEN_WAIT_S
+    ) -> Any:
+        """``done()``'s first true value, looked for until ``timeout``; else fail, showing ``what`` was
+        awaited and what the game drew since ``since``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(
-                pattern if isinstance(pattern, re.Pattern) else re.escape(pattern), self.text(since)
-            )
-            if found:
-                return found.group(0)
+        while True:
+            result = done()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{what}: not within {timeout:.0f} s; drawn: {self.text(since)[-1500:]!r}"
+                )
             self.page.wait_for_timeout(200)  # the sync API delivers websocket frames while it waits
-        raise AssertionError(
-            f"{pattern!r} not drawn within {timeout:.0f} s; drawn: {self.text(since)[-1500:]!r}"
-        )
+
+    def drawn(self, pattern: str | re.Pattern[str], since: int = 0) -> str | None:
+        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
+        found = regex.search(self.text(since))
+        return found.group(0) if found else None
+
+    def wait_for(self, pattern: str | re.Pattern[str], since: int = 0, timeout: float = SCREEN_WAIT_S) -> str:
+        return self.until(lambda: self.drawn(pattern, since), f"{pattern!r} drawn", since, timeout)
+
+    def wait_line(self, line: str, since: int) -> None:
+        """Until the end of the housemate's ``line`` is on the page (the chat wraps it, so its last
+        words are looked for one by one; they are drawn once the whole line is)."""
+        for word in re.findall(r"[^\W\d_]{4,}", line)[-2:]:
+            self.wait_for(word, since)
 
     def press(self, *keys: str) -> None:
+        """Keys reach the game in order, one websocket message each: no pause is needed between."""
         for key in keys:
             self.page.keyboard.press(key)
-            self.page.wait_for_timeout(150)
 
     def type(self, text: str) -> None:
         self.page.keyboard.type(text, delay=5)
@@ -206,8 +231,8 @@ class BrowserParticipant:
         )
 
     def start_screen(self) -> None:
+        """Until the first screen is drawn (its button "I'm new" has the focus from its mount on)."""
         self.wait_for(t("participant.new", "en"))
-        self.page.wait_for_timeout(500)
 
     def enrol(self, nickname: str) -> str:
         """I'm new -> consent (agree) -> nickname -> the resume code, returned; then the game."""
@@ -218,8 +243,8 @@ class BrowserParticipant:
         mark = self.mark()
         self.press("Tab", "Enter")  # from the text to "I agree"
         self.wait_for(t("participant.nickname_title", "en"), mark)
+        self.fill(nickname)
         mark = self.mark()
-        self.type(nickname)
         self.press("Enter")
         self.wait_for(t("participant.code_title", "en"), mark)
         code = self.wait_for(CODE, mark)
@@ -232,27 +257,78 @@ class BrowserParticipant:
         self.press("Tab", "Enter")  # from "I'm new" to "I have a resume code"
         self.wait_for(t("participant.resume_title", "en"), mark)
 
+    def fill(self, text: str, attempts: int = 3) -> None:
+        """Empty the focused one-line box and type ``text`` in it, until the box shows it.
+
+        Keys typed just after the resume dialog opened were seen lost or out of order under load
+        (a code's first half only, or its halves swapped), so the box is checked and, if it does not
+        show the text, emptied and typed again."""
+        for attempt in range(1, attempts + 1):
+            self.press("End", *["Backspace"] * 45)
+            mark = self.mark()
+            self.type(text)
+            try:
+                self.wait_for(text, mark, timeout=SCREEN_WAIT_S / attempts)
+                return
+            except AssertionError:
+                if attempt == attempts:
+                    raise
+
     def try_code(self, text: str) -> int:
-        """Type ``text`` in the resume code box and send it; the box is emptied first."""
-        self.press("End", *["Backspace"] * 45)
-        mark = self.mark()
-        self.type(text)
+        """Type ``text`` in the resume code box and send it; the box is emptied first.
+
+        Text with an escape goes to the game in one message, as a terminal sends it: typed key by
+        key, the escape alone would be the Escape key (closing the box) whenever the rest came more
+        than Textual's ESCDELAY (100 ms) after it, which a loaded machine decides."""
+        if "\x1b" in text:
+            self.press("End", *["Backspace"] * 45)
+            mark = self.mark()
+            self.send(["stdin", text])
+        else:
+            self.fill(text)
+            mark = self.mark()
         self.press("Enter")
         return mark
 
     def reply(self, served: Served, session_id: str, text: str, *, typed: bool = True) -> None:
-        """Once the housemate's line waits, send ``text`` (typed, or already in the box when not)."""
+        """Once the housemate's line waits, send ``text`` (typed, or already in the box when not);
+        return once the game took it: it says the housemate is reading it, or the turn is stored."""
         served.wait_pending(session_id)
+        stored = len(served.turns(session_id))
         if typed:
             self.type(text)
+        start = self.mark()
         not_yet = t("game.wait", "en", name="\0").split("\0")[0]  # "Please wait for ..."
-        for _ in range(30):  # the line is stored a moment before the game takes replies
+        reading = t("game.checking", "en", name="\0").split("\0")[1]  # "... is reading your reply"
+        empty = t("game.empty_reply", "en")
+        looked = [0.0]
+
+        def taken() -> bool:
+            if reading in self.text(start):
+                return True
+            if time.monotonic() - looked[0] < STORE_POLL_S:
+                return False
+            looked[0] = time.monotonic()
+            return len(served.turns(session_id)) > stored
+
+        deadline = time.monotonic() + SCREEN_WAIT_S
+        while time.monotonic() < deadline:
             mark = self.mark()
             self.press("Enter")
-            self.page.wait_for_timeout(1500)
-            if not_yet not in self.text(mark):
-                return
-        raise AssertionError("the game never took the reply")
+            # Each Enter is answered: taken, "please wait" (the game is not waiting yet: again), or
+            # "type a reply first" (the box is empty: the reply was taken by an earlier Enter).
+            self.until(
+                lambda: taken() or self.drawn(not_yet, mark) or self.drawn(empty, mark),  # noqa: B023
+                "the game's answer to Enter",
+                start,
+            )
+            if taken() or self.drawn(empty, mark):
+                break
+        else:
+            raise AssertionError(
+                f"the game said {not_yet!r} for {SCREEN_WAIT_S:.0f} s; drawn: {self.text(start)[-1500:]!r}"
+            )
+        self.until(taken, f"the reply taken (drawn {reading!r} or a turn stored)", start, MODEL_WAIT_S)
 
     def close(self) -> None:
         self.page.context.close()
@@ -279,19 +355,20 @@ def test_participant_consents_and_plays_the_first_question(
     assert session.user_id == participant.id and session.source == "study" and session.kind == "human"
     assert participant.nickname == "alice" and participant.consent_version == consent_text("en").version
     answer = "I would keep it quiet and enjoy it privately, maybe tell only my family."
+    mark = alice.mark()  # the next line is drawn after this
     alice.reply(served, session.id, answer)
     (turn,) = served.wait_turns(session.id, 1)
     assert turn.response == answer and turn.day == 1 and turn.message
     assert turn.check_by == "llm"  # the judge ran on the shared model server
     alice.wait_for("keep it quiet")  # the reply is on the page too
     # The next line comes from the shared model server too (the day's first is the scenario's own).
-    served.wait_pending(session.id)
+    line = served.wait_pending(session.id)
     with served.store() as store:
         calls = store.fetchall("SELECT purpose, model FROM llm_calls WHERE session_id = ?", [session.id])
     assert {purpose for purpose, _ in calls} == {"check", "npc"}
     assert {model for _, model in calls} == {"litellm:openai/sharehouse-local"}
     shot = Path(os.environ.get(SCREENSHOT) or tmp_path / "serve.png")
-    alice.page.wait_for_timeout(3000)  # the line drawn
+    alice.wait_line(line, mark)
     alice.page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
     alice.close()
@@ -317,7 +394,7 @@ def test_second_participant_cannot_reach_the_first_ones_game(served: Served, bro
     bob_code = bob.enrol("bob")
     _, bob_session = served.session_of(bob_code)
     assert bob_session.id != alice_session.id and bob_session.user_id != alice_session.user_id
-    served.wait_pending(bob_session.id)
+    bob_line = served.wait_pending(bob_session.id)
     bob.close()
     # Bob comes back and types Alice's nickname, garbage, a made-up code: nothing opens.
     bob = open_participant(browser, served)
@@ -330,7 +407,7 @@ def test_second_participant_cannot_reach_the_first_ones_game(served: Served, bro
     # His own code opens his own game.
     mark = bob.try_code(bob_code)
     bob.wait_for("Day 1", mark)
-    bob.page.wait_for_timeout(2000)
+    bob.wait_line(bob_line, mark)  # his game is drawn, up to the line waiting for him
     drawn = bob.text()  # everything Bob's game drew (his own typing included)
     assert "Zanzibar" not in drawn and "marmalade" not in drawn and alice_code not in drawn
     # Alice's game is as she left it, and still hers.
