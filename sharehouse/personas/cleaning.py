@@ -52,6 +52,8 @@ _GENERIC_LABELS = (
     "用户",
     "ユーザー",
 )
+#: Splits a text after each sentence end, keeping the marks with their sentence.
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？…\n])")
 _LABEL_RE = re.compile(r"^\s*(?:\*\*)?([^\n:：*]{1,30}?)(?:\*\*)?\s*[:：]\s*")
 # A day of the transcript as markup: "[Day 2]", "（1日目）", or bare before a colon ("1日目:", "Day 1,
 # Morning:", "第1天："; the 0.5B model answered "1日目:" three times in a day-1 run, 2026-12-04).
@@ -138,7 +140,6 @@ def _strip_self_reference(text: str, persona: Persona) -> str:
 #: persona's type for the model, and a person in the chat never names it (none of the 1,804
 #: YNTP-100 replies does; 1 of 21 English replies of run q-d5-r4 did).
 _TYPE_TALK = re.compile(r"(?<![A-Za-z])(?:[EI][SN][TF][JP](?:-[AT])?|MBTI)(?![A-Za-z])")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？…\n])")
 
 
 def drop_type_talk(text: str) -> str:
@@ -243,7 +244,7 @@ def _strip_echoes(text: str, echoes: Sequence[str], npc_message: str | None) -> 
         lambda m: "" if any(h in m.group(0).lower() for h in _INSTRUCTION_HINTS) else m.group(0), text
     )
     sources = [src for src in (npc_message, *echoes) if src]
-    segments = re.split(r"(?<=[.!?。！？…\n])", text)
+    segments = _SENTENCE_SPLIT.split(text)
     return "".join(seg for seg in segments if not _is_echo(seg, sources))
 
 
@@ -258,7 +259,7 @@ def _is_echo(segment: str, sources: Sequence[str]) -> bool:
     if len(bare) < 6:
         return False
     for source in sources:
-        for part in re.split(r"(?<=[.!?。！？…\n])", source):
+        for part in _SENTENCE_SPLIT.split(source):
             part = part.strip()
             if len(part) >= 6 and difflib.SequenceMatcher(None, bare, part).ratio() >= 0.75:
                 return True
@@ -301,7 +302,7 @@ def truncate(text: str, lang: str, limit: int) -> str:
     """Shorten to at most ``limit`` words/characters, preferring to end on a whole sentence."""
     if measure(text, lang) <= limit:
         return text
-    pieces = [p for p in re.split(r"(?<=[.!?。！？…\n])", text) if p]
+    pieces = [p for p in _SENTENCE_SPLIT.split(text) if p]
     out = ""
     for piece in pieces:
         if measure(out + piece, lang) > limit:
@@ -336,7 +337,7 @@ def trim_to_length(text: str, lang: str, target: int, *, over: float = 2.0, keep
     person sends what they meant to say and stops, where a small model goes on explaining."""
     if target <= 0 or measure(text, lang) <= over * target:
         return text
-    pieces = [p for p in re.split(r"(?<=[.!?。！？…\n])", text) if p.strip()]
+    pieces = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
     out = pieces[0]
     for piece in pieces[1:]:
         if measure(out + piece, lang) > keep * target:
@@ -416,9 +417,9 @@ def _normalise(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def similarity(text: str, previous: Sequence[str]) -> float:
-    """The highest similarity (0..1, ignoring case, spaces and punctuation) of ``text`` to one of
-    ``previous``; 1.0 also when a whole sentence of at least 16 letters of one of them is inside it."""
+def whole_similarity(text: str, previous: Sequence[str]) -> float:
+    """The highest similarity (0..1, ignoring case, spaces and punctuation) of ``text`` as a whole to
+    one of ``previous``."""
     norm = _normalise(text)
     best = 0.0
     for prev in previous:
@@ -427,12 +428,20 @@ def similarity(text: str, previous: Sequence[str]) -> float:
             continue
         if norm == other:
             return 1.0
-        for part in re.split(r"[.!?。！？…\n]", prev):
+        best = max(best, difflib.SequenceMatcher(None, norm, other).ratio())
+    return best
+
+
+def similarity(text: str, previous: Sequence[str]) -> float:
+    """:func:`whole_similarity`, or 1.0 when a whole sentence of at least 16 letters of one of
+    ``previous`` is inside ``text``."""
+    norm = _normalise(text)
+    for prev in previous:
+        for part in _SENTENCE_SPLIT.split(prev):
             piece = _normalise(part)
             if len(piece) >= 16 and piece in norm:
                 return 1.0
-        best = max(best, difflib.SequenceMatcher(None, norm, other).ratio())
-    return best
+    return whole_similarity(text, previous)
 
 
 #: Similarity (:func:`similarity`) from which a text is a copy, never kept.
@@ -451,17 +460,9 @@ def is_repeat(text: str, previous: Sequence[str], threshold: float = COPY_SIMILA
 
 
 def copies_whole(text: str, previous: Sequence[str], threshold: float) -> bool:
-    """``text`` as a whole (ignoring case, spaces and punctuation) is one of ``previous``, or at least
-    ``threshold`` similar to one; unlike :func:`is_repeat`, an earlier sentence inside a longer
-    new text does not count."""
-    norm = _normalise(text)
-    if len(norm) < 4:
-        return False
-    return any(
-        norm == other or difflib.SequenceMatcher(None, norm, other).ratio() >= threshold
-        for other in (_normalise(prev) for prev in previous)
-        if other
-    )
+    """Like :func:`is_repeat`, but on ``text`` as a whole (:func:`whole_similarity`): an earlier
+    sentence inside a longer new text does not count."""
+    return len(_normalise(text)) >= 4 and whole_similarity(text, previous) >= threshold
 
 
 def add_typos(text: str, rate: float, rng: random.Random) -> str:
