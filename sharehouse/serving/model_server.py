@@ -222,19 +222,11 @@ class ModelServer:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _answers(self, url: str) -> bool:
-        """The server at ``url`` answers and lists this server's alias (not another program that
-        holds the port)."""
+    def _answers(self) -> bool:
+        """The server answers and lists this server's alias (not another program on the port)."""
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status != 200:
-                    return False
-                payload = json.loads(response.read().decode("utf-8"))
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
-        try:
-            return any(item.get("id") == self.alias for item in payload["data"])
-        except (KeyError, TypeError, AttributeError):
+            return self.alias in served_models(self.endpoint.api_base, timeout_s=2)
+        except ModelServerError:
             return False
 
     def _wait_ready(self) -> None:
@@ -256,7 +248,7 @@ class ModelServer:
                     f"the model server exited with code {code} while loading {self.gguf.name}; "
                     f"see its log {self.log_path}"
                 )
-            if self._answers(url) and self._proc.poll() is None:
+            if self._answers() and self._proc.poll() is None:
                 return
             time.sleep(0.25)
         raise ModelServerError(
