@@ -113,10 +113,15 @@ START_WORDS = 2
 START_CHARS = 3
 
 
+def _words(text: str) -> str:
+    """:func:`normalise` with apostrophes removed first, so that "I'd" stays one word."""
+    return normalise(re.sub(r"['’]", "", text))
+
+
 def start(text: str, lang: str) -> str | None:
     """The normalised first :data:`START_WORDS` words (English) or :data:`START_CHARS` letters (CJK)
     of ``text``; None when it is shorter than that."""
-    norm = normalise(re.sub(r"['’]", "", text))  # "I'd" is one word
+    norm = _words(text)
     if lang == "en":
         words = norm.split()
         return " ".join(words[:START_WORDS]) if len(words) >= START_WORDS else None
@@ -209,7 +214,7 @@ def drop_near_repeated_sentences(text: str, lang: str, earlier: Sequence[str], h
 #: A phrase: a run of this many words (English) or letters (CJK) within one clause. A CJK run counts
 #: only with at least :data:`PHRASE_HAN` kanji / hanzi in it, so that stock endings made of kana
 #: ("いいんじゃないか", "はどうでしょうか") are not phrases. Replies reusing a phrase of an earlier
-#: reply of the session that the line they answer does not hold, YNTP-100: .021 en, .036 ja,
+#: reply of the session that the line they answer does not hold, YNTP-100: .018 en, .035 ja,
 #: .009 zh; the 1.5B model's .105 en and .231 zh (run q-d5-r3), past the exact-clause guard.
 PHRASE_WORDS = 5
 PHRASE_CHARS = 8
@@ -223,7 +228,7 @@ def phrases(text: str, lang: str) -> set[str]:
     :data:`PHRASE_HAN` kanji / hanzi) of each clause of ``text``."""
     out: set[str] = set()
     for clause in _CLAUSE_END.split(text)[::2]:
-        norm = normalise(re.sub(r"['’]", "", clause))
+        norm = _words(clause)
         if lang == "en":
             words = norm.split()
             out |= {" ".join(words[i : i + PHRASE_WORDS]) for i in range(len(words) - PHRASE_WORDS + 1)}
