@@ -6,6 +6,8 @@ real answers, per language, for each model.
     python bench/bench_check.py --model none      # rules and the relevance gate alone; the rest accepted
 
 ``--no-gate`` leaves out the relevance gate (sharehouse/engine/relevance.py), to see the judge alone.
+The gate compares each reply with the other days' messages of its conversation too
+(tests/data/check_set_lines.json), as a session compares it with the script's other days.
 
 ``--limit N`` takes the first N items of every (language, label) cell: a stratified subset. Each model
 gets its own RESULTS.md section.
@@ -36,6 +38,8 @@ from sharehouse.lang import LANGS, Lang  # noqa: E402
 from sharehouse.llm.base import ChatModel  # noqa: E402
 
 CHECK_SET = REPO / "tests" / "data" / "check_set.jsonl"
+#: every message of the check set's source files, by file and day (scripts/build_check_set.py)
+CHECK_SET_LINES = REPO / "tests" / "data" / "check_set_lines.json"
 LANGUAGES: tuple[str, ...] = LANGS
 POSITIVE = "answer"
 NEGATIVES = ("non-answer", "off-topic", "other-question")
@@ -73,6 +77,22 @@ def load_check_set(path: Path = CHECK_SET) -> list[CheckItem]:
         return [CheckItem.model_validate_json(line) for line in fh if line.strip()]
 
 
+#: messages by source file, then by day
+DayLines = dict[str, dict[int, list[str]]]
+
+
+def load_day_lines(path: Path = CHECK_SET_LINES) -> DayLines:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {file: {int(day): list(lines) for day, lines in days.items()} for file, days in raw.items()}
+
+
+def other_days(item: CheckItem, lines: DayLines) -> list[str]:
+    """The messages of the item's conversation on the other days: in a session, the script's lines
+    of the other days, which a reply to another question is closer to."""
+    days = lines.get(item.source.file, {})
+    return [line for day, day_lines in sorted(days.items()) if day != item.source.day for line in day_lines]
+
+
 def stratified(items: Iterable[CheckItem], per_cell: int) -> list[CheckItem]:
     """The first ``per_cell`` items of every (language, label) cell, in file order."""
     seen: dict[tuple[str, str], int] = {}
@@ -106,14 +126,23 @@ async def run_check_set(
     *,
     seed: int = 0,
     gate: RelevanceGate | None = None,
+    lines: DayLines | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Judge every item, one at a time (the judge's fixed prefix stays in the KV cache)."""
+    """Judge every item, one at a time (the judge's fixed prefix stays in the KV cache). With
+    ``lines`` (:func:`load_day_lines`) the gate also compares each reply with the lines of its
+    conversation's other days."""
     outcomes = []
     for item in items:
         started = time.perf_counter()
         result = await judge_answer(
-            model, item.question, item.reply, seed=seed, gate=gate, language=item.language
+            model,
+            item.question,
+            item.reply,
+            seed=seed,
+            gate=gate,
+            language=item.language,
+            others=other_days(item, lines) if lines is not None else (),
         )
         outcome = Outcome(item, result, time.perf_counter() - started)
         outcomes.append(outcome)
@@ -229,7 +258,9 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
     load_before = load_average()
     started = time.perf_counter()
     try:
-        outcomes = asyncio.run(run_check_set(model, items, gate=gate, on_outcome=show))
+        outcomes = asyncio.run(
+            run_check_set(model, items, gate=gate, lines=load_day_lines(), on_outcome=show)
+        )
     finally:
         release_local_models()
         if details is not None:

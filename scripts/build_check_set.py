@@ -12,7 +12,10 @@ Per language (en, ja, zh), each item pairs a real housemate message with a reply
 - ``other-question``: a real response of another person to a message of another day (another topic).
 
 ``source`` names the message's file, day and index; an ``other-question`` item also names the reply's
-(``reply_source``). The generated file is committed, so the tests do not need the dataset.
+(``reply_source``). Beside it, ``check_set_lines.json`` holds every message of each source file by day:
+the lines of the other days, which the check's relevance gate compares a reply with (a reply to
+another question is closer to one of them). The generated files are committed, so the tests do not
+need the dataset.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from sharehouse.lang import DIR_LANGUAGES, LANGS, LANGUAGE_DIRS  # noqa: E402
 
 DEFAULT_YNTP = REPO.parent / "shared" / "yntp100"
 DEFAULT_OUT = REPO / "tests" / "data" / "check_set.jsonl"
+#: beside ``--out``: the source files' messages by day
+LINES_NAME = "check_set_lines.json"
 SEED = 13
 LANGUAGES: tuple[str, ...] = LANGS
 
@@ -277,11 +282,18 @@ def build_language(turns: list[Turn], language: str, seed: int) -> list[dict[str
     return items
 
 
-def build(yntp: Path, seed: int = SEED) -> list[dict[str, object]]:
+def build(yntp: Path, seed: int = SEED) -> tuple[list[dict[str, object]], dict[str, dict[str, list[str]]]]:
+    """The items, and every message of their source files by file and day (in turn order)."""
     items: list[dict[str, object]] = []
+    lines: dict[str, dict[str, list[str]]] = {}
     for language in LANGUAGES:
-        items += build_language(load_turns(yntp, language), language, seed)
-    return items
+        turns = load_turns(yntp, language)
+        built = build_language(turns, language, seed)
+        used = {item["source"]["file"] for item in built}  # type: ignore[index]
+        for turn in sorted((t for t in turns if t.file in used), key=lambda t: t.key):
+            lines.setdefault(turn.file, {}).setdefault(str(turn.day), []).append(turn.message)
+        items += built
+    return items, lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,12 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    items = build(args.yntp, args.seed)
+    items, lines = build(args.yntp, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as fh:
         for item in items:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
-    print(f"wrote {len(items)} items to {args.out}")
+    lines_path = args.out.parent / LINES_NAME
+    lines_path.write_text(json.dumps(lines, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    print(f"wrote {len(items)} items to {args.out} and their files' lines to {lines_path}")
     return 0
 
 

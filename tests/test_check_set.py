@@ -10,6 +10,7 @@ import pytest
 
 from bench.bench_check import (
     CHECK_SET,
+    CHECK_SET_LINES,
     LANGUAGES,
     NEGATIVES,
     false_accepts,
@@ -152,12 +153,24 @@ def test_the_check_set_is_labelled_and_balanced() -> None:
             assert item.reply_source.file != item.source.file
 
 
+def test_every_item_has_the_lines_of_its_other_days() -> None:
+    from bench.bench_check import load_day_lines, other_days
+
+    lines = load_day_lines()
+    for item in load_check_set():
+        days = lines[item.source.file]
+        assert item.question in days[item.source.day], item.id
+        others = other_days(item, lines)
+        assert others and item.question not in others, item.id
+
+
 def test_the_check_set_rebuilds_identically_from_the_real_turns(yntp_dir: Path, tmp_path: Path) -> None:
     from scripts.build_check_set import main
 
     out = tmp_path / "check_set.jsonl"
     assert main(["--yntp", str(yntp_dir), "--out", str(out)]) == 0
     assert out.read_bytes() == CHECK_SET.read_bytes()
+    assert (tmp_path / CHECK_SET_LINES.name).read_bytes() == CHECK_SET_LINES.read_bytes()
 
 
 def test_the_rule_rejects_no_real_answer_and_catches_listed_non_answers() -> None:

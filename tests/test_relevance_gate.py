@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bench_check import false_accepts, false_rejects, load_check_set, run_check_set
-from sharehouse.engine.checks import check_reply, judge_answer
+from bench.bench_check import false_accepts, false_rejects, load_check_set, load_day_lines, run_check_set
+from sharehouse.engine.checks import check_reply, judge_answer, other_days_lines
 from sharehouse.engine.relevance import RELEVANCE_FLOOR, RelevanceGate
 
 
@@ -78,15 +78,16 @@ async def test_without_a_gate_the_judge_decides(scenario) -> None:
 
 async def test_rules_and_gate_on_the_labelled_check_set(gate) -> None:
     """With a judge that accepts everything, what the rules and the gate refuse alone. Measured
-    2026-12-03 with the written evasions: false-rejects 2/75; false-accepts non-answer 1/48 (10/48
-    without them), off-topic 7/24, other-question 19/30. Non-answers are held to the issue's target
-    (at most 10 %); the other bounds leave a margin and fail if the gate stops working (then
-    off-topic is 24/24)."""
-    outcomes = await run_check_set(Accepting(), load_check_set(), gate=gate)
+    2026-12-04 with the written evasions and the other days' lines: false-rejects 2/75;
+    false-accepts non-answer 1/48 (10/48 without the evasions), off-topic 7/24, other-question
+    12/30 (19/30 without the other days' lines). Non-answers are held to the issue's target (at
+    most 10 %); the other bounds leave a margin and fail if the gate stops working (then off-topic
+    is 24/24)."""
+    outcomes = await run_check_set(Accepting(), load_check_set(), gate=gate, lines=load_day_lines())
     assert false_rejects(outcomes).value <= 0.05
     assert false_accepts(outcomes, "non-answer").value <= 0.10
     assert false_accepts(outcomes, "off-topic").value <= 0.45
-    assert false_accepts(outcomes, "other-question").value <= 0.85
+    assert false_accepts(outcomes, "other-question").value <= 0.55
 
 
 EVASIVE = {
@@ -104,3 +105,60 @@ async def test_an_evasion_in_a_sentence_of_its_own_is_refused(gate, scenario, la
     res = await judge_answer(Unreachable(), question, EVASIVE[lang], gate=gate, language=lang)
     assert not res.answered and res.by == "rule" and res.reason.startswith("non-committal"), res.reason
     assert await gate.evades(answer, lang) is None
+
+
+#: per language: an answer to another day's question (which state's), and an answer to day 5's look
+#: back on the cake of day 2 (d5_fridge), which is about the same thing as two lines of day 2
+ANOTHER = {
+    "en": ("A checklist, for sure: floor, sink, bins. Then everyone knows when a room is clean.", "d4_clean",
+           "Yeah, I think talking to Kenji alone was fair, nobody got embarrassed and the cake got replaced."),
+    "ja": ("名前と日付のラベルを貼った棚にしたい。誰のか迷わなくて済むし。", "d2_system",
+           "ケンジと二人で話したのは良かったと思う。みんなの前だと気まずいし。"),
+    "zh": ("我选固定的格子，贴上名字和日期，这样谁的东西一目了然。", "d2_system",
+           "我觉得私下跟健二说挺好的，没让大家尴尬。"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(ANOTHER))
+async def test_an_answer_to_another_days_question_is_refused(gate, scenario, lang) -> None:
+    """Day 1's party question answered as another day's question (the fridge shelves, the cleaning
+    checklist): closer to that line than to its own by more than the margin, refused before the
+    judge; without the other days' lines, or as an answer to that question itself, it goes on to
+    the judge."""
+    reply, answered, _ = ANOTHER[lang]
+    party = scenario.state("d1_windfall")
+    res = await check_reply(
+        Unreachable(), party, party.opener.get(lang), reply, gate=gate, language=lang,
+        others=other_days_lines(scenario, 1, lang),
+    )  # fmt: skip
+    assert not res.answered and res.by == "rule" and res.reason.startswith("answers another question")
+    target = scenario.state(answered)
+    assert target.opener.get(lang)[:30] in res.reason
+    alone = await check_reply(Accepting(), party, party.opener.get(lang), reply, gate=gate, language=lang)
+    assert alone.by == "llm"
+    own = await check_reply(
+        Accepting(), target, target.opener.get(lang), reply, gate=gate, language=lang,
+        others=other_days_lines(scenario, scenario.day_of_state(answered), lang),
+    )  # fmt: skip
+    assert own.answered and own.by == "llm"
+
+
+@pytest.mark.parametrize("lang", sorted(ANOTHER))
+async def test_a_look_back_is_not_another_question(gate, scenario, lang) -> None:
+    """Day 5 asks again about day 2's cake: an answer that names what was asked on day 2 still
+    answers day 5's line, since the lines of day 2 about the cake are about the same thing."""
+    looking_back = ANOTHER[lang][2]
+    state = scenario.state("d5_fridge")
+    res = await check_reply(
+        Accepting(), state, state.opener.get(lang), looking_back, gate=gate, language=lang,
+        others=other_days_lines(scenario, 5, lang),
+    )  # fmt: skip
+    assert res.answered and res.by == "llm", res.reason
+
+
+def test_other_days_lines_are_the_other_days_questions(scenario) -> None:
+    lines = other_days_lines(scenario, 2, "ja")
+    assert scenario.state("d1_windfall").opener.ja in lines
+    assert scenario.state("d5_fridge").opener.ja in lines
+    assert not any(state.opener.ja in lines for state in scenario.day(2).states)
+    assert len(lines) == sum(len(d.states) for d in scenario.days if d.day != 2)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sharehouse.engine.evasion import EVASION_REASON
 from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal
 from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.llm.base import ChatModel, Completion, GenParams, LLMError
-from sharehouse.scenario import State
+from sharehouse.scenario import Scenario, State
 from sharehouse.textclean import is_substantive
 
 #: The judge's output. Property order matters: the reason is generated before the verdict (the local
@@ -238,11 +239,26 @@ def last_question(message: str) -> str:
     return (found[-1] if found else message.strip())[-200:]
 
 
+def other_days_lines(scenario: Scenario, day: int, lang: str) -> list[str]:
+    """The script's questions (state openers) of every day but ``day``, in ``lang``: what a reply to
+    another question is closer to than to its own line."""
+    return [state.opener.get(lang) for d in scenario.days if d.day != day for state in d.states]
+
+
+#: why a reply closer to a line of another day than to its own was refused
+OTHER_QUESTION_REASON = "answers another question: closer to {line!r} than to the line (by {diff:.2f})"
+
+
 async def _gate(
-    gate: RelevanceGate | None, question: str, reply: str, language: str | None
+    gate: RelevanceGate | None,
+    question: str,
+    reply: str,
+    language: str | None,
+    others: Sequence[str] = (),
 ) -> CheckResult | None:
-    """Not answered when the reply shares almost no meaning with the line, or is as close as a
-    written evasion (see engine.relevance)."""
+    """Not answered when the reply shares almost no meaning with the line, is as close as a
+    written evasion, or is much closer to one of ``others`` (the script's lines of other days)
+    than to the line (see engine.relevance)."""
     if gate is None or language is None:
         return None
     cos = await gate.off_topic(question, reply, language)
@@ -251,6 +267,10 @@ async def _gate(
     evasive = await gate.evades(reply, language)
     if evasive is not None:
         return CheckResult(False, EVASION_REASON.format(example=evasive[1], cos=evasive[0]), "rule")
+    another = await gate.answers_another(question, reply, others, language)
+    if another is not None:
+        diff, line = another
+        return CheckResult(False, OTHER_QUESTION_REASON.format(line=line[:80], diff=diff), "rule")
     return None
 
 
@@ -264,11 +284,13 @@ async def judge_answer(
     seed: int | None = None,
     gate: RelevanceGate | None = None,
     language: str | None = None,
+    others: Sequence[str] = (),
 ) -> CheckResult:
     """The check of a judged question given its intent and criterion directly (by default, an answer
     to the line's last question): the rules of :func:`answer_rule`, the relevance gate (with
-    ``gate`` and ``language``), then the LLM judge."""
-    ruled = answer_rule(question, reply) or await _gate(gate, question, reply, language)
+    ``gate`` and ``language``; ``others`` are the lines of the conversation's other days), then the
+    LLM judge."""
+    ruled = answer_rule(question, reply) or await _gate(gate, question, reply, language, others)
     if ruled is not None:
         return ruled
     intent = intent or f"the answer to: {last_question(question)}"
@@ -284,12 +306,13 @@ async def check_reply(
     seed: int | None = None,
     gate: RelevanceGate | None = None,
     language: str | None = None,
+    others: Sequence[str] = (),
 ) -> CheckResult:
     """Rules, then (on judged states, with ``gate`` and ``language``) the relevance gate, then the
-    LLM judge."""
+    LLM judge. ``others``: the script's lines of the other days (:func:`other_days_lines`)."""
     ruled = rule_check(state, reply, question)
     if ruled is None and state.check.kind == "llm":
-        ruled = await _gate(gate, question, reply, language)
+        ruled = await _gate(gate, question, reply, language, others)
     if ruled is not None:
         return ruled
     return await _llm_verdict(model, judge_messages(state, question, reply), seed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sharehouse.engine.checks import CheckResult, check_reply
+from sharehouse.engine.checks import CheckResult, check_reply, other_days_lines
 from sharehouse.engine.machine import SessionMachine
 from sharehouse.engine.npc import HousemateMode, NpcLine, generate_line
 from sharehouse.engine.relevance import RelevanceGate
@@ -356,6 +356,7 @@ class SessionRunner:
             seed=self.params.seed,
             gate=self.params.relevance,
             language=self.lang,
+            others=other_days_lines(self.scenario, day, self.lang),
         )
         check_latency = time.perf_counter() - started
         self._log("check", check.completion, day)
