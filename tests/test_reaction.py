@@ -68,6 +68,18 @@ def test_a_reaction_is_cut_to_its_first_sentences() -> None:
     assert reaction.trim(one) == one  # one sentence is kept whole: the guard judges it
 
 
+def test_cjk_sentences_of_a_reaction_have_no_space_between_them() -> None:
+    """The 1.5B model writes "ですね。 自分を…"; people write no space after a CJK full stop."""
+    assert (
+        reaction.trim("それは素晴らしいことですね。 自分もやってみたい。")
+        == "それは素晴らしいことですね。自分もやってみたい。"
+    )
+    assert reaction.trim("好的。 我也是！") == "好的。我也是！"
+    assert reaction.trim("うーん… 私も") == "うーん…私も"
+    assert reaction.trim("Ha, same here.  I love it!") == "Ha, same here. I love it!"
+    assert reaction.trim("Wow… I love it") == "Wow… I love it"
+
+
 @pytest.mark.parametrize(
     ("lang", "text", "reason"),
     [

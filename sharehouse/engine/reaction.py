@@ -68,6 +68,8 @@ _FRAME_FOLLOW_UP = {
 }
 _YOU = {"en": "You", "ja": "あなた", "zh": "你"}
 _SENTENCE = re.compile(r"(?<=[.!?。！？…])\s*")
+#: sentence ends after which no space follows
+_CJK_STOPS = frozenset("。！？")
 #: how much of a reaction is kept: its first sentences up to this many characters (CJK count double)
 MAX_REACTION_WIDTH = 160
 #: a sentence at least this long (normalised characters) said earlier by a housemate is a repeat
@@ -127,15 +129,26 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
+def _joined(sentences: list[str]) -> str:
+    """Sentences as one line: a space after a sentence that ends in a Latin stop, none after a
+    CJK one ("いいね。私も。", as people write; not "いいね。 私も。") or before a CJK sentence
+    after "…"."""
+    out = ""
+    for s in sentences:
+        tight = not out or out[-1] in _CJK_STOPS or (out[-1] == "…" and bool(cjk_char(s[0])))
+        out += s if tight else " " + s
+    return out.strip()
+
+
 def trim(text: str) -> str:
     """The reaction's first sentences, as many as fit :data:`MAX_REACTION_WIDTH` (at least one)."""
-    sentences = [s for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
+    sentences = [s.strip() for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
     kept: list[str] = []
     for s in sentences:
-        if kept and _width(" ".join([*kept, s])) > MAX_REACTION_WIDTH:
+        if kept and _width(_joined([*kept, s])) > MAX_REACTION_WIDTH:
             break
         kept.append(s)
-    return " ".join(kept).strip()
+    return _joined(kept)
 
 
 def first_sentence(line: str) -> str:
