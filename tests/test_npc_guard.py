@@ -151,6 +151,16 @@ CASES: list[tuple[str, str, list[str], list[str], str]] = [
     ("en", "preamble", [], [], "Here is one possible line: party or secret?"),
     ("ja", "preamble", [], [], "以下はレオのセリフです。パーティーする？"),
     ("zh", "preamble", [], [], "以下是一个回答：你会开派对吗？"),
+    # an assistant's offer of help (the 1.5B model's Japanese reactions, run q-d5-r8)
+    (
+        "ja",
+        "preamble",
+        [],
+        [],
+        "お手伝いできましたね。何か他に助けることがあればどうぞ教えてください。パーティーする？",
+    ),
+    ("en", "preamble", [], [], "Let me know if you need anything else! Party or secret?"),
+    ("zh", "preamble", [], [], "有什么可以帮你的吗？你会开派对吗？"),
     ("en", "narration", [], [], "Yes, the player preferred a lively house full of people and noise."),
     ("en", "narration", [], [], "The newcomer preferred the quiet option, didn't they?"),
     ("en", "narration", [], [], "Leo grins and leans in. Party or secret?"),
@@ -168,6 +178,19 @@ CASES: list[tuple[str, str, list[str], list[str], str]] = [
     ("en", "empty", [], [], "ok?"),
     ("ja", "empty", [], [], "……？"),
 ]
+
+
+#: housemates offering to help as people do: speech, not an assistant's offer
+HELPING = [
+    ("en", "I can help you carry it up the stairs, by the way. Party or secret?"),
+    ("ja", "ペンキ塗り、お手伝いするよ！パーティーする？"),
+    ("zh", "我帮你一起搬吧。你会开派对吗？"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line"), HELPING)
+def test_a_housemate_may_offer_a_hand(lang: str, line: str) -> None:
+    assert rejection(line, rules(lang, [], [])) is None
 
 
 @pytest.mark.parametrize(("lang", "reason", "replies", "earlier", "line"), CASES)

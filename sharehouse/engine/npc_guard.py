@@ -10,7 +10,9 @@ reasons, in the order they are tried:
 - ``markup``: transcript or stage markup: ``[Day 2]``, ``【...】``, ``*smiles*``, ``(laughs)``;
 - ``label``: a speaker label, ``Kenji:``, ``Leo:``, ``User:``, ``プレイヤー：``;
 - ``list``: a numbered or bulleted list;
-- ``preamble``: an assistant's preamble, "Sure, here's one answer:", "以下は", "以下是";
+- ``preamble``: an assistant's preamble, "Sure, here's one answer:", "以下は", "以下是", or its
+  offer of help, "let me know if you need anything", "お手伝いできるよ", "有什么可以帮你的" (none of the 1,804 real
+  housemate lines of YNTP-100 offers help; the 1.5B model's Japanese reactions did, run q-d5-r8);
 - ``narration``: narration instead of speech, about the player in the third person ("the player
   preferred", "プレイヤー", "玩家") or about a housemate ("Leo smiles and asks");
 - ``language``: not in the session's script;
@@ -157,6 +159,9 @@ _PREAMBLE = re.compile(
     r"|\bhere(?:'s| is| are) (?:one|a|an|my|the|your)\s+(?:possible\s+|sample\s+|short\s+)?"
     r"(?:answer|line|reply|response|version|example|option|question|dialogue)"
     r"|\bas an ai\b|\bas a language model\b"
+    r"|\bhow (?:can|may) i (?:help|assist)\b|\blet me know if (?:there(?:'s| is) anything|you need)\b"
+    r"|お手伝いでき(?:る|ます|まし)|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば"
+    r"|有什么(?:可以|需要|能)(?:帮|为)|帮(?:助)?(?:到)?您|为您(?:服务|效劳)"
     r"|^\s*以下[はがに]|^\s*(?:はい|もちろん|了解です|了解)[、。!！]?\s*(?:以下|こちら)|(?:回答例|セリフ例)"
     r"|^\s*以下是|^\s*下面是|^\s*(?:好的|当然|没问题)[，,!！。]?\s*(?:以下|这是|下面)",
     re.I,
