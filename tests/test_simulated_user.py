@@ -589,7 +589,17 @@ def test_a_japanese_reply_loses_a_stray_closing_mark_and_a_doubled_first_person(
     ja = _persona("ja")
     assert clean_reply("」 友達とのコミュニケーションは大切です。", ja).startswith("友達との")
     assert clean_reply("私は私ならもちろんみんなの前で話す", ja).startswith("私ならもちろん")
-    assert clean_reply("私は静かな方がいい", ja).startswith("私は静か")  # one first person stays
+    assert clean_reply("私はね", ja).startswith("私はね")  # nothing to say without it
+
+
+def test_a_japanese_reply_leaves_the_speaker_unsaid() -> None:
+    """About half the 1.5B model's Japanese replies opened "私は…" (run q-d5-r8); 20 of the 658 real
+    ones open on a first person as the topic."""
+    ja = _persona("ja")
+    assert clean_reply("私は計画と予算を立てるようにしています", ja).startswith("計画と予算を")
+    assert clean_reply("僕は、静かな家の方が落ち着く", ja).startswith("静かな家の方が")
+    assert clean_reply("私ならきちんと計画を立てる", ja).startswith("私なら")  # a condition, not a topic
+    assert clean_reply("私たちはみんなで決めればいいと思う", ja).startswith("私たちは")
 
 
 def test_a_day_marker_is_markup_not_a_reply() -> None:
