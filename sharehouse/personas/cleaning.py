@@ -465,6 +465,11 @@ def is_repeat(text: str, previous: Sequence[str], threshold: float = COPY_SIMILA
     return similarity(text, previous) >= threshold
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` as written (after each sentence end, and at line breaks)."""
+    return [part.strip() for part in _SENTENCE_SPLIT.split(text) if part.strip()]
+
+
 def copies_whole(text: str, previous: Sequence[str], threshold: float) -> bool:
     """Like :func:`is_repeat`, but on ``text`` as a whole (:func:`whole_similarity`): an earlier
     sentence inside a longer new text does not count."""

@@ -19,6 +19,7 @@ from sharehouse.personas.cleaning import (
     join_sentences,
     measure,
     similarity,
+    split_sentences,
     trim_to_length,
 )
 from sharehouse.personas.models import Persona
@@ -69,7 +70,8 @@ class SimulatedUser:
     and handed to the model as a private note with the length to aim for; the model words it. An
     attempt is resampled hotter with another seed, up to ``max_attempts`` in all, when it is
     unusable (empty, wrong script, AI disclaimer), when it repeats an earlier reply or a style
-    example, exactly or nearly (counted in :attr:`repeats`), or when it is thin: only the option's
+    example, exactly or nearly, or is as a whole a sentence of an earlier housemate line (counted in
+    :attr:`repeats`), or when it is thin: only the option's
     own words, or far under the aimed length (counted in :attr:`thin`; both in
     ``UserReply.resampled``). If no attempt passes, the longest thin one is kept, else the least
     similar repeat if it is not a copy, else a plain reply built from the stance stands in
@@ -227,6 +229,9 @@ class SimulatedUser:
         stance_json = stance.to_json() if stance is not None else None
         self.last_raw = []
         previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
+        # a sentence an earlier housemate line said is no reply of the persona's as a whole
+        # ("そのようにしたとき、自分の家がより美しくなりました。", a reaction of day 3, as the reply of day 4)
+        heard = [part for t in ctx.history for part in split_sentences(t.message)]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
@@ -246,8 +251,8 @@ class SimulatedUser:
             # A copy stays a copy, whatever of it the guards below would drop ("it should be fun." is
             # what is left of an earlier reply said again); an earlier sentence inside a new reply is
             # theirs to drop.
-            near_copy = copies_whole(text, previous, NEAR_COPY)
-            copied = copies_whole(text, previous, COPY_SIMILARITY)
+            near_copy = copies_whole(text, [*previous, *heard], NEAR_COPY)
+            copied = copies_whole(text, [*previous, *heard], COPY_SIMILARITY)
             unsaid = drop_repeated_clauses(text, self.persona.language, said)
             if unsaid != text:  # "I care about family" again: people do not repeat a clause
                 text = drop_dangling(unsaid, self.persona.language)
