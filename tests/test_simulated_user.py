@@ -496,7 +496,15 @@ def test_a_reply_far_over_the_aimed_length_ends_after_its_first_sentences() -> N
     )
     assert trim_to_length(long_zh, "zh", 10) == "我会先把钱存起来。"
     assert trim_to_length(long_zh, "zh", 12) == "我会先把钱存起来。以后买房用。"
-    assert trim_to_length(long_zh, "zh", 30) == long_zh  # not far over: unchanged
+    assert trim_to_length(long_zh, "zh", 40) == long_zh  # not far over: unchanged
+    # Chinese ends sooner (1.5 times the aim, run q-d5-r8), Japanese at twice it
+    assert trim_to_length(long_zh, "zh", 30) == "我会先把钱存起来。以后买房用。"
+    long_ja = "まず貯金する。家を買いたいから。それに、無駄遣いはしたくないし、家族にも安心してほしい。"
+    assert trim_to_length(long_ja, "ja", 26) == long_ja
+    assert (
+        trim_to_length(long_ja, "ja", 20).startswith("まず貯金する。")
+        and len(trim_to_length(long_ja, "ja", 20)) < 20
+    )
     en = "I'd save it. Rent is due soon. Also my car needs work and I want to travel later this year."
     assert trim_to_length(en, "en", 6) == "I'd save it. Rent is due soon."
 
