@@ -32,6 +32,15 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
+#: An assistant's offer of help ("let me know if you need anything", "お手伝いできるよ", "有什么可以帮
+#: 你的"): no housemate line and no reply of the 1,804 real YNTP-100 turns holds one; the 1.5B
+#: model's Japanese housemates and simulated users wrote them (run q-d5-r8).
+ASSISTANT_OFFER = re.compile(
+    r"\bhow (?:can|may) i (?:help|assist)\b|\blet me know if (?:there(?:'s| is) anything|you need)\b"
+    r"|お手伝いでき(?:る|ます|まし)|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば"
+    r"|有什么(?:可以|需要|能)(?:帮|为)|帮(?:助)?(?:到)?您|为您(?:服务|效劳)",
+    re.IGNORECASE,
+)
 _QUOTE_PAIRS = [('"', '"'), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"), ("‘", "’")]
 _LABEL = re.compile(
     r"^\s*(?:\*\*)?(?:[A-Z][\w .'-]{0,30}|[\u3040-\u30ff\u4e00-\u9fff\w]{1,12}|A|B|Q|User|Assistant|Player|"

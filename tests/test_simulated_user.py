@@ -621,6 +621,18 @@ def test_a_japanese_reply_loses_a_stray_closing_mark_and_a_doubled_first_person(
     assert clean_reply("私はね", ja).startswith("私はね")  # nothing to say without it
 
 
+def test_an_assistants_offer_of_help_is_no_part_of_a_reply() -> None:
+    """Run q-d5-r8: "…時間を過ごしています。何か他に助けることがあればどうぞ教えてください" from the 1.5B
+    model as a Japanese persona; no real reply offers help so."""
+    ja = _persona("ja")
+    text = "レオも気に入っていました。何か他に助けることがあればどうぞ教えてください"
+    assert clean_reply(text, ja).startswith("レオも気に入っていました") and "教えて" not in clean_reply(text, ja)
+    assert clean_reply("おはよう、何かお手伝いできることがあれば教えてください", ja) == ""
+    en = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    assert clean_reply("I'd keep it quiet. Let me know if you need anything else!", en) == "I'd keep it quiet."
+    assert clean_reply("I can help you carry the boxes up.", en) == "I can help you carry the boxes up."
+
+
 def test_a_japanese_reply_leaves_the_speaker_unsaid() -> None:
     """About half the 1.5B model's Japanese replies opened "私は…" (run q-d5-r8); 20 of the 658 real
     ones open on a first person as the topic."""

@@ -38,7 +38,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sharehouse.textclean import CJK_WEIGHT, copied_run, normalise, script_matches, text_units
+from sharehouse.textclean import (
+    ASSISTANT_OFFER,
+    CJK_WEIGHT,
+    copied_run,
+    normalise,
+    script_matches,
+    text_units,
+)
 
 Reason = Literal[
     "empty",
@@ -159,10 +166,9 @@ _PREAMBLE = re.compile(
     r"|\bhere(?:'s| is| are) (?:one|a|an|my|the|your)\s+(?:possible\s+|sample\s+|short\s+)?"
     r"(?:answer|line|reply|response|version|example|option|question|dialogue)"
     r"|\bas an ai\b|\bas a language model\b"
-    r"|\bhow (?:can|may) i (?:help|assist)\b|\blet me know if (?:there(?:'s| is) anything|you need)\b"
-    r"|お手伝いでき(?:る|ます|まし)|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば"
-    r"|有什么(?:可以|需要|能)(?:帮|为)|帮(?:助)?(?:到)?您|为您(?:服务|效劳)"
-    r"|^\s*以下[はがに]|^\s*(?:はい|もちろん|了解です|了解)[、。!！]?\s*(?:以下|こちら)|(?:回答例|セリフ例)"
+    r"|"
+    + ASSISTANT_OFFER.pattern
+    + r"|^\s*以下[はがに]|^\s*(?:はい|もちろん|了解です|了解)[、。!！]?\s*(?:以下|こちら)|(?:回答例|セリフ例)"
     r"|^\s*以下是|^\s*下面是|^\s*(?:好的|当然|没问题)[，,!！。]?\s*(?:以下|这是|下面)",
     re.I,
 )

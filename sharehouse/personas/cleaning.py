@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sharehouse.personas.models import Persona
 from sharehouse.personas.stance import NOTE_MARKERS
-from sharehouse.textclean import drop_dangling, drop_reason_lead
+from sharehouse.textclean import ASSISTANT_OFFER, drop_dangling, drop_reason_lead
 
 EMOJI_RE = re.compile(
     "["
@@ -148,12 +148,22 @@ def _strip_self_reference(text: str, persona: Persona) -> str:
 _TYPE_TALK = re.compile(r"(?<![A-Za-z])(?:[EI][SN][TF][JP](?:-[AT])?|MBTI)(?![A-Za-z])")
 
 
+def _drop_sentences(text: str, pattern: re.Pattern[str]) -> str:
+    """``text`` without its sentences in which ``pattern`` is found ('' when it is in every one)."""
+    if not pattern.search(text):
+        return text
+    return "".join(part for part in _SENTENCE_SPLIT.split(text) if not pattern.search(part)).strip()
+
+
 def drop_type_talk(text: str) -> str:
     """``text`` without its sentences that name a personality type ('' when every one does)."""
-    if not _TYPE_TALK.search(text):
-        return text
-    kept = [part for part in _SENTENCE_SPLIT.split(text) if not _TYPE_TALK.search(part)]
-    return "".join(kept).strip()
+    return _drop_sentences(text, _TYPE_TALK)
+
+
+def drop_assistant_offers(text: str) -> str:
+    """``text`` without its sentences that offer help as an assistant does
+    (:data:`~sharehouse.textclean.ASSISTANT_OFFER`: "何か他に助けることがあればどうぞ教えてください")."""
+    return _drop_sentences(text, ASSISTANT_OFFER)
 
 
 #: The system prompt's "You are a real person" said back as a lead-in ("As a real person, I think ...").
@@ -401,7 +411,7 @@ def clean_reply(
     text = _strip_echoes(text, echoes, npc_message)
     text = "\n".join(_BULLET_RE.sub("", line) for line in text.split("\n"))
     text = _strip_labels(text.strip(), labels)
-    text = drop_type_talk(drop_placeholders(_strip_self_reference(text, persona)))
+    text = drop_assistant_offers(drop_type_talk(drop_placeholders(_strip_self_reference(text, persona))))
     if persona.language == "ja":
         text = _LEADING_FIRST_PERSON.sub("", _DOUBLE_FIRST_PERSON.sub("", text))
     if persona.language == "en":
