@@ -626,10 +626,12 @@ def test_an_assistants_offer_of_help_is_no_part_of_a_reply() -> None:
     model as a Japanese persona; no real reply offers help so."""
     ja = _persona("ja")
     text = "レオも気に入っていました。何か他に助けることがあればどうぞ教えてください"
-    assert clean_reply(text, ja).startswith("レオも気に入っていました") and "教えて" not in clean_reply(text, ja)
+    cleaned = clean_reply(text, ja)
+    assert cleaned.startswith("レオも気に入っていました") and "教えて" not in cleaned
     assert clean_reply("おはよう、何かお手伝いできることがあれば教えてください", ja) == ""
     en = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
-    assert clean_reply("I'd keep it quiet. Let me know if you need anything else!", en) == "I'd keep it quiet."
+    offered = "I'd keep it quiet. Let me know if you need anything else!"
+    assert clean_reply(offered, en) == "I'd keep it quiet."
     assert clean_reply("I can help you carry the boxes up.", en) == "I can help you carry the boxes up."
 
 
