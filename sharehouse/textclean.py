@@ -34,10 +34,11 @@ _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
 #: An assistant's offer of help ("let me know if you need anything", "お手伝いできるよ", "有什么可以帮
 #: 你的"): no housemate line and no reply of the 1,804 real YNTP-100 turns holds one; the 1.5B
-#: model's Japanese housemates and simulated users wrote them (run q-d5-r8).
+#: model's Japanese housemates and simulated users wrote them (run q-d5-r8), the users where their
+#: note asked them to ask something back ("ご希望のことをお知らせください").
 ASSISTANT_OFFER = re.compile(
     r"\bhow (?:can|may) i (?:help|assist)\b|\blet me know if (?:there(?:'s| is) anything|you need)\b"
-    r"|お手伝いでき(?:る|ます|まし)|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば"
+    r"|お手伝いでき(?:る|ます|まし)|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば|お知らせください|お申し付け"
     r"|有什么(?:可以|需要|能)(?:帮|为)|帮(?:助)?(?:到)?您|为您(?:服务|效劳)",
     re.IGNORECASE,
 )

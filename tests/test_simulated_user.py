@@ -629,6 +629,10 @@ def test_an_assistants_offer_of_help_is_no_part_of_a_reply() -> None:
     cleaned = clean_reply(text, ja)
     assert cleaned.startswith("レオも気に入っていました") and "教えて" not in cleaned
     assert clean_reply("おはよう、何かお手伝いできることがあれば教えてください", ja) == ""
+    assert clean_reply("静かな方がいいです。ご希望のことをお知らせください", ja).startswith(
+        "静かな方がいいです"
+    )
+    assert "お知らせ" not in clean_reply("静かな方がいいです。ご希望のことをお知らせください", ja)
     en = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
     offered = "I'd keep it quiet. Let me know if you need anything else!"
     assert clean_reply(offered, en) == "I'd keep it quiet."
