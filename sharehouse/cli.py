@@ -208,8 +208,8 @@ def simulate(
         typer.Option(
             "--relevance-gate/--no-relevance-gate",
             help="Check: a reply whose meaning is unrelated to the housemate's line (sentence-encoder "
-            "cosine under a per-language floor), or as close as a written evasion, gets a follow-up "
-            "without asking the judge.",
+            "cosine under a per-language floor), as close as a written evasion, or much closer to a "
+            "question of another day, gets a follow-up without asking the judge.",
         ),
     ] = True,
     housemates: Annotated[
