@@ -257,24 +257,18 @@ async def test_a_copy_is_never_kept_the_fallback_states_the_stance() -> None:
 
 
 async def test_a_sentence_a_housemate_said_is_no_reply() -> None:
-    """Run q-d5-r8: the 1.5B model answered day 4 with a housemate's reaction of day 3 word for word.
-    It is resampled like a copy of an earlier reply; a reply that merely takes up the line's words
-    stands."""
+    """Run q-d5-r8: the 1.5B model answered day 4 with a housemate's reaction of day 3 word for word
+    (and in q-d5-r9 with a two-sentence reaction). Both are resampled like a copy of an earlier
+    reply."""
     persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
     reaction = "When we did that, the whole house looked so much better."
-    history = [
-        PastTurn(
-            day=1,
-            npc_name="Mina",
-            message=f"{reaction} Plans for tonight?",
-            response="Staying in, I'm tired.",
-        )
-    ]
+    line = f"Thanks a lot. {reaction} Plans for tonight?"
+    history = [PastTurn(day=1, npc_name="Mina", message=line, response="Staying in, I'm tired.")]
     fresh = "I'd keep it quiet, maybe tell my sister and nobody else."
-    model = ScriptedModel([reaction, fresh])
+    model = ScriptedModel([reaction, f"Thanks a lot. {reaction}", fresh])
     user = SimulatedUser(persona, model, seed=2)
     reply = await user.reply(_ctx(history=history))
-    assert reply.text == fresh and reply.resampled == 1 and user.repeats == 1
+    assert reply.text == fresh and reply.resampled == 2 and user.repeats == 2
 
 
 async def test_a_near_copy_is_kept_only_when_it_is_the_least_similar_and_not_a_copy() -> None:

@@ -485,9 +485,11 @@ def is_repeat(text: str, previous: Sequence[str], threshold: float = COPY_SIMILA
     return similarity(text, previous) >= threshold
 
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` as written (after each sentence end, and at line breaks)."""
-    return [part.strip() for part in _SENTENCE_SPLIT.split(text) if part.strip()]
+def sentence_runs(text: str, longest: int) -> list[str]:
+    """Every run of one to ``longest`` consecutive sentences of ``text``, as written (sentences end
+    after a stop, and at line breaks)."""
+    parts = [part.strip() for part in _SENTENCE_SPLIT.split(text) if part.strip()]
+    return ["".join(parts[i : i + n]) for n in range(1, longest + 1) for i in range(len(parts) - n + 1)]
 
 
 def copies_whole(text: str, previous: Sequence[str], threshold: float) -> bool:

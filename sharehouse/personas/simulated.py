@@ -18,8 +18,8 @@ from sharehouse.personas.cleaning import (
     is_usable,
     join_sentences,
     measure,
+    sentence_runs,
     similarity,
-    split_sentences,
     trim_to_length,
 )
 from sharehouse.personas.models import Persona
@@ -229,9 +229,10 @@ class SimulatedUser:
         stance_json = stance.to_json() if stance is not None else None
         self.last_raw = []
         previous = [*self.persona.style.example_texts(), *(t.response for t in ctx.history)]
-        # a sentence an earlier housemate line said is no reply of the persona's as a whole
-        # ("そのようにしたとき、自分の家がより美しくなりました。", a reaction of day 3, as the reply of day 4)
-        heard = [part for t in ctx.history for part in split_sentences(t.message)]
+        # a sentence, or two running, of an earlier housemate line is no reply of the persona's as a
+        # whole ("そのようにしたとき、自分の家がより美しくなりました。", a reaction of day 3, as the reply
+        # of day 4; a two-sentence reaction as the reply two turns on, run q-d5-r9)
+        heard = [run for t in ctx.history for run in sentence_runs(t.message, 2)]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
