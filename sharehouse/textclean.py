@@ -38,7 +38,7 @@ _FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
 #: note asked them to ask something back ("ご希望のことをお知らせください").
 ASSISTANT_OFFER = re.compile(
     r"\bhow (?:can|may) i (?:help|assist)\b|\blet me know if (?:there(?:'s| is) anything|you need)\b"
-    r"|お手伝いでき(?:る|ます|まし)|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば|お知らせください|お申し付け"
+    r"|お手伝いでき|お役に立|(?:助け|手伝)(?:る|られる)ことがあれば|お知らせください|お申し付け"
     r"|有什么(?:可以|需要|能)(?:帮|为)|帮(?:助)?(?:到)?您|为您(?:服务|效劳)",
     re.IGNORECASE,
 )

@@ -37,13 +37,17 @@ DEMOS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("What would you do with a free Saturday?", "Probably hike somewhere quiet and turn my phone off.",
          "Lucky you, I've been stuck staring at screens all week and I'm jealous already."),
     ),
+    # Japanese: short, and none opens on 私は. The longer ones before ("私は逆で、六時には勝手に
+    # 目が覚めちゃうんだよね。") drew reactions that said the answer back in the first person: on
+    # run q-d5-r8's exchanges (bench_reactions --db) echo per attempt .286 -> .074, fallbacks
+    # 3/39 -> 0/39.
     "ja": (
         ("今夜は家で作る？それともみんなで外に食べに行く？", "家かな、金曜まで金欠だし笑",
-         "わかる、給料日前ってほんとにきついよね。"),
+         "わかる〜、給料日前はきついよね。"),
         ("朝型？それとも夜型？", "完全に夜型です。10時前は機嫌悪いです",
-         "私は逆で、六時には勝手に目が覚めちゃうんだよね。"),
+         "こっちは六時に目が覚めちゃう派だなあ。"),
         ("休みの土曜日があったら何する？", "静かな山を歩いて、スマホの電源切るかな",
-         "いいなあ、最近ずっと画面ばっかり見てたから私も行きたくなってきた。"),
+         "いいなあ、なんか行きたくなってきた。"),
     ),
     "zh": (
         ("今晚在家做饭，还是大家一起出去吃？", "在家吧，周五前没钱了哈哈",
