@@ -94,7 +94,7 @@ def test_cjk_sentences_of_a_reaction_have_no_space_between_them() -> None:
         ("ja", "派手なパーティー、レオらしくていいね。", None),
         ("ja", "それって誰を呼ぶの？", "question"),
         ("zh", "开派对啊，听起来太热闹了。", None),
-        ("zh", "哈哈，我也一样，发工资前真是太难了。", "repeat"),
+        ("zh", "哈哈，发工资前真的难熬。", "repeat"),  # a worked example
     ],
 )
 def test_what_a_reaction_may_not_be(lang: str, text: str, reason: str | None) -> None:
