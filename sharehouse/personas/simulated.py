@@ -70,8 +70,8 @@ class SimulatedUser:
     and handed to the model as a private note with the length to aim for; the model words it. An
     attempt is resampled hotter with another seed, up to ``max_attempts`` in all, when it is
     unusable (empty, wrong script, AI disclaimer), when it repeats an earlier reply or a style
-    example, exactly or nearly, or is as a whole a sentence of an earlier housemate line (counted in
-    :attr:`repeats`), or when it is thin: only the option's
+    example, exactly or nearly, or is as a whole one or two running sentences of an earlier
+    housemate line (counted in :attr:`repeats`), or when it is thin: only the option's
     own words, or far under the aimed length (counted in :attr:`thin`; both in
     ``UserReply.resampled``). If no attempt passes, the longest thin one is kept, else the least
     similar repeat if it is not a copy, else a plain reply built from the stance stands in
@@ -233,6 +233,7 @@ class SimulatedUser:
         # whole ("そのようにしたとき、自分の家がより美しくなりました。", a reaction of day 3, as the reply
         # of day 4; a two-sentence reaction as the reply two turns on, run q-d5-r9)
         heard = [run for t in ctx.history for run in sentence_runs(t.message, 2)]
+        copyable = [*previous, *heard]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
@@ -252,8 +253,8 @@ class SimulatedUser:
             # A copy stays a copy, whatever of it the guards below would drop ("it should be fun." is
             # what is left of an earlier reply said again); an earlier sentence inside a new reply is
             # theirs to drop.
-            near_copy = copies_whole(text, [*previous, *heard], NEAR_COPY)
-            copied = copies_whole(text, [*previous, *heard], COPY_SIMILARITY)
+            near_copy = copies_whole(text, copyable, NEAR_COPY)
+            copied = copies_whole(text, copyable, COPY_SIMILARITY)
             unsaid = drop_repeated_clauses(text, self.persona.language, said)
             if unsaid != text:  # "I care about family" again: people do not repeat a clause
                 text = drop_dangling(unsaid, self.persona.language)
