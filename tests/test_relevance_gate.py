@@ -162,3 +162,32 @@ def test_other_days_lines_are_the_other_days_questions(scenario) -> None:
     assert scenario.state("d5_fridge").opener.ja in lines
     assert not any(state.opener.ja in lines for state in scenario.day(2).states)
     assert len(lines) == sum(len(d.states) for d in scenario.days if d.day != 2)
+
+
+#: per language: replies that wait to see how things go, in stock words and in a sentence the
+#: evasion bank is close to (the open side of d5_future in the simulated user's own words)
+WAITING = {
+    "en": ("we'll see", "I'll just see what happens."),
+    "ja": ("様子見かな", "流れに任せるかな。"),
+    "zh": ("到时候再说吧", "我大概会不把路定死，走一步看一步"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(WAITING))
+async def test_waiting_to_see_answers_a_question_of_planning_ahead(gate, scenario, lang) -> None:
+    """Day 5 asks whether the player has a plan for next year or keeps their options open: waiting
+    to see is the open side, so it goes on to the judge. The same reply to day 1's party question
+    commits to nothing and is refused before the judge."""
+    future, party = scenario.state("d5_future"), scenario.state("d1_windfall")
+    assert future.mbti == "J/P" and party.mbti != "J/P"
+    for reply in WAITING[lang]:
+        res = await check_reply(
+            Accepting(), future, future.opener.get(lang), reply, gate=gate, language=lang,
+            others=other_days_lines(scenario, 5, lang),
+        )  # fmt: skip
+        assert res.answered and res.by == "llm", (reply, res.reason)
+        refused = await check_reply(
+            Unreachable(), party, party.opener.get(lang), reply, gate=gate, language=lang,
+            others=other_days_lines(scenario, 1, lang),
+        )  # fmt: skip
+        assert not refused.answered and refused.by == "rule", (reply, refused.reason)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sharehouse.engine.evasion import EVASION_REASON
-from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, is_noncommittal
+from sharehouse.engine.noncommittal import NONCOMMITTAL_REASON, WAIT_DIMENSION, is_noncommittal, waits_to_see
 from sharehouse.engine.relevance import RelevanceGate
 from sharehouse.llm.base import ChatModel, Completion, GenParams, LLMError
 from sharehouse.scenario import Scenario, State
@@ -74,7 +74,7 @@ def rule_check(state: State, reply: str, question: str = "") -> CheckResult | No
     line: bare assent ("sure") is non-committal only when it asks for a choice, opinion or plan."""
     kind = state.check.kind
     if kind == "llm":
-        return answer_rule(question, reply)
+        return answer_rule(question, reply, state.mbti)
     text = reply.strip()
     short = _too_short(text)
     if short is not None:
@@ -103,14 +103,14 @@ def is_clarification(reply: str) -> bool:
     return any(word in low for word in _CLARIFYING)
 
 
-def answer_rule(question: str, reply: str) -> CheckResult | None:
-    """The rules of a judged question: an empty, non-committal or only clarifying reply is
-    refused, else None."""
+def answer_rule(question: str, reply: str, dimension: str | None = None) -> CheckResult | None:
+    """The rules of a judged question (probing the MBTI ``dimension``, when the state says): an
+    empty, non-committal or only clarifying reply is refused, else None."""
     text = reply.strip()
     short = _too_short(text)
     if short is not None:
         return short
-    if is_noncommittal(text, question):
+    if is_noncommittal(text, question, dimension):
         return CheckResult(False, NONCOMMITTAL_REASON, "rule")
     if is_clarification(text):
         return CheckResult(False, CLARIFICATION_REASON, "rule")
@@ -255,16 +255,20 @@ async def _gate(
     reply: str,
     language: str | None,
     others: Sequence[str] = (),
+    dimension: str | None = None,
 ) -> CheckResult | None:
     """Not answered when the reply shares almost no meaning with the line, is as close as a
-    written evasion, or is much closer to one of ``others`` (the script's lines of other days)
-    than to the line (see engine.relevance)."""
+    written evasion (of a question probing ``dimension``), or is much closer to one of ``others``
+    (the script's lines of other days) than to the line (see engine.relevance). On a question of
+    planning ahead, a reply that waits to see is on topic and no evasion: it takes the open side,
+    however few words it shares with the line ("様子見かな", cosine .07)."""
     if gate is None or language is None:
         return None
-    cos = await gate.off_topic(question, reply, language)
+    waits = dimension == WAIT_DIMENSION and waits_to_see(reply)
+    cos = None if waits else await gate.off_topic(question, reply, language)
     if cos is not None:
         return CheckResult(False, f"off-topic: the reply is unrelated to the line (cosine {cos:.2f})", "rule")
-    evasive = await gate.evades(reply, language)
+    evasive = None if waits else await gate.evades(reply, language, dimension)
     if evasive is not None:
         return CheckResult(False, EVASION_REASON.format(example=evasive[1], cos=evasive[0]), "rule")
     another = await gate.answers_another(question, reply, others, language)
@@ -312,7 +316,7 @@ async def check_reply(
     LLM judge. ``others``: the script's lines of the other days (:func:`other_days_lines`)."""
     ruled = rule_check(state, reply, question)
     if ruled is None and state.check.kind == "llm":
-        ruled = await _gate(gate, question, reply, language, others)
+        ruled = await _gate(gate, question, reply, language, others, state.mbti)
     if ruled is not None:
         return ruled
     return await _llm_verdict(model, judge_messages(state, question, reply), seed)

@@ -13,6 +13,8 @@ few exceptions: each floor flags at most 2 % of them (``scripts/calibrate_evasio
 
 from __future__ import annotations
 
+from sharehouse.engine.noncommittal import WAIT_DIMENSION
+
 #: Written evasions per language: undecided, deferring, handing the choice back, "both/either",
 #: "it depends" without saying on what, praise of the question, a reaction that picks nothing.
 EVASIONS: dict[str, tuple[str, ...]] = {
@@ -113,6 +115,25 @@ EVASIONS: dict[str, tuple[str, ...]] = {
         "哈哈，谁知道呢。",
     ),
 }
+
+#: The written evasions that wait to see how things turn out. On a question of the
+#: :data:`~sharehouse.engine.noncommittal.WAIT_DIMENSION` (plan ahead, or keep options open) they
+#: take the open side: "走一步看一步" is the very words of that side of ``d5_future``.
+WAIT_AND_SEE: dict[str, frozenset[str]] = {
+    "en": frozenset({"I guess we'll find out when the time comes.", "We'll see what happens."}),
+    "ja": frozenset({"そのときになったら考えるよ。", "どうなるか様子を見てみます。"}),
+    "zh": frozenset({"到时候再说吧。", "走一步看一步吧。", "看具体情况吧。"}),
+}
+
+
+def evasion_bank(language: str, dimension: str | None = None) -> tuple[str, ...]:
+    """The written evasions of ``language`` that evade a question probing ``dimension``: all of
+    them, but those that wait to see on the :data:`WAIT_DIMENSION`."""
+    bank = EVASIONS[language]
+    if dimension != WAIT_DIMENSION:
+        return bank
+    return tuple(text for text in bank if text not in WAIT_AND_SEE.get(language, frozenset()))
+
 
 #: At or above this cosine to the nearest written evasion a reply evades. Share of all real
 #: YNTP-100 replies at or above it (scripts/calibrate_evasion.py): en 1.2 % (567 replies),

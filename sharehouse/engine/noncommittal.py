@@ -9,7 +9,10 @@ Two kinds of phrase:
 - **evasive** ones ("maybe", "idk", "up to you", "it depends", "haha", "考えておきます", "再说吧")
   never answer a question;
 - **bare assent** ("sure", "why not", "sounds good", "yes", "いいね", "好啊") answers a yes/no
-  question but not one that asks for a choice, an opinion or a plan (:func:`asks_for_content`).
+  question but not one that asks for a choice, an opinion or a plan (:func:`asks_for_content`);
+- **waiting to see** ("we'll see", "到时候再说", "看情况") evades any question but one that asks
+  whether the player plans ahead or keeps their options open (:data:`WAIT_DIMENSION`): there it
+  takes the open side.
 
 The lists cover English, Japanese and Chinese together: players mix languages, and the verdict must
 not depend on the session's language.
@@ -28,6 +31,12 @@ NONCOMMITTAL_REASON = "non-committal reply"
 class Commitment(StrEnum):
     EVASIVE = "evasive"
     ASSENT = "assent"
+    WAIT = "wait"
+
+
+#: The MBTI dimension whose questions ask to plan ahead or keep options open: waiting to see how
+#: things go answers them ("Do you have a plan for next year, or see what comes?" "We'll see").
+WAIT_DIMENSION = "J/P"
 
 
 # --- English: phrases as word sequences, after lower-casing and removing punctuation ---------------
@@ -39,7 +48,7 @@ maybe | maybe later | maybe not | maybe maybe not | perhaps | possibly | probabl
 | not really sure | unsure | idk | dunno | i dunno | i don't know | i dont know | don't know | dont know
 | i do not know | no idea | no clue | who knows | i'll think about it | ill think about it
 | i will think about it | i'll think about that | let me think | let me think about it | let me see
-| i need to think | i need to think about it | i'll see | we'll see | well see | let's see | lets see
+| i need to think | i need to think about it | let's see | lets see
 | i'll get back to you | ill get back to you | not yet | haven't decided | havent decided
 | i haven't decided | haven't thought about it | never thought about it | whatever | whatever you like
 | whatever you want | whatever you prefer | whatever you think | whatever works | whatever is fine
@@ -55,6 +64,12 @@ maybe | maybe later | maybe not | maybe maybe not | perhaps | possibly | probabl
 | depending | it all depends | depends on you | depends on the day | depends on the mood | depends on my mood
 | it varies | kind of | sort of | kinda | sorta | meh | eh | hmm | hm | hmmm | um | uh | umm | uhh
 | same | same here | who cares
+"""
+
+_EN_WAIT = """
+i'll see | we'll see | well see | we will see | we shall see | i'll see how it goes | we'll see how it goes
+| see how it goes | see what happens | we'll see what happens | see what comes | take it as it comes
+| go with the flow | play it by ear
 """
 
 _EN_ASSENT = """
@@ -104,11 +119,16 @@ _CJK_EVASIVE = """
 迷っています 悩む 悩みます 悩ましい 難しい質問 いい質問 どうだろう どうでしょう どうかな
 なんとも言えない 何とも言えない 特にない 特にありません 別に べつに そのうち また今度 後で考える あとで考える
 まだ決めてない まだ決めていない 決められない うーん うーむ んー 笑 ははは はは あはは ふふ えへへ へへ
-都行 都可以 都好 都不错 都挺好 都无所谓 无所谓 没所谓 随便 随意 随你便 随你 看情况 看心情 看你们 看你
-看大家 到时候再说 以后再说 再说吧 再说 再看吧 再看看 再想想 让我想想 我想想 考虑考虑 考虑一下 可能吧
+都行 都可以 都好 都不错 都挺好 都无所谓 无所谓 没所谓 随便 随意 随你便 随你 看心情 看你们 看你
+看大家 以后再说 再说吧 再说 再看吧 再看看 再想想 让我想想 我想想 考虑考虑 考虑一下 可能吧
 可能 也许吧 也许 大概吧 大概 或许 说不定 不好说 很难说 难说 哈哈 嘿嘿 呵呵 嘻嘻 不知道 不晓得
 不清楚 不确定 没想好 还没想好 没想过 你决定 你定 你们定 听你的 听你们的 你说呢 没意见 没有意见 没什么意见
 因人而异 两个都行 两个都好 都一样 好问题 好难 一般般 还行吧 haha lol www
+"""
+
+_CJK_WAIT = """
+様子を見 様子見 成り行き 流れに任せる その時考える そのとき考える その時次第 そのとき次第
+看情况 看情况再说 到时候再说 到时候看 走一步看一步 顺其自然 见机行事
 """
 
 _CJK_ASSENT = """
@@ -152,11 +172,13 @@ def _normalise(text: str) -> str:
 _EN_TABLE: dict[tuple[str, ...], Commitment] = {
     **{p: Commitment.ASSENT for p in _phrases(_EN_ASSENT)},
     **{p: Commitment.EVASIVE for p in _phrases(_EN_EVASIVE)},
+    **{p: Commitment.WAIT for p in _phrases(_EN_WAIT)},
 }
 _EN_LONGEST = max(len(p) for p in _EN_TABLE)
 _CJK_TABLE: list[tuple[str, Commitment]] = sorted(
     [(w, Commitment.ASSENT) for w in _CJK_ASSENT.split()]
-    + [(w, Commitment.EVASIVE) for w in _CJK_EVASIVE.split()],
+    + [(w, Commitment.EVASIVE) for w in _CJK_EVASIVE.split()]
+    + [(w, Commitment.WAIT) for w in _CJK_WAIT.split()],
     key=lambda item: -len(item[0]),
 )
 _CJK_FILLERS: list[str] = sorted(set(_CJK_FILLER.split()), key=len, reverse=True)
@@ -234,10 +256,27 @@ def asks_for_content(question: str) -> bool:
     return bool(_OPEN_EN.search(question) or _OPEN_CJK.search(question))
 
 
-def is_noncommittal(reply: str, question: str = "") -> bool:
+_WAIT_EN: frozenset[tuple[str, ...]] = frozenset(_phrases(_EN_WAIT))
+_WAIT_CJK: tuple[str, ...] = tuple(_CJK_WAIT.split())
+
+
+def waits_to_see(reply: str) -> bool:
+    """Whether the reply says, anywhere in it, that the player will wait and see how things go
+    ("I'll keep it open and see what happens", "我大概会不把路定死，走一步看一步")."""
+    text = _normalise(reply)
+    if any(phrase in text.replace(" ", "") for phrase in _WAIT_CJK):
+        return True
+    words = text.split()
+    return any(tuple(words[i : i + len(p)]) == p for p in _WAIT_EN for i in range(len(words)))
+
+
+def is_noncommittal(reply: str, question: str = "", dimension: str | None = None) -> bool:
     """True when the reply is nothing but non-commitment: an evasive phrase, or bare assent to a
-    question that asks for a choice, an opinion or a plan."""
+    question that asks for a choice, an opinion or a plan. On a question of the
+    :data:`WAIT_DIMENSION` (``dimension``, the state's), waiting to see is an answer."""
     kinds = commitments(reply)
     if not kinds:
         return False
+    if Commitment.WAIT in kinds:
+        return dimension != WAIT_DIMENSION
     return Commitment.EVASIVE in kinds or asks_for_content(question)

