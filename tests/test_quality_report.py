@@ -21,8 +21,10 @@ from sharehouse.realism.quality import (
     repeated_clause_flags,
     repeated_opener_flags,
     repeated_start_flags,
+    scenario_sides,
     scripted_line,
     self_repeat_rate,
+    stance_side_flags,
 )
 from sharehouse.realism.quality_data import Dialogue, store_dialogues, yntp_dialogues
 from sharehouse.store import Store
@@ -530,3 +532,32 @@ def test_fallbacks_count_only_lines_the_model_was_asked_for() -> None:
         [Dialogue(session_id="r", user_id="r", language="en", turns=[real])], "en", relevance=False
     )
     assert (r.npc_fallback, r.npc_scripted) == (None, None)  # imported people: nothing recorded
+
+
+def test_replies_that_take_the_other_side_than_their_stance() -> None:
+    """A reply nearer the written side its stance took counts as taking it; one nearer the other
+    side does not (the label stored with it is wrong); canned fallbacks and turns without a stance
+    or without written sides are left out."""
+    sides = scenario_sides("en")
+    assert set(sides["d1_windfall"]) == {"E", "I"}
+
+    def turn(idx: int, reply: str, letter: str | None, *, fallback: bool = False, state: str = "d1_windfall"):
+        stance = json.dumps({"dimension": "E/I", "letter": letter}) if letter else None
+        return TurnRecord(
+            session_id="s", day=1, idx=idx, npc="Leo", message="Party or secret?", response=reply,
+            state_id=state, stance=stance, reply_fallback=fallback,
+        )  # fmt: skip
+
+    turns = [
+        turn(0, "I'd throw a huge party and invite everyone I know!", "E"),
+        turn(1, "Honestly I'd keep it to myself and enjoy it quietly.", "E"),  # the other side
+        turn(2, "Quietly, nobody would know.", "I"),
+        turn(3, "keep it quiet and enjoy it privately", "E", fallback=True),
+        turn(4, "A party, of course.", None),
+        turn(5, "A party, of course.", "E", state="d5_farewell"),  # no written sides
+    ]
+    assert stance_side_flags(turns, "en", sides) == [True, False, True]
+    dialogue = Dialogue(session_id="s", user_id="u", language="en", turns=turns)
+    measured = measure_dialogues([dialogue], "en", sides=sides)
+    assert measured.stance_sides == pytest.approx(2 / 3)
+    assert measure_dialogues([dialogue], "en", sides=sides, relevance=False).stance_sides is None

