@@ -594,7 +594,7 @@ async def play_session(
     for _attempt in range(opts.max_session_attempts):
         store.bump_attempts(sid)
         try:
-            user = user_cls(persona, user_model, seed=seed, temperature=opts.temperature)
+            user = user_cls(persona, user_model, seed=seed, temperature=opts.temperature, sides=gate)
             runner = SessionRunner(
                 store, scenario, sid, npc_model=npc_model, user=user, events=events,
                 params=EngineParams(

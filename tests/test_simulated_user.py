@@ -654,3 +654,38 @@ def test_a_day_marker_is_markup_not_a_reply() -> None:
     assert clean_reply("Day one was fun.", en) == "Day one was fun."
     zh = _persona("zh")
     assert clean_reply("第1天：我会悄悄地过。", zh).startswith("我会悄悄地过")
+
+
+#: per side of d1_windfall: a reply on that side in other words than its pole
+_SIDE_REPLIES = {
+    "E": "A huge party for sure, I'd invite everyone and celebrate loudly.",
+    "I": "I'd keep it a secret and enjoy the money by myself.",
+}
+
+
+async def test_an_attempt_nearer_the_side_its_stance_did_not_take_is_resampled() -> None:
+    """With the relevance gate's encoder as the meter, an attempt that says the other side is
+    resampled and counted; if every attempt does, the one least against the stance is kept, not a
+    canned reply. Without a meter the first attempt stands."""
+    from sharehouse.engine.relevance import RelevanceGate
+
+    persona, ctx = _persona("en"), _ctx()
+    stance = stance_for(persona, "d1_windfall", "E/I", ctx.poles)
+    assert stance is not None
+    own, other = _SIDE_REPLIES[stance.letter], next(t for k, t in _SIDE_REPLIES.items() if k != stance.letter)
+    gate = RelevanceGate()
+    assert (
+        gate.side_margin(own, ctx.poles[stance.letter], ctx.poles["E" if stance.letter == "I" else "I"], "en")
+        > 0
+    )
+
+    user = SimulatedUser(persona, ScriptedModel([other, own]), seed=0, sides=gate)
+    reply = await user.reply(ctx)
+    assert reply.text.rstrip(".") == own.rstrip(".") and (reply.resampled, user.against) == (1, 1)
+
+    stubborn = SimulatedUser(persona, ScriptedModel([other]), seed=0, sides=gate)
+    kept = await stubborn.reply(ctx)
+    assert not kept.fallback and kept.text.rstrip(".") == other.rstrip(".") and stubborn.against == 3
+
+    unmetered = SimulatedUser(persona, ScriptedModel([other, own]), seed=0)
+    assert (await unmetered.reply(ctx)).text.rstrip(".") == other.rstrip(".")

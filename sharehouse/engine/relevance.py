@@ -68,6 +68,12 @@ class RelevanceGate:
         vectors = self.embed([question, reply], RELEVANCE_ENCODERS[language])
         return float(np.dot(vectors[0], vectors[1]))
 
+    def side_margin(self, reply: str, taken: str, other: str, language: str) -> float:
+        """How much closer in meaning ``reply`` is to the written side ``taken`` than to ``other``
+        (a cosine difference; negative when ``other`` is nearer)."""
+        vectors = self.embed([reply, taken, other], RELEVANCE_ENCODERS[language])
+        return float(np.dot(vectors[0], vectors[1]) - np.dot(vectors[0], vectors[2]))
+
     async def off_topic(self, question: str, reply: str, language: str) -> float | None:
         """The cosine when it is below the language's floor (the reply is off-topic), else None."""
         if language not in self.floors or not question.strip() or not reply.strip():

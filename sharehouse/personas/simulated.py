@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import zlib
+from typing import Protocol
 
 from sharehouse.engine.users import TurnContext, UserReply
 from sharehouse.llm.base import ChatModel, Completion, GenParams, Message
@@ -61,6 +63,16 @@ THIN_LENGTH = 0.4
 #: temperature (its default is the same 0.7, so the benches that drive a user directly match it).
 DEFAULT_TEMPERATURE = 0.7
 TOP_P = 0.92
+#: How much closer in meaning (a cosine difference) an attempt may be to the side its stance did
+#: not take than to the one it took before it is resampled: it would say the opposite of the
+#: label stored with it ("我会坐下来好好做计划" on a stance to keep things open, run q-d5-r9).
+AGAINST_STANCE = 0.05
+
+
+class SideMeter(Protocol):
+    """Measures which written side of a question a reply is nearer (the check's relevance gate)."""
+
+    def side_margin(self, reply: str, taken: str, other: str, language: str) -> float: ...
 
 
 class SimulatedUser:
@@ -72,8 +84,10 @@ class SimulatedUser:
     unusable (empty, wrong script, AI disclaimer), when it repeats an earlier reply or a style
     example, exactly or nearly, or is as a whole one or two running sentences of an earlier
     housemate line (counted in :attr:`repeats`), or when it is thin: only the option's
-    own words, or far under the aimed length (counted in :attr:`thin`; both in
-    ``UserReply.resampled``). If no attempt passes, the longest thin one is kept, else the least
+    own words, or far under the aimed length (counted in :attr:`thin`), or when, with ``sides``
+    given, it is nearer in meaning to the side its stance did not take (by :data:`AGAINST_STANCE`;
+    counted in :attr:`against`; all three in ``UserReply.resampled``). If no attempt passes, the
+    longest thin one is kept, else the one least against its stance, else the least
     similar repeat if it is not a copy, else a plain reply built from the stance stands in
     (``fallback=True``, counted in :attr:`fallbacks`). A copy is never kept. What an earlier reply
     of the session already said is dropped: a clause ("I care about family" in every answer;
@@ -97,9 +111,11 @@ class SimulatedUser:
         retry_temperature_boost: float = 0.25,
         max_attempts: int = 3,
         temperature: float | None = None,
+        sides: SideMeter | None = None,
     ) -> None:
         self.persona = persona
         self.model = model
+        self.sides = sides
         self.seed = seed
         self.max_history_turns = max_history_turns
         self.history_step = history_step
@@ -120,6 +136,7 @@ class SimulatedUser:
         self.fallbacks = 0
         self.repeats = 0
         self.thin = 0  # attempts resampled as thin: the option's words only, or far too short
+        self.against = 0  # attempts resampled as nearer the side their stance did not take
         self.trimmed = 0  # replies far over the aimed length, ended after their first sentences
         self.extended = 0  # thin replies that went on, asked once more for what lies behind them
         self.sentences_dropped = 0  # sentences that said an earlier reply's sentence again in other words
@@ -161,6 +178,17 @@ class SimulatedUser:
             echoes=(reminder(self.persona), *(ex.question for ex in self.persona.style.style_examples)),
             npc_message=ctx.message,
         )
+
+    async def _side_margin(self, text: str, stance: Stance | None, ctx: TurnContext) -> float | None:
+        """How much nearer in meaning ``text`` is to the side its stance took than to the other
+        (negative: the other is nearer); None without a meter, a stance or both written sides."""
+        if self.sides is None or stance is None or not ctx.poles:
+            return None
+        other = [side for letter, side in ctx.poles.items() if letter != stance.letter]
+        taken = ctx.poles.get(stance.letter)
+        if taken is None or len(other) != 1:
+            return None
+        return await asyncio.to_thread(self.sides.side_margin, text, taken, other[0], self.persona.language)
 
     async def _go_on(
         self,
@@ -240,6 +268,7 @@ class SimulatedUser:
         said_phrases = {k for t in ctx.history for k in phrases(t.response, self.persona.language)}
         repeats: list[tuple[float, UserReply, bool]] = []  # (similarity, reply, a copy before the guards)
         thin: list[tuple[int, UserReply]] = []
+        against: list[tuple[float, UserReply]] = []  # (how much nearer its own side, reply)
         resampled = 0
         for attempt in range(self.max_attempts):
             if attempt:
@@ -291,6 +320,12 @@ class SimulatedUser:
                 self.thin += 1
                 thin.append((measure(text, self.persona.language), reply))
                 continue
+            margin = await self._side_margin(text, stance, ctx)
+            if margin is not None and margin < -AGAINST_STANCE:  # it says the other side
+                resampled += 1
+                self.against += 1
+                against.append((margin, reply))
+                continue
             reply.resampled = resampled
             return reply
         if thin:  # the longest of the thin attempts, carried on if it can be, beats a repeat
@@ -298,6 +333,10 @@ class SimulatedUser:
             best.resampled = resampled
             said |= clauses(best.text, self.persona.language)
             return await self._go_on(messages, best, ctx, stance, length, said, previous) or best
+        if against:  # the persona's own words, though nearer the other side
+            _, best = max(against, key=lambda pair: pair[0])
+            best.resampled = resampled
+            return best
         if repeats:
             _, best, copy = min(repeats, key=lambda item: item[0])
             if not copy and not is_repeat(best.text, previous):
