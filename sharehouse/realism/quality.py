@@ -407,8 +407,8 @@ def stance_side_flags(
     if not triples:
         return []
     model = RELEVANCE_ENCODERS[language]
-    replies, own, other = (embed([tr[i] for tr in triples], model, store=store) for i in range(3))
-    closer = np.einsum("ij,ij->i", replies, own) > np.einsum("ij,ij->i", replies, other)
+    said, taken, not_taken = (embed([tr[i] for tr in triples], model, store=store) for i in range(3))
+    closer = np.einsum("ij,ij->i", said, taken) > np.einsum("ij,ij->i", said, not_taken)
     return [bool(x) for x in closer]
 
 
