@@ -58,6 +58,7 @@ def option_copy(reply: str, pole: str) -> bool:
 
 
 async def play(model_spec: str, personas: Sequence[str], days: int, seed: int) -> dict[str, LanguageFigures]:
+    from sharehouse.engine.relevance import default_gate
     from sharehouse.engine.users import PastTurn, TurnContext
     from sharehouse.llm.registry import load_model
     from sharehouse.personas.io import default_personas_path, load_personas
@@ -67,12 +68,13 @@ async def play(model_spec: str, personas: Sequence[str], days: int, seed: int) -
     scenario = load_scenario(default_scenario_path())
     by_id = {p.id: p for p in load_personas(default_personas_path())}
     model = load_model(model_spec)
+    gate = default_gate()  # as simulate: an attempt nearer the side its stance did not take is resampled
     out: dict[str, LanguageFigures] = {}
     for pid in personas:
         persona = by_id[pid]
         lang = persona.language
         figures = out.setdefault(lang, LanguageFigures(lang))
-        user = SimulatedUser(persona, model, seed=seed)
+        user = SimulatedUser(persona, model, seed=seed, sides=gate)
         history: list[PastTurn] = []
         names = tuple(npc.name.get(lang) for npc in scenario.npcs)
         for day in range(1, days + 1):
