@@ -209,7 +209,8 @@ def simulate(
             "--relevance-gate/--no-relevance-gate",
             help="Check: a reply whose meaning is unrelated to the housemate's line (sentence-encoder "
             "cosine under a per-language floor), as close as a written evasion, or much closer to a "
-            "question of another day, gets a follow-up without asking the judge.",
+            "question of another day, gets a follow-up without asking the judge. Its encoder also "
+            "has the simulated users resample a reply nearer the side their stance did not take.",
         ),
     ] = True,
     housemates: Annotated[
