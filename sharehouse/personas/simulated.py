@@ -32,6 +32,7 @@ from sharehouse.personas.stance import (
     more_note,
     private_note,
     stance_for,
+    taken_and_other,
     target_length,
 )
 from sharehouse.textclean import (
@@ -184,11 +185,10 @@ class SimulatedUser:
         (negative: the other is nearer); None without a meter, a stance or both written sides."""
         if self.sides is None or stance is None or not ctx.poles:
             return None
-        other = [side for letter, side in ctx.poles.items() if letter != stance.letter]
-        taken = ctx.poles.get(stance.letter)
-        if taken is None or len(other) != 1:
+        both = taken_and_other(ctx.poles, stance.letter)
+        if both is None:
             return None
-        return await asyncio.to_thread(self.sides.side_margin, text, taken, other[0], self.persona.language)
+        return await asyncio.to_thread(self.sides.side_margin, text, *both, self.persona.language)
 
     async def _go_on(
         self,

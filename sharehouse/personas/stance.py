@@ -325,6 +325,14 @@ def _opening(
     return rng.choice(fresh or filled)
 
 
+def taken_and_other(poles: Mapping[str, str], letter: str) -> tuple[str, str] | None:
+    """(what the side ``letter`` says, what the other side says) of a question's written
+    ``poles``; None unless the question has both."""
+    taken = poles.get(letter)
+    other = [text for side, text in poles.items() if side != letter]
+    return (taken, other[0]) if taken is not None and len(other) == 1 else None
+
+
 def stance_for(
     persona: Persona,
     state_id: str,

@@ -60,6 +60,7 @@ from pydantic import BaseModel
 from sharehouse.engine.relevance import RELEVANCE_ENCODERS
 from sharehouse.personas.cleaning import _normalise as normalise
 from sharehouse.personas.cleaning import is_repeat
+from sharehouse.personas.stance import taken_and_other
 from sharehouse.realism.quality_data import Dialogue
 from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
@@ -400,10 +401,9 @@ def stance_side_flags(
         written = sides.get(t.state_id or "")
         if not t.stance or not written or t.reply_fallback or not t.response.strip():
             continue
-        letter = json.loads(t.stance).get("letter")
-        other = [text for side, text in written.items() if side != letter]
-        if letter in written and len(other) == 1:
-            triples.append((t.response.strip(), written[letter], other[0]))
+        both = taken_and_other(written, str(json.loads(t.stance).get("letter")))
+        if both is not None:
+            triples.append((t.response.strip(), *both))
     if not triples:
         return []
     model = RELEVANCE_ENCODERS[language]
