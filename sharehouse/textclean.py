@@ -128,6 +128,21 @@ def _words(text: str) -> str:
     return normalise(re.sub(r"['’]", "", text))
 
 
+#: The words that give a reason, per language. Japanese から / ため count only where they close a
+#: clause (before punctuation, a copula or a sentence-final particle), not as "from" (明日から始める).
+_REASON_WORDS: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"\b(?:because|'?cause|cuz|since)\b", re.IGNORECASE),
+    "ja": re.compile(r"ので|(?:から|ため)(?=$|[。、！？!?,.…\s」）)]|です|だ|かな|かも|ね|よ|な|さ|に)"),
+    "zh": re.compile(r"因为|由于|为了|所以"),
+}
+
+
+def gives_reason(text: str, lang: str) -> bool:
+    """Whether ``text`` holds a word that gives a reason ("because", "…から。", "因为")."""
+    pattern = _REASON_WORDS.get(lang)
+    return bool(pattern and pattern.search(text))
+
+
 def start(text: str, lang: str) -> str | None:
     """The normalised first :data:`START_WORDS` words (English) or :data:`START_CHARS` letters (CJK)
     of ``text``; None when it is shorter than that."""

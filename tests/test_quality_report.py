@@ -36,6 +36,7 @@ from sharehouse.textclean import (
     drop_opener,
     drop_repeated_clauses,
     drop_reused_phrases,
+    gives_reason,
     phrases,
     sentences,
 )
@@ -561,3 +562,46 @@ def test_replies_that_take_the_other_side_than_their_stance() -> None:
     measured = measure_dialogues([dialogue], "en", sides=sides)
     assert measured.stance_sides == pytest.approx(2 / 3)
     assert measure_dialogues([dialogue], "en", sides=sides, relevance=False).stance_sides is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "reasons", "none"),
+    [
+        (
+            "en",
+            ["I'd save it, because rent is due.", "Since I hate noise, a quiet one."],
+            ["A quiet one for me.", "I'd plan it."],
+        ),
+        (
+            "ja",
+            ["静かなのが好きだから。", "疲れるので一人がいい", "みんなのためだよ"],
+            ["明日から始める", "一人がいい"],
+        ),
+        ("zh", ["因为我喜欢安静。", "所以我会先存起来"], ["我会先存起来", "从明天开始"]),
+    ],
+)
+def test_replies_giving_a_reason(lang: str, reasons: list[str], none: list[str]) -> None:
+    """A reply that says why counts, one that only answers does not, and Japanese から as "from"
+    is no reason; the share is over every reply of the language."""
+    assert all(gives_reason(r, lang) for r in reasons)
+    assert not any(gives_reason(r, lang) for r in none)
+    turns = [
+        TurnRecord(session_id="s", day=1, idx=i, npc="Leo", message="?", response=r)
+        for i, r in enumerate([*reasons, *none])
+    ]
+    measured = measure_dialogues(
+        [Dialogue(session_id="s", user_id="u", language=lang, turns=turns)], lang, relevance=False
+    )
+    assert measured.reasons == pytest.approx(len(reasons) / (len(reasons) + len(none)))
+
+
+def test_the_real_people_seldom_give_a_reason(yntp_dir: Path) -> None:
+    """Measured on all the real YNTP-100 people (the reference a simulator is read against): a
+    reason in about one English or Chinese reply in ten, one Japanese reply in four."""
+    dialogues = yntp_dialogues(yntp_dir)
+    shares = {
+        lang: measure_dialogues([d for d in dialogues if d.language == lang], lang, relevance=False).reasons
+        for lang in ("en", "ja", "zh")
+    }
+    assert shares == {"en": pytest.approx(0.093, abs=0.01), "ja": pytest.approx(0.233, abs=0.01),
+                      "zh": pytest.approx(0.095, abs=0.01)}  # fmt: skip

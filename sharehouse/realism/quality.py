@@ -40,6 +40,9 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
   (the scenario's ``poles``), the share closer in meaning (the relevance encoder) to the side the
   stored stance took than to the other side; a reply nearer the other side says the opposite of
   the label stored with it (canned fallback replies are left out);
+- replies giving a reason: the share holding a word that gives one ("because", a clause closing in
+  "…から" / "…ので" / "…ため", "因为" / "所以"; :func:`~sharehouse.textclean.gives_reason`): a
+  simulated user told to justify every answer does, the real people mostly do not;
 - the check's follow-up rate and its share of LLM verdicts;
 - reply length, and the style features of :func:`~sharehouse.realism.report.realism_report`, whose
   ``chars`` comparison gives the length distance W/σ.
@@ -66,6 +69,7 @@ from sharehouse.realism.report import LanguageReport, realism_report
 from sharehouse.store.records import TurnRecord
 from sharehouse.textclean import (
     clauses,
+    gives_reason,
     opener,
     opens_like,
     phrases,
@@ -134,6 +138,7 @@ class QualityMeasures(BaseModel):
     reply_resampled_per_turn: float | None
     relevance: float | None
     stance_sides: float | None = None  # replies closer to their stance's side than to the other side
+    reasons: float | None = None  # replies giving a reason ("because", "…から。", "因为")
     followup_rate: float | None
     check_llm_share: float | None
     mean_length: float | None  # characters of a reply (spaces included)
@@ -456,6 +461,7 @@ def measure_dialogues(
         stance_sides=_share(stance_side_flags(turns, language, sides, store=store))
         if relevance and sides
         else None,
+        reasons=_share([gives_reason(r, language) for r in replies]),
         followup_rate=_share([t.verdict == "follow_up" for t in played]),
         check_llm_share=_share([t.check_by == "llm" if t.check_by else None for t in turns]),
         mean_length=_mean([len(r) for r in replies]),
