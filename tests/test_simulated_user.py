@@ -17,7 +17,14 @@ from sharehouse.llm.base import Completion, GenParams, Message
 from sharehouse.personas import Persona, SimulatedUser, generate_personas
 from sharehouse.personas.cleaning import clean_reply, fallback_reply, is_repeat, is_usable, trim_to_length
 from sharehouse.personas.models import LengthRange
-from sharehouse.personas.stance import asked_length, asks_back, private_note, stance_for, target_length
+from sharehouse.personas.stance import (
+    MORE_KINDS,
+    asked_length,
+    asks_back,
+    private_note,
+    stance_for,
+    target_length,
+)
 from sharehouse.personas.traits import recover_traits, run_stances
 from sharehouse.textclean import drop_dangling, drop_reason_lead
 
@@ -91,13 +98,23 @@ def test_stance_text_uses_the_pole_and_gives_a_persona_detail_only_on_topic() ->
         assert s.reason == ""  # nothing about the persona is on this topic: no pasted non sequitur
         note = private_note(persona, s, 17)
         assert s.position in note and str(asked_length(lang, 17)) in note
-        assert {"en": "reason", "ja": "理由", "zh": "理由"}[lang] in note  # no reason given: ask for one
+        # no persona detail to give: the note asks the reply to add something of its own
+        assert s.more in MORE_KINDS[lang] and MORE_KINDS[lang][s.more] in note
         # A side that is about the persona's work brings it up as the reason.
         job = persona.occupation
         on_topic = stance_for(persona, "d1_plan", "J/P", {"J": f"ask a {job}", "P": f"be a {job}"})
         assert on_topic is not None and job in on_topic.reason and on_topic.reason in on_topic.position
         assert on_topic.letter == s.letter  # the side taken does not depend on the reason
-        assert {"en": "reason", "ja": "理由", "zh": "理由"}[lang] not in private_note(persona, on_topic, 17)
+        assert on_topic.more == ""
+        assert not any(ask in private_note(persona, on_topic, 17) for ask in MORE_KINDS[lang].values())
+        # What it adds is drawn per question, not a reason every time (the model gave one to every
+        # answer), and the same question draws the same again.
+        drawn = [stance_for(persona, f"q{i}", "J/P", poles) for i in range(40)]
+        kinds = Counter(d.more for d in drawn if d is not None)
+        assert set(kinds) == set(MORE_KINDS[lang]) and kinds["reason"] < 20
+        assert [d.more for d in drawn if d] == [
+            d.more for d in (stance_for(persona, f"q{i}", "J/P", poles) for i in range(40)) if d
+        ]
     # Without poles of its own, a state still gets a plain-words side.
     s = stance_for(_persona("en"), "custom", "S/N")
     assert s is not None and s.pole and s.pole in s.position

@@ -105,19 +105,23 @@ _DEGREE: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 _REASON: dict[str, dict[str, str]] = {
+    # A persona detail said as a plain statement, without "because": the Japanese and Chinese notes
+    # once held "…から" and "因为…", and the model put a "because" in half its replies (zh .26-.50
+    # of the replies of runs q-d5-r8 to r12 against .06 of the real people's; the English note had
+    # none and its replies matched the real people, .11 against .10).
     "en": {
         "value": "I care about {x}",
         "preference": "I like {x}",
         "occupation": "that's how I see it as a {x}",
     },
     "ja": {
-        "value": "{x}を大切にしているから",
-        "preference": "{x}が好きだから",
+        "value": "{x}を大切にしている",
+        "preference": "{x}が好き",
         "occupation": "{x}としての感覚かな",
     },
     "zh": {
-        "value": "因为{I}看重{x}",
-        "preference": "因为{I}喜欢{x}",
+        "value": "{I}看重{x}",
+        "preference": "{I}喜欢{x}",
         "occupation": "作为{x}，{I}就是这么看的",
     },
 }
@@ -153,12 +157,38 @@ _NOTE: dict[str, str] = {
     "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，大约{n}个字。）",
 }
 _NOTE_WHY: dict[str, str] = {
-    # No persona detail is about this side: the model is asked for a reason of its own instead (a
-    # bare position is copied word for word, and a terse copy of the question's option is no reply).
-    "en": "(Private note, not part of the chat. What you think: {position} Say it your way and give "
-    "your own reason or an example from your life, about {n} words.)",
-    "ja": "（あなただけのメモ。あなたの考え: {position}答えを言うだけで終わらせず、そう思う理由を自分の経験や具体的な例で続けて、全部で{n}文字くらいの二、三文で。）",
-    "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，并说说理由或你生活里的例子，大约{n}个字。）",
+    # No persona detail is about this side: the model is asked to say more of its own (a bare
+    # position is copied word for word, and a terse copy of the question's option is no reply):
+    # what, drawn per question (:data:`MORE_KINDS`).
+    "en": "(Private note, not part of the chat. What you think: {position} Say it your way and "
+    "{more}, about {n} words.)",
+    "ja": "（あなただけのメモ。あなたの考え: {position}答えを言うだけで終わらせず、{more}、全部で{n}文字くらいの二、三文で。）",
+    "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，再{more}，大约{n}个字。）",
+}
+#: What a reply with no persona detail to give adds to its answer, drawn per question. Asked for a
+#: reason every time, the model justified every answer ("因为…" in .26-.50 of the Chinese replies
+#: of runs q-d5-r8 to r12, the real people .06; Japanese "…からです。" / "…ためです。" closing .07-.36
+#: of the replies, the real people .03); people more often say what they would do, a moment of
+#: their life, or how it feels.
+MORE_KINDS: dict[str, dict[str, str]] = {
+    "en": {
+        "reason": "give your own reason",
+        "example": "tell of one moment from your life that fits",
+        "doing": "say what you would actually do",
+        "feeling": "say how that would feel to you",
+    },
+    "ja": {
+        "reason": "そう思う理由を自分の言葉で続けて",
+        "example": "自分の生活で似たことがあった場面を一つ続けて",
+        "doing": "実際に自分ならどう動くかを続けて",
+        "feeling": "それが自分にとってどんな気分かを続けて",
+    },
+    "zh": {
+        "reason": "说说理由",
+        "example": "讲一件你生活里类似的小事",
+        "doing": "说说你实际会怎么做",
+        "feeling": "说说这让你有什么感觉",
+    },
 }
 _NOTE_PLAIN: dict[str, str] = {
     "en": "(Private note, not part of the chat. Answer in your own words, about {n} words.)",
@@ -203,6 +233,17 @@ NOTE_MARKERS: tuple[str, ...] = (
     "私のメモ",
     "说说理由",
     "生活里的例子",  # "我会用生活里的例子来说明……"
+    # ... and what else the note may ask for (MORE_KINDS)
+    "one moment from your life",
+    "what you would actually do",
+    "how that would feel to you",
+    "理由を自分の言葉で",
+    "似たことがあった場面",
+    "自分ならどう動くか",
+    "どんな気分かを",
+    "生活里类似的小事",
+    "你实际会怎么做",
+    "这让你有什么感觉",
     "生活里有很多例子",
     # ... and the request to ask something back
     "ask them something back",
@@ -235,6 +276,7 @@ class Stance(BaseModel):
     pole: str  # what that side means for this question, in the session language
     reason: str  # a persona detail on the question's topic, in the session language ('' when none)
     position: str  # pole + degree + reason, as given to the model
+    more: str = ""  # what the note asks the reply to add when ``reason`` is '' (a key of MORE_KINDS)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -345,7 +387,8 @@ def stance_for(
     The side is drawn from the persona's letter and strength; a reason from the persona's values,
     preferences or occupation is added only where one is about that side and was not
     brought up by ``mentioned`` (the session's replies before this question); neither changes the
-    side taken."""
+    side taken. Without one, what the reply adds (a reason, a moment of the persona's life, what it
+    would do, how it feels: :data:`MORE_KINDS`) is drawn per persona and question."""
     if dimension not in DIMENSIONS:
         return None
     lang = persona.language
@@ -383,6 +426,7 @@ def stance_for(
         pole=pole,
         reason=reason,
         position=position,
+        more="" if reason else _rng(persona.id, state_id, "more").choice(sorted(MORE_KINDS[lang])),
     )
 
 
@@ -406,8 +450,12 @@ def private_note(persona: Persona, stance: Stance | None, length: int, *, ask_ba
     if stance is None:
         note = _NOTE_PLAIN[lang].format(n=asked_length(lang, length))
     else:
-        template = _NOTE[lang] if stance.reason else _NOTE_WHY[lang]
-        note = template.format(position=stance.position, n=asked_length(lang, length))
+        n = asked_length(lang, length)
+        if stance.reason:
+            note = _NOTE[lang].format(position=stance.position, n=n)
+        else:
+            more = MORE_KINDS[lang][stance.more or "reason"]
+            note = _NOTE_WHY[lang].format(position=stance.position, more=more, n=n)
     if not ask_back:
         return note
     body, close = note[:-1], note[-1]  # every note ends with its closing bracket
