@@ -137,6 +137,20 @@ _REASON_WORDS: dict[str, re.Pattern[str]] = {
 }
 
 
+#: A reply opening with the speaker's "I" (not "we"), per language.
+_OPENS_WITH_I: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"\s*(?:I|I'm|I'd|I'll|I've|Me|My)\b"),
+    "ja": re.compile(r"\s*(?:私|僕|俺|自分|あたし|わたし|うち)(?!たち|ら|達)"),
+    "zh": re.compile(r"\s*(?:我|人家|咱)(?!们)"),
+}
+
+
+def opens_with_i(text: str, lang: str) -> bool:
+    """Whether ``text`` opens with the speaker's "I" ("I'd …", "私は…", "我会…"; "we" does not count)."""
+    pattern = _OPENS_WITH_I.get(lang)
+    return bool(pattern and pattern.match(text))
+
+
 def gives_reason(text: str, lang: str) -> bool:
     """Whether ``text`` holds a word that gives a reason ("because", "…から。", "因为")."""
     pattern = _REASON_WORDS.get(lang)

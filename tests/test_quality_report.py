@@ -37,6 +37,7 @@ from sharehouse.textclean import (
     drop_repeated_clauses,
     drop_reused_phrases,
     gives_reason,
+    opens_with_i,
     phrases,
     sentences,
 )
@@ -595,13 +596,40 @@ def test_replies_giving_a_reason(lang: str, reasons: list[str], none: list[str])
     assert measured.reasons == pytest.approx(len(reasons) / (len(reasons) + len(none)))
 
 
-def test_the_real_people_seldom_give_a_reason(yntp_dir: Path) -> None:
+def test_the_real_people_seldom_give_a_reason_or_open_with_i(yntp_dir: Path) -> None:
     """Measured on all the real YNTP-100 people (the reference a simulator is read against): a
-    reason in about one English or Chinese reply in ten, one Japanese reply in four."""
+    reason in about one English or Chinese reply in ten, one Japanese reply in four; "I" opening a
+    third of the English replies, a quarter of the Chinese and few Japanese ones."""
     dialogues = yntp_dialogues(yntp_dir)
-    shares = {
-        lang: measure_dialogues([d for d in dialogues if d.language == lang], lang, relevance=False).reasons
+    measured = {
+        lang: measure_dialogues([d for d in dialogues if d.language == lang], lang, relevance=False)
         for lang in ("en", "ja", "zh")
     }
-    assert shares == {"en": pytest.approx(0.093, abs=0.01), "ja": pytest.approx(0.233, abs=0.01),
-                      "zh": pytest.approx(0.095, abs=0.01)}  # fmt: skip
+    reasons = {lang: m.reasons for lang, m in measured.items()}
+    assert reasons == {"en": pytest.approx(0.093, abs=0.01), "ja": pytest.approx(0.233, abs=0.01),
+                       "zh": pytest.approx(0.095, abs=0.01)}  # fmt: skip
+    opening = {lang: m.opens_with_i for lang, m in measured.items()}
+    assert opening == {"en": pytest.approx(0.326, abs=0.01), "ja": pytest.approx(0.079, abs=0.01),
+                       "zh": pytest.approx(0.271, abs=0.01)}  # fmt: skip
+
+
+def test_replies_opening_with_i() -> None:
+    """A reply opening with the speaker's "I" counts; "we" and an "I" further in do not."""
+    cases = {
+        "en": (
+            ["I'd save it.", "My mum would laugh.", "I think so"],
+            ["We'd save it.", "Idk, saving it", "Sure, I'd save"],
+        ),
+        "ja": (["私なら貯金する", "僕は静かな方"], ["私たちで決めよう", "静かな方がいい、私は"]),
+        "zh": (["我会先存起来", "我觉得安静好"], ["我们一起定规矩", "安静点好，我觉得"]),
+    }
+    for lang, (opening, other) in cases.items():
+        assert all(opens_with_i(r, lang) for r in opening), lang
+        assert not any(opens_with_i(r, lang) for r in other), lang
+        turns = [
+            TurnRecord(session_id="s", day=1, idx=i, npc="Leo", message="?", response=r)
+            for i, r in enumerate([*opening, *other])
+        ]
+        dialogue = Dialogue(session_id="s", user_id="u", language=lang, turns=turns)
+        measured = measure_dialogues([dialogue], lang, relevance=False)
+        assert measured.opens_with_i == pytest.approx(len(opening) / len(turns))

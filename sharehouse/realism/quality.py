@@ -43,6 +43,9 @@ its own copies (:mod:`sharehouse.personas.cleaning`):
 - replies giving a reason: the share holding a word that gives one ("because", a clause closing in
   "…から" / "…ので" / "…ため", "因为" / "所以"; :func:`~sharehouse.textclean.gives_reason`): a
   simulated user told to justify every answer does, the real people mostly do not;
+- replies opening with "I": the share that opens with the speaker's "I" (not "we": "I'd …",
+  "私は…", "我会…"; :func:`~sharehouse.textclean.opens_with_i`): a simulated user handed its
+  answer as "我会…" opens every reply so, the real people a third of theirs or fewer;
 - the check's follow-up rate and its share of LLM verdicts;
 - reply length, and the style features of :func:`~sharehouse.realism.report.realism_report`, whose
   ``chars`` comparison gives the length distance W/σ.
@@ -72,6 +75,7 @@ from sharehouse.textclean import (
     gives_reason,
     opener,
     opens_like,
+    opens_with_i,
     phrases,
     repeats_a_sentence,
     reuses_a_phrase,
@@ -139,6 +143,7 @@ class QualityMeasures(BaseModel):
     relevance: float | None
     stance_sides: float | None = None  # replies closer to their stance's side than to the other side
     reasons: float | None = None  # replies giving a reason ("because", "…から。", "因为")
+    opens_with_i: float | None = None  # replies opening with the speaker's "I" ("I'd …", "我会…")
     followup_rate: float | None
     check_llm_share: float | None
     mean_length: float | None  # characters of a reply (spaces included)
@@ -462,6 +467,7 @@ def measure_dialogues(
         if relevance and sides
         else None,
         reasons=_share([gives_reason(r, language) for r in replies]),
+        opens_with_i=_share([opens_with_i(r, language) for r in replies]),
         followup_rate=_share([t.verdict == "follow_up" for t in played]),
         check_llm_share=_share([t.check_by == "llm" if t.check_by else None for t in turns]),
         mean_length=_mean([len(r) for r in replies]),

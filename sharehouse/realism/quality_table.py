@@ -49,6 +49,7 @@ _ROWS: tuple[tuple[str, str, _Fmt], ...] = (
     ("relevance", "question-reply relevance", _ratio),
     ("stance_sides", "replies taking their stance's side", _ratio),
     ("reasons", 'replies giving a reason ("because")', _ratio),
+    ("opens_with_i", 'replies opening with "I" (我, 私)', _ratio),
     ("followup_rate", "check: follow-up verdicts", _ratio),
     ("check_llm_share", "check: by the LLM", _ratio),
     ("mean_length", "mean reply length (chars)", _count),
