@@ -26,7 +26,7 @@ from sharehouse.personas.stance import (
     target_length,
 )
 from sharehouse.personas.traits import recover_traits, run_stances
-from sharehouse.textclean import drop_dangling, drop_reason_lead
+from sharehouse.textclean import drop_dangling, drop_reason_lead, opens_with_i
 
 
 class ScriptedModel:
@@ -115,6 +115,13 @@ def test_stance_text_uses_the_pole_and_gives_a_persona_detail_only_on_topic() ->
         assert [d.more for d in drawn if d] == [
             d.more for d in (stance_for(persona, f"q{i}", "J/P", poles) for i in range(40)) if d
         ]
+    # A Chinese or Japanese position often leaves the speaker unsaid: handed "我会…" every time,
+    # the model opened every reply with 我 (the real people: about a quarter of their replies).
+    for lang in ("ja", "zh"):
+        persona = _persona(lang)
+        opened = [stance_for(persona, f"q{i}", "E/I", poles) for i in range(60)]
+        share = sum(opens_with_i(s.position, lang) for s in opened if s) / 60
+        assert 0.15 < share < 0.6, (lang, share)
     # Without poles of its own, a state still gets a plain-words side.
     s = stance_for(_persona("en"), "custom", "S/N")
     assert s is not None and s.pole and s.pole in s.position

@@ -129,14 +129,19 @@ _POSITION: dict[str, str] = {
     # First person, so that even a small model that copies it ends up with a plain answer.
     "en": "{degree} {pole}; {reason}.",
     "ja": "{lead}{degree}{pole}。{reason}。",
-    "zh": "{I}{degree}{pole}。{reason}。",
+    "zh": "{lead}{degree}{pole}。{reason}。",
 }
 _POSITION_BARE: dict[str, str] = {
     # Every persona detail has come up in the session already: the position alone.
     "en": "{degree} {pole}.",
     "ja": "{lead}{degree}{pole}。",
-    "zh": "{I}{degree}{pole}。",
+    "zh": "{lead}{degree}{pole}。",
 }
+#: What may stand before the degree ({I}: the persona's first person), drawn with it. The model
+#: opens as the position does: "私なら…" before every answer reads like a form, and with "我" before
+#: every position .91 of the Chinese replies opened with it (runs q-d5-r9 to r12; the real people
+#: .28), so the side often stands without it, as Chinese and Japanese speakers leave it unsaid.
+_LEADS: dict[str, tuple[str, ...]] = {"en": ("",), "ja": ("{I}なら", ""), "zh": ("{I}", "", "")}
 #: The length asked for in the note, as a share of the length aimed at. The 1.5B model writes
 #: Chinese replies about 1.5 times as long as the characters asked (median written/asked 1.49 and
 #: 1.63 for p-zh-001 and p-zh-002, run q-d2-goon-all); English and Japanese land near the aim.
@@ -409,8 +414,7 @@ def stance_for(
         (_POSITION[lang] if reason else _POSITION_BARE[lang]),
         lang,
         _DEGREE[lang][degree],
-        # Japanese: "私なら…" before every answer reads like a form; half the time the side stands alone.
-        (f"{first_person}なら", ""),
+        tuple(lead.format(I=first_person) for lead in _LEADS[lang]),
         _rng(persona.id, state_id, "degree"),
         mentioned,
         pole=pole,
