@@ -178,8 +178,8 @@ _NOTE_WHY: dict[str, str] = {
 MORE_KINDS: dict[str, dict[str, str]] = {
     "en": {
         "reason": "give your own reason",
-        "example": "tell of one moment from your life that fits",
-        "doing": "say what you would actually do",
+        "example": "add an example from your life",
+        "doing": "say what you would do first",
         "feeling": "say how that would feel to you",
     },
     "ja": {
@@ -239,8 +239,9 @@ NOTE_MARKERS: tuple[str, ...] = (
     "说说理由",
     "生活里的例子",  # "我会用生活里的例子来说明……"
     # ... and what else the note may ask for (MORE_KINDS)
-    "one moment from your life",
-    "what you would actually do",
+    "example from my life",  # "an example from your life", said back ("…, and an example from my life is")
+    "moment from my life",
+    "what you would do first",
     "how that would feel to you",
     "理由を自分の言葉で",
     "似たことがあった場面",
