@@ -182,11 +182,12 @@ MORE_KINDS: dict[str, dict[str, str]] = {
         "doing": "say what you would do first",
         "feeling": "say how that would feel to you",
     },
+    # Japanese: asked what it would do or how it feels, the model mostly restated the option (1.6
+    # and 1.4 resamples per reply, as thin) and wrote under the aimed length (34-37 characters
+    # against 48 for a reason; length W/σ .57, run q-d5-r13): a reason or a moment of its life.
     "ja": {
-        "reason": "そう思う理由を自分の言葉で続けて",
+        "reason": "そう思う理由を自分の経験や具体的な例で続けて",
         "example": "自分の生活で似たことがあった場面を一つ続けて",
-        "doing": "実際に自分ならどう動くかを続けて",
-        "feeling": "それが自分にとってどんな気分かを続けて",
     },
     "zh": {
         "reason": "说说理由",
@@ -243,10 +244,7 @@ NOTE_MARKERS: tuple[str, ...] = (
     "moment from my life",
     "what you would do first",
     "how that would feel to you",
-    "理由を自分の言葉で",
     "似たことがあった場面",
-    "自分ならどう動くか",
-    "どんな気分かを",
     "生活里类似的小事",
     "你实际会怎么做",
     "这让你有什么感觉",
