@@ -458,7 +458,7 @@ def test_an_echoed_private_note_is_cut_from_the_reply() -> None:
     raw = "私なら絶対、みんなの前でオープンに話す。なぜそう思うのか、なぜ思ったようになった自分の出来事を"
     assert clean_reply(raw, ja) == "私なら絶対、みんなの前でオープンに話す。"
     # what the note asks a reply to add, said back in the first person (run q-d5-r13)
-    raw = "I'd chase a big dream, like travelling! An example from my life that fits is my first trip."
+    raw = "I'd chase a big dream, like travelling! One moment from my life that fits is my first trip."
     assert clean_reply(raw, en) == "I'd chase a big dream, like travelling!"
 
 

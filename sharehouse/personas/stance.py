@@ -172,13 +172,15 @@ _NOTE_WHY: dict[str, str] = {
 }
 #: What a reply with no persona detail to give adds to its answer, drawn per question. Asked for a
 #: reason every time, the model justified every answer ("因为…" in .26-.50 of the Chinese replies
-#: of runs q-d5-r8 to r12, the real people .06; Japanese "…からです。" / "…ためです。" closing .07-.36
+#: of runs q-d5-r8 to r12, the real people .10; Japanese "…からです。" / "…ためです。" closing .07-.36
 #: of the replies, the real people .03); people more often say what they would do, a moment of
-#: their life, or how it feels.
+#: their life, or how it feels. Which of these a language gets was measured on the local model.
 MORE_KINDS: dict[str, dict[str, str]] = {
+    # English and Chinese: asked for a moment of its life, the model told one instead of answering
+    # ("我最近和几个朋友一起玩桌游…" to a question about a lottery win; relevance .38 and .33 against
+    # .53 and .41 for a reason, run q-d5-r13): a reason, what it would do, or how it feels.
     "en": {
         "reason": "give your own reason",
-        "example": "add an example from your life",
         "doing": "say what you would do first",
         "feeling": "say how that would feel to you",
     },
@@ -191,7 +193,6 @@ MORE_KINDS: dict[str, dict[str, str]] = {
     },
     "zh": {
         "reason": "说说理由",
-        "example": "讲一件你生活里类似的小事",
         "doing": "说说你实际会怎么做",
         "feeling": "说说这让你有什么感觉",
     },
@@ -240,8 +241,7 @@ NOTE_MARKERS: tuple[str, ...] = (
     "说说理由",
     "生活里的例子",  # "我会用生活里的例子来说明……"
     # ... and what else the note may ask for (MORE_KINDS)
-    "example from my life",  # "an example from your life", said back ("…, and an example from my life is")
-    "moment from my life",
+    "moment from my life",  # "…sharing one moment from my life that fits" (run q-d5-r13)
     "what you would do first",
     "how that would feel to you",
     "似たことがあった場面",
