@@ -111,7 +111,8 @@ def test_stance_text_uses_the_pole_and_gives_a_persona_detail_only_on_topic() ->
         # answer), and the same question draws the same again.
         drawn = [stance_for(persona, f"q{i}", "J/P", poles) for i in range(40)]
         kinds = Counter(d.more for d in drawn if d is not None)
-        assert set(kinds) == set(MORE_KINDS[lang]) and kinds["reason"] < 40 * 0.75
+        assert set(kinds) == set(MORE_KINDS[lang])
+        assert len(kinds) == 1 or kinds["reason"] < 40 * 0.75
         assert [d.more for d in drawn if d] == [
             d.more for d in (stance_for(persona, f"q{i}", "J/P", poles) for i in range(40)) if d
         ]
@@ -457,9 +458,9 @@ def test_an_echoed_private_note_is_cut_from_the_reply() -> None:
     ja = _persona("ja", punctuation="full", emoji_rate=0.0, line_breaks="never")
     raw = "私なら絶対、みんなの前でオープンに話す。なぜそう思うのか、なぜ思ったようになった自分の出来事を"
     assert clean_reply(raw, ja) == "私なら絶対、みんなの前でオープンに話す。"
-    # what the note asks a reply to add, said back in the first person (run q-d5-r13)
-    raw = "I'd chase a big dream, like travelling! One moment from my life that fits is my first trip."
-    assert clean_reply(raw, en) == "I'd chase a big dream, like travelling!"
+    # what the note asks a reply to add, said back
+    raw = "我会先还贷款。说说你实际会怎么做：先存一笔钱。"
+    assert clean_reply(raw, zh) == "我会先还贷款。"
 
 
 # -- what a small model leaves behind --------------------------------------------------------------

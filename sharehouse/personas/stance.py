@@ -170,23 +170,22 @@ _NOTE_WHY: dict[str, str] = {
     "ja": "（あなただけのメモ。あなたの考え: {position}答えを言うだけで終わらせず、{more}、全部で{n}文字くらいの二、三文で。）",
     "zh": "（只有你看得到的提示。你的想法：{position}用你自己的话说，再{more}，大约{n}个字。）",
 }
-#: What a reply with no persona detail to give adds to its answer, drawn per question. Asked for a
-#: reason every time, the model justified every answer ("因为…" in .26-.50 of the Chinese replies
-#: of runs q-d5-r8 to r12, the real people .10; Japanese "…からです。" / "…ためです。" closing .07-.36
-#: of the replies, the real people .03); people more often say what they would do, a moment of
-#: their life, or how it feels. Which of these a language gets was measured on the local model.
+#: What a reply with no persona detail to give adds to its answer, drawn per question; which asks a
+#: language gets was measured on the local model against the real people (6 personas × 5 days):
+#: - Chinese: asked for a reason every time, the model justified every answer ("因为…" in .26-.50 of
+#:   the replies of runs q-d5-r8 to r12, the real people .10). A reason or what it would do (.08,
+#:   run q-d5-r14); asked how it feels, it opened "我感觉…" turn after turn and said nothing of the
+#:   choice ("我感觉很放松，气氛已经缓和下来"), asked for a moment of its life it told one instead of
+#:   answering ("我最近和几个朋友一起玩桌游…" to a lottery win; relevance .33, q-d5-r13).
+#: - Japanese: "…からです。" / "…ためです。" closed .07-.36 of the replies (the real people .03), a
+#:   reason in .43 (real .23). A reason or a moment of its life (.28, q-d5-r14); asked what it would
+#:   do or how it feels, it restated the option (1.5 resamples per reply as thin, 34 characters:
+#:   length W/σ .57, q-d5-r13).
+#: - English: a reason or an example, as before: its replies gave a reason as often as the real
+#:   people (.11 against .09, q-d5-r12), and the other asks lowered relevance (.43 against .48) and
+#:   brought follow-ups (.10 against 0, q-d5-r14).
 MORE_KINDS: dict[str, dict[str, str]] = {
-    # English and Chinese: asked for a moment of its life, the model told one instead of answering
-    # ("我最近和几个朋友一起玩桌游…" to a question about a lottery win; relevance .38 and .33 against
-    # .53 and .41 for a reason, run q-d5-r13): a reason, what it would do, or how it feels.
-    "en": {
-        "reason": "give your own reason",
-        "doing": "say what you would do first",
-        "feeling": "say how that would feel to you",
-    },
-    # Japanese: asked what it would do or how it feels, the model mostly restated the option (1.6
-    # and 1.4 resamples per reply, as thin) and wrote under the aimed length (34-37 characters
-    # against 48 for a reason; length W/σ .57, run q-d5-r13): a reason or a moment of its life.
+    "en": {"reason": "give your own reason or an example from your life"},
     "ja": {
         "reason": "そう思う理由を自分の経験や具体的な例で続けて",
         "example": "自分の生活で似たことがあった場面を一つ続けて",
@@ -194,7 +193,6 @@ MORE_KINDS: dict[str, dict[str, str]] = {
     "zh": {
         "reason": "说说理由",
         "doing": "说说你实际会怎么做",
-        "feeling": "说说这让你有什么感觉",
     },
 }
 _NOTE_PLAIN: dict[str, str] = {
@@ -241,13 +239,8 @@ NOTE_MARKERS: tuple[str, ...] = (
     "说说理由",
     "生活里的例子",  # "我会用生活里的例子来说明……"
     # ... and what else the note may ask for (MORE_KINDS)
-    "moment from my life",  # "…sharing one moment from my life that fits" (run q-d5-r13)
-    "what you would do first",
-    "how that would feel to you",
     "似たことがあった場面",
-    "生活里类似的小事",
     "你实际会怎么做",
-    "这让你有什么感觉",
     "生活里有很多例子",
     # ... and the request to ask something back
     "ask them something back",
