@@ -177,19 +177,17 @@ _NOTE_WHY: dict[str, str] = {
 #:   run q-d5-r14); asked how it feels, it opened "我感觉…" turn after turn and said nothing of the
 #:   choice ("我感觉很放松，气氛已经缓和下来"), asked for a moment of its life it told one instead of
 #:   answering ("我最近和几个朋友一起玩桌游…" to a lottery win; relevance .33, q-d5-r13).
-#: - Japanese: "…からです。" / "…ためです。" closed .07-.36 of the replies (the real people .03), a
-#:   reason in .43 (real .23). A reason or a moment of its life (.28, q-d5-r14); asked what it would
-#:   do or how it feels, it restated the option (1.5 resamples per reply as thin, 34 characters:
-#:   length W/σ .57, q-d5-r13).
+#: - Japanese: a reason, as before. It gives one in .43 of its replies (the real people .23), but
+#:   every other ask read worse: asked what it would do or how it feels, it restated the option (1.5
+#:   resamples per reply as thin, 34 characters: length W/σ .57, q-d5-r13); asked for a moment of
+#:   its life, it said the note's word back and little else ("自分の生活の中で、何かを学んだ場面があ
+#:   ると話す", "自転車を乗りたい。その場面で…" to the living room; relevance .33, q-d5-r14).
 #: - English: a reason or an example, as before: its replies gave a reason as often as the real
 #:   people (.11 against .09, q-d5-r12), and the other asks lowered relevance (.43 against .48) and
 #:   brought follow-ups (.10 against 0, q-d5-r14).
 MORE_KINDS: dict[str, dict[str, str]] = {
     "en": {"reason": "give your own reason or an example from your life"},
-    "ja": {
-        "reason": "そう思う理由を自分の経験や具体的な例で続けて",
-        "example": "自分の生活で似たことがあった場面を一つ続けて",
-    },
+    "ja": {"reason": "そう思う理由を自分の経験や具体的な例で続けて"},
     "zh": {
         "reason": "说说理由",
         "doing": "说说你实际会怎么做",
@@ -239,7 +237,6 @@ NOTE_MARKERS: tuple[str, ...] = (
     "说说理由",
     "生活里的例子",  # "我会用生活里的例子来说明……"
     # ... and what else the note may ask for (MORE_KINDS)
-    "似たことがあった場面",
     "你实际会怎么做",
     "生活里有很多例子",
     # ... and the request to ask something back
