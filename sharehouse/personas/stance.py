@@ -173,10 +173,11 @@ _NOTE_WHY: dict[str, str] = {
 #: What a reply with no persona detail to give adds to its answer, drawn per question; which asks a
 #: language gets was measured on the local model against the real people (6 personas × 5 days):
 #: - Chinese: asked for a reason every time, the model justified every answer ("因为…" in .26-.50 of
-#:   the replies of runs q-d5-r8 to r12, the real people .10). A reason or what it would do (.08,
-#:   run q-d5-r14); asked how it feels, it opened "我感觉…" turn after turn and said nothing of the
-#:   choice ("我感觉很放松，气氛已经缓和下来"), asked for a moment of its life it told one instead of
-#:   answering ("我最近和几个朋友一起玩桌游…" to a lottery win; relevance .33, q-d5-r13).
+#:   the replies of runs q-d5-r8 to r12, the real people .10). A reason, what it would do or how it
+#:   feels: .08 (run q-d5-r14). Each ask alone turns into a formula: without "how it feels", "我会先…"
+#:   opened reply after reply (replies starting like an earlier one .35, the real people .09, run
+#:   q-d5-r15; .24 with all three); asked for a moment of its life, it told one instead of answering
+#:   ("我最近和几个朋友一起玩桌游…" to a lottery win; relevance .33, q-d5-r13).
 #: - Japanese: a reason, as before. It gives one in .43 of its replies (the real people .23), but
 #:   every other ask read worse: asked what it would do or how it feels, it restated the option (1.5
 #:   resamples per reply as thin, 34 characters: length W/σ .57, q-d5-r13); asked for a moment of
@@ -191,6 +192,7 @@ MORE_KINDS: dict[str, dict[str, str]] = {
     "zh": {
         "reason": "说说理由",
         "doing": "说说你实际会怎么做",
+        "feeling": "说说这让你有什么感觉",
     },
 }
 _NOTE_PLAIN: dict[str, str] = {
@@ -238,6 +240,7 @@ NOTE_MARKERS: tuple[str, ...] = (
     "生活里的例子",  # "我会用生活里的例子来说明……"
     # ... and what else the note may ask for (MORE_KINDS)
     "你实际会怎么做",
+    "这让你有什么感觉",
     "生活里有很多例子",
     # ... and the request to ask something back
     "ask them something back",
