@@ -107,8 +107,8 @@ _DEGREE: dict[str, dict[str, tuple[str, ...]]] = {
 _REASON: dict[str, dict[str, str]] = {
     # A persona detail said as a plain statement, without "because": the Japanese and Chinese notes
     # once held "…から" and "因为…", and the model put a "because" in half its replies (zh .26-.50
-    # of the replies of runs q-d5-r8 to r12 against .06 of the real people's; the English note had
-    # none and its replies matched the real people, .11 against .10).
+    # of the replies of runs q-d5-r8 to r12 against .10 of the real people's; the English note had
+    # none and its replies matched the real people, .11 against .09).
     "en": {
         "value": "I care about {x}",
         "preference": "I like {x}",
@@ -139,8 +139,9 @@ _POSITION_BARE: dict[str, str] = {
 }
 #: What may stand before the degree ({I}: the persona's first person), drawn with it. The model
 #: opens as the position does: "私なら…" before every answer reads like a form, and with "我" before
-#: every position .91 of the Chinese replies opened with it (runs q-d5-r9 to r12; the real people
-#: .28), so the side often stands without it, as Chinese and Japanese speakers leave it unsaid.
+#: every position .92 of the Chinese replies opened with it (run q-d5-r12; the real people .27;
+#: .68 without it two times in three, q-d5-r14), so the side often stands without it, as Chinese
+#: and Japanese speakers leave it unsaid.
 _LEADS: dict[str, tuple[str, ...]] = {"en": ("",), "ja": ("{I}なら", ""), "zh": ("{I}", "", "")}
 #: The length asked for in the note, as a share of the length aimed at. The 1.5B model writes
 #: Chinese replies about 1.5 times as long as the characters asked (median written/asked 1.49 and
@@ -384,8 +385,8 @@ def stance_for(
     The side is drawn from the persona's letter and strength; a reason from the persona's values,
     preferences or occupation is added only where one is about that side and was not
     brought up by ``mentioned`` (the session's replies before this question); neither changes the
-    side taken. Without one, what the reply adds (a reason, a moment of the persona's life, what it
-    would do, how it feels: :data:`MORE_KINDS`) is drawn per persona and question."""
+    side taken. Without one, what the reply adds (a reason, or in Chinese also what it would do or
+    how it feels: :data:`MORE_KINDS`) is drawn per persona and question."""
     if dimension not in DIMENSIONS:
         return None
     lang = persona.language
