@@ -137,10 +137,20 @@ _REASON_WORDS: dict[str, re.Pattern[str]] = {
 }
 
 
+def gives_reason(text: str, lang: str) -> bool:
+    """Whether ``text`` holds a word that gives a reason ("because", "…から。", "因为")."""
+    pattern = _REASON_WORDS.get(lang)
+    return bool(pattern and pattern.search(text))
+
+
+#: The Japanese words for "I" a reply may open with, as a regex alternation (自分 apart: it is also
+#: "oneself").
+JA_FIRST_PERSON = "私|僕|俺|わたし|あたし|うち"
+
 #: A reply opening with the speaker's "I" (not "we"), per language.
 _OPENS_WITH_I: dict[str, re.Pattern[str]] = {
     "en": re.compile(r"\s*(?:I|I'm|I'd|I'll|I've|Me|My)\b"),
-    "ja": re.compile(r"\s*(?:私|僕|俺|自分|あたし|わたし|うち)(?!たち|ら|達)"),
+    "ja": re.compile(rf"\s*(?:{JA_FIRST_PERSON}|自分)(?!たち|ら|達)"),
     "zh": re.compile(r"\s*(?:我|人家|咱)(?!们)"),
 }
 
@@ -149,12 +159,6 @@ def opens_with_i(text: str, lang: str) -> bool:
     """Whether ``text`` opens with the speaker's "I" ("I'd …", "私は…", "我会…"; "we" does not count)."""
     pattern = _OPENS_WITH_I.get(lang)
     return bool(pattern and pattern.match(text))
-
-
-def gives_reason(text: str, lang: str) -> bool:
-    """Whether ``text`` holds a word that gives a reason ("because", "…から。", "因为")."""
-    pattern = _REASON_WORDS.get(lang)
-    return bool(pattern and pattern.search(text))
 
 
 def start(text: str, lang: str) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sharehouse.personas.models import Persona
 from sharehouse.personas.stance import NOTE_MARKERS
-from sharehouse.textclean import ASSISTANT_OFFER, drop_dangling, drop_reason_lead
+from sharehouse.textclean import ASSISTANT_OFFER, JA_FIRST_PERSON, drop_dangling, drop_reason_lead
 
 EMOJI_RE = re.compile(
     "["
@@ -113,15 +113,13 @@ def _known_labels(persona: Persona, npc_names: Sequence[str]) -> set[str]:
 
 #: A first person said twice where the note's "私なら" was copied after the model's own "私は"
 #: ("私は私ならもちろん…", run q-d5-r5).
-_DOUBLE_FIRST_PERSON = re.compile(
-    r"^(?:私|僕|俺|わたし|あたし|うち|自分)は、?(?=(?:私|僕|俺|わたし|あたし|うち|自分)なら)"
-)
+_DOUBLE_FIRST_PERSON = re.compile(rf"^(?:{JA_FIRST_PERSON}|自分)は、?(?=(?:{JA_FIRST_PERSON}|自分)なら)")
 
 
 #: A reply opening on the first person as its topic ("私は計画を立てる…"): 20 of the 658 real
 #: Japanese replies open so (私は 9, 自分は 5, 僕は 4, 俺は 2), and about half of the 1.5B model's
 #: (run q-d5-r8), which reads like a composition. Japanese leaves the speaker unsaid.
-_LEADING_FIRST_PERSON = re.compile(r"^(?:私|僕|俺|わたし|あたし|うち)は、?(?=[^、。！？!?\s]{4})")
+_LEADING_FIRST_PERSON = re.compile(rf"^(?:{JA_FIRST_PERSON})は、?(?=[^、。！？!?\s]{{4}})")
 
 
 def _strip_self_reference(text: str, persona: Persona) -> str:
