@@ -87,9 +87,12 @@ def stored_exchanges(db: Path, run_id: str | None, lang: str, n: int) -> list[Ex
     return out[:n]
 
 
-async def react(model_spec: str, exchanges: dict[str, list[Exchange]]) -> dict[str, LanguageFigures]:
+async def react(
+    model_spec: str, exchanges: dict[str, list[Exchange]], seed: int = 0
+) -> dict[str, LanguageFigures]:
     from sharehouse.engine.npc import MAX_ATTEMPTS, generate_line
     from sharehouse.engine.users import PastTurn
+    from sharehouse.llm.base import GenParams
     from sharehouse.llm.registry import load_model
     from sharehouse.scenario.load import default_scenario_path, load_scenario
 
@@ -109,7 +112,11 @@ async def react(model_spec: str, exchanges: dict[str, list[Exchange]]) -> dict[s
             day, state = follow_on[i % len(follow_on)]
             history = [PastTurn(day, ex.asker, ex.question, ex.answer)]
             began = time.perf_counter()
-            line = await generate_line(model, scenario, state, lang, day, history, player=player[lang])
+            # sampled as a session samples: its own seed per line, the next one per regeneration
+            params = GenParams(max_tokens=140, temperature=0.7, seed=seed + i * 7)
+            line = await generate_line(
+                model, scenario, state, lang, day, history, player=player[lang], params=params
+            )
             figures.model_s += time.perf_counter() - began
             calls = len(line.rejected) + (0 if line.fallback else 1)
             figures.reactions.append(
@@ -146,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", default="local")
     parser.add_argument("--language", choices=LANGS, action="append", help="repeatable (default: all)")
     parser.add_argument("--n", type=int, default=20, help="exchanges per language (default 20)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="draws the real exchanges and seeds the sampling")
     parser.add_argument("--yntp", type=Path, default=DEFAULT_YNTP)
     parser.add_argument("--db", type=Path, default=None, help="react to a stored run's turns instead")
     parser.add_argument("--run", default=None, help="with --db: the run id (default: every session)")
@@ -161,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for lang in languages
     }
     load = load_average()
-    figures = asyncio.run(react(args.model, exchanges))
+    figures = asyncio.run(react(args.model, exchanges, args.seed))
     for lang in languages:
         if not figures.get(lang) or not figures[lang].reactions:
             continue
