@@ -87,9 +87,11 @@ def test_every_written_line_of_the_scenario_passes(scenario, lang: str) -> None:
     ("lang", "line"),
     [
         ("ja", "週末は何をするんですか。"),  # a question without a question mark
-        ("ja", "それって、本当に大丈夫かな…"),
+        ("ja", "それって、本当に大丈夫ですか…"),
+        ("ja", "あれ、ゴミの日って何曜日だっけ"),
         ("zh", "你周末一般做什么呢。"),
         ("zh", "你觉得这样安排怎么样。"),
+        ("zh", "周末的话，那你们呢"),
     ],
 )
 def test_question_particles_count_as_questions(lang: str, line: str) -> None:

@@ -62,22 +62,49 @@ def test_the_prompt_shows_worked_exchanges_then_the_one_to_react_to(scenario) ->
 
 def test_a_reaction_is_cut_to_its_first_sentences() -> None:
     long = "Ha, that is so you. " + "I would never manage that myself, honestly, not in a million years. " * 3
-    assert reaction.trim(long).startswith("Ha, that is so you.")
-    assert reaction._width(reaction.trim(long)) <= reaction.MAX_REACTION_WIDTH
+    assert reaction.trim(long, "en").startswith("Ha, that is so you.")
+    assert reaction._width(reaction.trim(long, "en")) <= reaction.MAX_REACTION_WIDTH
     one = "x" * 300
-    assert reaction.trim(one) == one  # one sentence is kept whole: the guard judges it
+    assert reaction.trim(one, "en") == one  # one sentence is kept whole: the guard judges it
 
 
 def test_cjk_sentences_of_a_reaction_have_no_space_between_them() -> None:
     """The 1.5B model writes "ですね。 自分を…"; people write no space after a CJK full stop."""
     assert (
-        reaction.trim("それは素晴らしいことですね。 自分もやってみたい。")
+        reaction.trim("それは素晴らしいことですね。 自分もやってみたい。", "ja")
         == "それは素晴らしいことですね。自分もやってみたい。"
     )
-    assert reaction.trim("好的。 我也是！") == "好的。我也是！"
-    assert reaction.trim("うーん… 私も") == "うーん…私も"
-    assert reaction.trim("Ha, same here.  I love it!") == "Ha, same here. I love it!"
-    assert reaction.trim("Wow… I love it") == "Wow… I love it"
+    assert reaction.trim("好的。 我也是！", "zh") == "好的。我也是！"
+    assert reaction.trim("うーん… 私も", "ja") == "うーん…私も"
+    assert reaction.trim("Ha, same here.  I love it!", "en") == "Ha, same here. I love it!"
+    assert reaction.trim("Wow… I love it", "en") == "Wow… I love it"
+
+
+@pytest.mark.parametrize(
+    ("lang", "raw", "kept"),
+    [
+        # the 1.5B model's Japanese reactions of run q-d5-r15 that went on to ask something
+        ("ja", "ありがとう！みんなに何か教えていただけますか？", "ありがとう！"),
+        (
+            "ja",
+            "お元気で、友達と遊んでましたね。今夜も新しい家で楽しい時間を過ごしてみませんか？",
+            "お元気で、友達と遊んでましたね。",
+        ),
+        ("en", "Ha, classic Leo. Who would you even invite?", "Ha, classic Leo."),
+        ("zh", "哈哈，好主意。你要一起吗", "哈哈，好主意。"),
+        # a first sentence that asks stays, and the guard rejects it
+        ("en", "A party? Ha.", "A party? Ha."),
+        # musing and a negative are no questions: kept whole
+        (
+            "ja",
+            "うん、それね。一緒に協力するのが一番大事かな。",
+            "うん、それね。一緒に協力するのが一番大事かな。",
+        ),
+        ("ja", "なるほど。それは譲れませんね。", "なるほど。それは譲れませんね。"),
+    ],
+)
+def test_a_reaction_stops_before_a_sentence_that_asks(lang: str, raw: str, kept: str) -> None:
+    assert reaction.trim(raw, lang) == kept
 
 
 @pytest.mark.parametrize(
@@ -93,6 +120,11 @@ def test_cjk_sentences_of_a_reaction_have_no_space_between_them() -> None:
         ("en", "パーティー最高！", "language"),
         ("ja", "派手なパーティー、レオらしくていいね。", None),
         ("ja", "それって誰を呼ぶの？", "question"),
+        ("ja", "誰を呼ぶんですか", "question"),
+        ("ja", "一緒に協力するのが一番大事かな。", None),  # musing, not asking
+        ("ja", "すみませんが、まずは棚を作らなければなりません。", None),  # a negative, not a question
+        ("zh", "你要一起吗", "question"),
+        ("zh", "无论发生什么，开派对都很热闹。", None),  # 什么 and 如何 inside a statement
         ("zh", "开派对啊，听起来太热闹了。", None),
         ("zh", "哈哈，发工资前真的难熬。", "repeat"),  # a worked example
     ],

@@ -373,7 +373,9 @@ async def _react_line(model: ChatModel, ask: _Ask, params: GenParams | None) -> 
         base,
         stop=[*base.stop, "\n"],
         max_tokens=min(base.max_tokens, REACTION_MAX_TOKENS),
-        clean=lambda raw: reaction.trim(clean_generated(raw, names=[name, npc.name.en], stop_names=others)),
+        clean=lambda raw: reaction.trim(
+            clean_generated(raw, names=[name, npc.name.en], stop_names=others), lang
+        ),
         check=lambda text: reaction.reaction_rejection(text, rules),
         compose=lambda text: join_line(text, question, lang),
         fallback=question,

@@ -8,9 +8,10 @@ question just asked and the player's answer. Demonstrations steer a 1.5B model w
 instructions does not: asked in words to "react", it answered with the words "agree" and "tease", or
 commented on the answer from outside ("That answer is kind and thoughtful").
 
-A reaction is checked by :func:`sharehouse.engine.npc_guard.rejection` like a whole line (no
+A reaction is cut before its first sentence that asks a question (the scenario's question comes
+after it). It is checked by :func:`sharehouse.engine.npc_guard.rejection` like a whole line (no
 markup, label, narration, wrong language, echo of the player, repeat of the session), and further:
-it may ask nothing (the question comes after it), may not mostly restate the player's answer (70 %
+it may ask nothing, may not mostly restate the player's answer (70 %
 of its words, or half its CJK character pairs, taken from it: ``echo``), may not copy a worked
 example, and may not be a sentence a housemate already said inside a longer line.
 """
@@ -147,12 +148,14 @@ def _joined(sentences: list[str]) -> str:
     return out.strip()
 
 
-def trim(text: str) -> str:
-    """The reaction's first sentences, as many as fit :data:`MAX_REACTION_WIDTH` (at least one)."""
+def trim(text: str, lang: str) -> str:
+    """The reaction's first sentences, as many as fit :data:`MAX_REACTION_WIDTH` (at least one), and
+    none from the first that asks a question on: the scenario's question follows, so "いいね！今度
+    一緒に行かない？" keeps "いいね！". A first sentence that asks is kept, for the guard to reject."""
     sentences = [s.strip() for s in _SENTENCE.split(" ".join(text.split())) if s.strip()]
     kept: list[str] = []
     for s in sentences:
-        if kept and _width(_joined([*kept, s])) > MAX_REACTION_WIDTH:
+        if kept and (asks_question(s, lang) or _width(_joined([*kept, s])) > MAX_REACTION_WIDTH):
             break
         kept.append(s)
     return _joined(kept)
