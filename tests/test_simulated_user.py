@@ -176,6 +176,29 @@ async def test_an_opener_used_earlier_in_the_session_is_dropped() -> None:
     assert (await fresh.reply(_ctx())).text == "Sure, big party for everyone!" and fresh.openers_dropped == 0
 
 
+async def test_a_reply_opening_as_an_earlier_one_did_is_tried_once_more() -> None:
+    """ "I'd keep it..." after a reply that opened "I'd keep...": the first attempt is resampled once
+    and counted; the next stands however it opens; when no later attempt passes, the first is kept."""
+    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    history = [
+        PastTurn(1, "Mina", "Pizza or sushi tonight?", "I'd keep it simple, sushi from the corner place.")
+    ]
+    alike, other = "I'd keep it quiet and maybe tell my mum.", "Quiet, for sure. Maybe my mum gets to know."
+    user = SimulatedUser(persona, ScriptedModel([alike, other]), seed=2)
+    reply = await user.reply(_ctx(history=history))
+    assert reply.text == other and (reply.resampled, user.restarts) == (1, 1)
+    # only the first attempt: a second that opens alike too stands
+    again = SimulatedUser(persona, ScriptedModel([alike, "I'd keep it to myself, and my mum."]), seed=2)
+    assert (await again.reply(_ctx(history=history))).text == "I'd keep it to myself, and my mum."
+    # the later attempts all copy the session: the first, which only opened alike, is kept
+    copy = history[0].response
+    kept = SimulatedUser(persona, ScriptedModel([alike, copy]), seed=2)
+    assert (await kept.reply(_ctx(history=history))).text == alike and kept.restarts == 1
+    # the first reply of a session has nothing to open like
+    fresh = SimulatedUser(persona, ScriptedModel([alike, other]), seed=2)
+    assert (await fresh.reply(_ctx())).text == alike and fresh.restarts == 0
+
+
 async def test_a_clause_said_earlier_is_dropped_and_the_reason_is_not_given_twice() -> None:
     persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
     job = persona.occupation

@@ -47,6 +47,7 @@ from sharehouse.textclean import (
     repeats_a_sentence,
     sentences,
     share_in,
+    start,
 )
 
 # The YNTP-100 study's housemates: kept as stop names beside the scenario's own (``ctx.housemates``),
@@ -68,6 +69,11 @@ TOP_P = 0.92
 #: not take than to the one it took before it is resampled: it would say the opposite of the
 #: label stored with it ("我会坐下来好好做计划" on a stance to keep things open, run q-d5-r9).
 AGAINST_STANCE = 0.05
+#: How many first attempts are resampled for opening as an earlier reply of the session did (its
+#: first words, :func:`~sharehouse.textclean.start`): "我感觉…" in 6 of p-zh-002's 19 replies and
+#: "我可能会…" in 6 more (run q-d5-r16; such replies .237 of the Chinese, the real people's .085).
+#: The next attempt stands however it opens: people do begin alike at times.
+RESTART_ATTEMPTS = 1
 
 
 class SideMeter(Protocol):
@@ -87,7 +93,10 @@ class SimulatedUser:
     housemate line (counted in :attr:`repeats`), or when it is thin: only the option's
     own words, or far under the aimed length (counted in :attr:`thin`), or when, with ``sides``
     given, it is nearer in meaning to the side its stance did not take (by :data:`AGAINST_STANCE`;
-    counted in :attr:`against`; all three in ``UserReply.resampled``). If no attempt passes, the
+    counted in :attr:`against`). A first attempt that passes all that but opens with the first words
+    of an earlier reply of the session is resampled once (:data:`RESTART_ATTEMPTS`; counted in
+    :attr:`restarts`), and kept if no later attempt passes; all four are counted in
+    ``UserReply.resampled``. If no attempt passes, the
     longest thin one is kept, else the one least against its stance, else the least
     similar repeat if it is not a copy, else a plain reply built from the stance stands in
     (``fallback=True``, counted in :attr:`fallbacks`). A copy is never kept. What an earlier reply
@@ -138,6 +147,7 @@ class SimulatedUser:
         self.repeats = 0
         self.thin = 0  # attempts resampled as thin: the option's words only, or far too short
         self.against = 0  # attempts resampled as nearer the side their stance did not take
+        self.restarts = 0  # first attempts resampled for opening as an earlier reply did
         self.trimmed = 0  # replies far over the aimed length, ended after their first sentences
         self.extended = 0  # thin replies that went on, asked once more for what lies behind them
         self.sentences_dropped = 0  # sentences that said an earlier reply's sentence again in other words
@@ -263,12 +273,14 @@ class SimulatedUser:
         heard = [run for t in ctx.history for run in sentence_runs(t.message, 2)]
         copyable = [*previous, *heard]
         openers = {opener(t.response, self.persona.language) for t in ctx.history} - {None}
+        starts = {start(t.response, self.persona.language) for t in ctx.history} - {None}
         said = {c for t in ctx.history for c in clauses(t.response, self.persona.language)}
         said_sentences = [k for t in ctx.history for k in sentences(t.response, self.persona.language)]
         said_phrases = {k for t in ctx.history for k in phrases(t.response, self.persona.language)}
         repeats: list[tuple[float, UserReply, bool]] = []  # (similarity, reply, a copy before the guards)
         thin: list[tuple[int, UserReply]] = []
         against: list[tuple[float, UserReply]] = []  # (how much nearer its own side, reply)
+        alike: UserReply | None = None  # a passing attempt that opened as an earlier reply did
         resampled = 0
         for attempt in range(self.max_attempts):
             if attempt:
@@ -326,8 +338,20 @@ class SimulatedUser:
                 self.against += 1
                 against.append((margin, reply))
                 continue
+            if (
+                attempt < RESTART_ATTEMPTS
+                and attempt + 1 < self.max_attempts
+                and start(text, self.persona.language) in starts
+            ):  # "我感觉…" once more: another try may open otherwise
+                resampled += 1
+                self.restarts += 1
+                alike = reply
+                continue
             reply.resampled = resampled
             return reply
+        if alike is not None:  # it passed all but its opening
+            alike.resampled = resampled
+            return alike
         if thin:  # the longest of the thin attempts, carried on if it can be, beats a repeat
             _, best = max(thin, key=lambda pair: pair[0])
             best.resampled = resampled
