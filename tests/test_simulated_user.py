@@ -6,6 +6,7 @@ the shipped scenario, the engine) with scripted housemates and judge standing in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 
@@ -176,27 +177,35 @@ async def test_an_opener_used_earlier_in_the_session_is_dropped() -> None:
     assert (await fresh.reply(_ctx())).text == "Sure, big party for everyone!" and fresh.openers_dropped == 0
 
 
-async def test_a_reply_opening_as_an_earlier_one_did_is_tried_once_more() -> None:
-    """ "I'd keep it..." after a reply that opened "I'd keep...": the first attempt is resampled once
-    and counted; the next stands however it opens; when no later attempt passes, the first is kept."""
-    persona = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
-    history = [
-        PastTurn(1, "Mina", "Pizza or sushi tonight?", "I'd keep it simple, sushi from the corner place.")
-    ]
-    alike, other = "I'd keep it quiet and maybe tell my mum.", "Quiet, for sure. Maybe my mum gets to know."
+async def test_a_chinese_reply_opening_as_an_earlier_one_did_is_tried_once_more() -> None:
+    """ "我感觉…" after a reply that opened "我感觉…": the first attempt is resampled once and
+    counted; the next stands however it opens; when no later attempt passes, the first is kept.
+    English replies, which open alike no more often than people's, are not resampled for it."""
+    persona = _persona("zh", typo_rate=0.0, emoji_rate=0.0)
+    earlier = "我感觉这样挺好的，大家都能放松一点，也不用太紧张。"
+    history = [PastTurn(1, "米娜", "今晚吃披萨还是寿司？", earlier)]
+    ctx = dataclasses.replace(_ctx(history=history), language="zh", npc_name="利奥")
+    alike = "我感觉还是悄悄享受比较好，不想让太多人知道这件事。"
+    other = "悄悄享受吧，钱的事不想让太多人知道，自己心里有数就行。"
     user = SimulatedUser(persona, ScriptedModel([alike, other]), seed=2)
-    reply = await user.reply(_ctx(history=history))
-    assert reply.text == other and (reply.resampled, user.restarts) == (1, 1)
+    reply = await user.reply(ctx)
+    assert reply.text.rstrip("。") == other.rstrip("。") and (reply.resampled, user.restarts) == (1, 1)
     # only the first attempt: a second that opens alike too stands
-    again = SimulatedUser(persona, ScriptedModel([alike, "I'd keep it to myself, and my mum."]), seed=2)
-    assert (await again.reply(_ctx(history=history))).text == "I'd keep it to myself, and my mum."
+    second = "我感觉低调一点更自在，找几个好朋友吃顿饭就够了。"
+    again = SimulatedUser(persona, ScriptedModel([alike, second]), seed=2)
+    assert (await again.reply(ctx)).text.rstrip("。") == second.rstrip("。")
     # the later attempts all copy the session: the first, which only opened alike, is kept
-    copy = history[0].response
-    kept = SimulatedUser(persona, ScriptedModel([alike, copy]), seed=2)
-    assert (await kept.reply(_ctx(history=history))).text == alike and kept.restarts == 1
+    kept = SimulatedUser(persona, ScriptedModel([alike, earlier]), seed=2)
+    assert (await kept.reply(ctx)).text.rstrip("。") == alike.rstrip("。") and kept.restarts == 1
     # the first reply of a session has nothing to open like
     fresh = SimulatedUser(persona, ScriptedModel([alike, other]), seed=2)
-    assert (await fresh.reply(_ctx())).text == alike and fresh.restarts == 0
+    assert (await fresh.reply(dataclasses.replace(ctx, history=[]))).text.rstrip("。") == alike.rstrip("。")
+    en = _persona("en", casing="normal", typo_rate=0.0, emoji_rate=0.0, punctuation="full")
+    said = [
+        PastTurn(1, "Mina", "Pizza or sushi tonight?", "I'd keep it simple, sushi from the corner place.")
+    ]
+    english = SimulatedUser(en, ScriptedModel(["I'd keep it quiet and maybe tell my mum.", "Quiet."]), seed=2)
+    assert (await english.reply(_ctx(history=said))).text.startswith("I'd keep") and english.restarts == 0
 
 
 async def test_a_clause_said_earlier_is_dropped_and_the_reason_is_not_given_twice() -> None:

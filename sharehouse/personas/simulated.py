@@ -70,10 +70,15 @@ TOP_P = 0.92
 #: label stored with it ("我会坐下来好好做计划" on a stance to keep things open, run q-d5-r9).
 AGAINST_STANCE = 0.05
 #: How many first attempts are resampled for opening as an earlier reply of the session did (its
-#: first words, :func:`~sharehouse.textclean.start`): "我感觉…" in 6 of p-zh-002's 19 replies and
-#: "我可能会…" in 6 more (run q-d5-r16; such replies .237 of the Chinese, the real people's .085).
-#: The next attempt stands however it opens: people do begin alike at times.
+#: first words, :func:`~sharehouse.textclean.start`), and in which languages. Chinese replies did
+#: so in .237 of the turns (run q-d5-r16: "我感觉…" in 6 of p-zh-002's 19 replies, "我可能会…" in 6
+#: more; the real people .085), .105 with one more try (q-d5-r17). English and Japanese replies
+#: open alike no more often than the real people's (en .139 / .150, ja .027 / .061), and in English
+#: the hotter retries cost more than they gave (r17: .026 alike, 3 follow-ups in 39 turns against
+#: none, "I'm glad I could help" openings). The next attempt stands however it opens: people do
+#: begin alike at times.
 RESTART_ATTEMPTS = 1
+RESTART_LANGUAGES: frozenset[str] = frozenset({"zh"})
 
 
 class SideMeter(Protocol):
@@ -93,11 +98,10 @@ class SimulatedUser:
     housemate line (counted in :attr:`repeats`), or when it is thin: only the option's
     own words, or far under the aimed length (counted in :attr:`thin`), or when, with ``sides``
     given, it is nearer in meaning to the side its stance did not take (by :data:`AGAINST_STANCE`;
-    counted in :attr:`against`). A first attempt that passes all that but opens with the first words
-    of an earlier reply of the session is resampled once (:data:`RESTART_ATTEMPTS`; counted in
-    :attr:`restarts`), and kept if no later attempt passes; all four are counted in
-    ``UserReply.resampled``. If no attempt passes, the
-    longest thin one is kept, else the one least against its stance, else the least
+    counted in :attr:`against`). A first attempt (Chinese) that passes all that but opens with the
+    first words of an earlier reply of the session is resampled once (:data:`RESTART_ATTEMPTS`,
+    :data:`RESTART_LANGUAGES`; counted in :attr:`restarts`), and kept if no later attempt passes.
+    All four are counted in ``UserReply.resampled``. If no attempt passes, the longest thin one is kept, else the one least against its stance, else the least
     similar repeat if it is not a copy, else a plain reply built from the stance stands in
     (``fallback=True``, counted in :attr:`fallbacks`). A copy is never kept. What an earlier reply
     of the session already said is dropped: a clause ("I care about family" in every answer;
@@ -341,6 +345,7 @@ class SimulatedUser:
             if (
                 attempt < RESTART_ATTEMPTS
                 and attempt + 1 < self.max_attempts
+                and self.persona.language in RESTART_LANGUAGES
                 and start(text, self.persona.language) in starts
             ):  # "我感觉…" once more: another try may open otherwise
                 resampled += 1
