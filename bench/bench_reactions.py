@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -91,8 +92,8 @@ async def react(
     model_spec: str, exchanges: dict[str, list[Exchange]], seed: int = 0
 ) -> dict[str, LanguageFigures]:
     from sharehouse.engine.npc import MAX_ATTEMPTS, generate_line
+    from sharehouse.engine.session import EngineParams
     from sharehouse.engine.users import PastTurn
-    from sharehouse.llm.base import GenParams
     from sharehouse.llm.registry import load_model
     from sharehouse.scenario.load import default_scenario_path, load_scenario
 
@@ -113,7 +114,7 @@ async def react(
             history = [PastTurn(day, ex.asker, ex.question, ex.answer)]
             began = time.perf_counter()
             # sampled as a session samples: its own seed per line, the next one per regeneration
-            params = GenParams(max_tokens=140, temperature=0.7, seed=seed + i * 7)
+            params = dataclasses.replace(EngineParams().npc, seed=seed + i * 7)
             line = await generate_line(
                 model, scenario, state, lang, day, history, player=player[lang], params=params
             )

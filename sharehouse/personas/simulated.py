@@ -101,15 +101,16 @@ class SimulatedUser:
     counted in :attr:`against`). A first attempt (Chinese) that passes all that but opens with the
     first words of an earlier reply of the session is resampled once (:data:`RESTART_ATTEMPTS`,
     :data:`RESTART_LANGUAGES`; counted in :attr:`restarts`), and kept if no later attempt passes.
-    All four are counted in ``UserReply.resampled``. If no attempt passes, the longest thin one is kept, else the one least against its stance, else the least
-    similar repeat if it is not a copy, else a plain reply built from the stance stands in
-    (``fallback=True``, counted in :attr:`fallbacks`). A copy is never kept. What an earlier reply
-    of the session already said is dropped: a clause ("I care about family" in every answer;
-    counted in :attr:`clauses_dropped`), a clause that reuses a longer phrase of one ("因为我觉得这样可以避免
-    不必要的…"; counted in :attr:`phrases_dropped`) and an opening interjection ("Sure, ...", "Absolutely!
-    ..."; counted in :attr:`openers_dropped`). A small model repeats itself that way, people do
-    not. A reply far over the aimed length ends after its first sentences (counted in
-    :attr:`trimmed`). Errors raised by the model (``LLMError``) propagate to the runner.
+    All four are counted in ``UserReply.resampled``. If no attempt passes, the longest thin one is
+    kept, else the one least against its stance, else the least similar repeat if it is not a copy,
+    else a plain reply built from the stance stands in (``fallback=True``, counted in
+    :attr:`fallbacks`). A copy is never kept. What an earlier reply of the session already said is
+    dropped: a clause ("I care about family" in every answer; counted in :attr:`clauses_dropped`), a
+    clause that reuses a longer phrase of one ("因为我觉得这样可以避免不必要的…"; counted in
+    :attr:`phrases_dropped`) and an opening interjection ("Sure, ...", "Absolutely! ..."; counted in
+    :attr:`openers_dropped`). A small model repeats itself that way, people do not. A reply far over
+    the aimed length ends after its first sentences (counted in :attr:`trimmed`). Errors raised by
+    the model (``LLMError``) propagate to the runner.
     """
 
     def __init__(
